@@ -1,0 +1,272 @@
+/**
+ * lib/native.ts — the one loader of the native addon and its typed surface.
+ *
+ * Every other module imports the binding from here, so the rest of `lib/` never sees `any`.
+ * The loader tries the known build directories in order and, when none loads, throws an Error
+ * (code ERR_NATIVE_NOT_BUILT) that names every path it tried and the command that builds it.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** An IPv4 address `[host, port]`. */
+export type Inet4Address = [host: string, port: number];
+/** An IPv6 address `[host, port, flowinfo, scopeId]`. */
+export type Inet6Address = [host: string, port: number, flowinfo: number, scopeId: number];
+/** A socket address as the native layer returns it: a tuple for IP, a path string for AF_UNIX. */
+export type SocketAddress = Inet4Address | Inet6Address | string;
+
+/** Any view of bytes the native layer accepts. */
+export type BufferLike = NodeJS.ArrayBufferView;
+
+/** Linux epoll, one function per syscall. Timeouts are in milliseconds; -1 waits forever. */
+export interface EpollBinding {
+  /** epoll_create1(EPOLL_CLOEXEC); throws a system error. */
+  create(): number;
+  /** epoll_ctl; throws a system error (EBADF, EEXIST, ENOENT, EPERM...). */
+  ctl(epfd: number, op: number, fd: number, events?: number): void;
+  /** epoll_wait into caller-owned (fd, events) pairs; returns the count or -errno. */
+  wait(epfd: number, out: Int32Array | Uint32Array, timeoutMs: number): number;
+  readonly EPOLLIN: number;
+  readonly EPOLLOUT: number;
+  readonly EPOLLPRI: number;
+  readonly EPOLLRDHUP: number;
+  readonly EPOLLERR: number;
+  readonly EPOLLHUP: number;
+  readonly EPOLLET: number;
+  readonly EPOLLONESHOT: number;
+  readonly EPOLLEXCLUSIVE: number;
+  readonly EPOLL_CTL_ADD: number;
+  readonly EPOLL_CTL_MOD: number;
+  readonly EPOLL_CTL_DEL: number;
+  readonly EPOLL_CLOEXEC: number;
+}
+
+/** kqueue, one function per syscall. Entries are six int32: ident, filter, flags, fflags, data, udata. */
+export interface KqueueBinding {
+  /** kqueue() with CLOEXEC; throws a system error. */
+  create(): number;
+  /** kevent(kq, changes, out, timeoutMs): returns the number of events written to out, or -errno. */
+  kevent(kq: number, changes: Int32Array | null, out: Int32Array | null, timeoutMs: number): number;
+  readonly STRIDE: number;
+  readonly EVFILT_READ: number;
+  readonly EVFILT_WRITE: number;
+  readonly EVFILT_SIGNAL: number;
+  readonly EVFILT_TIMER: number;
+  readonly EVFILT_USER: number;
+  readonly EV_ADD: number;
+  readonly EV_DELETE: number;
+  readonly EV_ENABLE: number;
+  readonly EV_DISABLE: number;
+  readonly EV_ONESHOT: number;
+  readonly EV_CLEAR: number;
+  readonly EV_RECEIPT: number;
+  readonly EV_DISPATCH: number;
+  readonly EV_EOF: number;
+  readonly EV_ERROR: number;
+  readonly NOTE_TRIGGER: number;
+  readonly NOTE_FFNOP: number;
+  readonly NOTE_FFAND: number;
+  readonly NOTE_FFOR: number;
+  readonly NOTE_FFCOPY: number;
+  readonly NOTE_FFCTRLMASK: number;
+  readonly NOTE_FFLAGSMASK: number;
+}
+
+/** poll(2) over an Int32Array of (fd, events, revents) triples; returns the ready count or -errno. */
+export interface PollFunction {
+  (fds: Int32Array, timeoutMs: number): number;
+  readonly POLLIN: number;
+  readonly POLLOUT: number;
+  readonly POLLPRI: number;
+  readonly POLLERR: number;
+  readonly POLLHUP: number;
+  readonly POLLNVAL: number;
+}
+
+export type BackendKind = "epoll" | "kqueue" | "poll";
+
+/** One readiness backend behind the common contract: interest and results in READ=1 / WRITE=2. */
+export interface NativePoller {
+  readonly kind: BackendKind;
+  /** Throws the kernel's refusal as a system error. */
+  add(fd: number, interest: number): void;
+  /** Throws the kernel's refusal as a system error. */
+  modify(fd: number, oldInterest: number, interest: number): void;
+  /** Returns 0 or -errno: a closed fd's registration is gone either way. */
+  remove(fd: number, oldInterest: number): number;
+  /** (fd, bits) pairs into out, bits masked by the fd's interest; returns the count or -errno. */
+  wait(out: Int32Array, timeoutMs: number): number;
+  close(): void;
+  /** The epoll/kqueue fd, or -1 (poll, or closed). */
+  fileno(): number;
+}
+
+/** A uv_poll_t on Node's own loop. The callback gets (status, bits): status < 0 is a libuv error. */
+export interface NativeWatcher {
+  readonly fd: number;
+  readonly events: number;
+  start(events: number): void;
+  stop(): void;
+  close(): void;
+  setRef(ref: boolean): void;
+}
+
+export interface NativeConstants {
+  readonly AF_UNSPEC: number;
+  readonly AF_INET: number;
+  readonly AF_INET6: number;
+  readonly AF_UNIX: number;
+  readonly SOCK_STREAM: number;
+  readonly SOCK_DGRAM: number;
+  readonly SOCK_SEQPACKET: number;
+  readonly SOL_SOCKET: number;
+  readonly SO_REUSEADDR: number;
+  readonly SO_REUSEPORT?: number;
+  readonly SO_ERROR: number;
+  readonly SO_KEEPALIVE: number;
+  readonly SO_SNDBUF: number;
+  readonly SO_RCVBUF: number;
+  readonly SO_TYPE: number;
+  readonly SO_LINGER: number;
+  readonly SO_BROADCAST: number;
+  readonly IPPROTO_TCP: number;
+  readonly IPPROTO_UDP: number;
+  readonly IPPROTO_IPV6: number;
+  readonly IPV6_V6ONLY: number;
+  readonly TCP_NODELAY: number;
+  readonly SHUT_RD: number;
+  readonly SHUT_WR: number;
+  readonly SHUT_RDWR: number;
+  readonly MSG_PEEK: number;
+  readonly MSG_DONTWAIT: number;
+  readonly MSG_WAITALL: number;
+  readonly SOMAXCONN: number;
+  readonly EAGAIN: number;
+  readonly EWOULDBLOCK: number;
+  readonly EINPROGRESS: number;
+  readonly EINTR: number;
+  readonly EBADF: number;
+  readonly EINVAL: number;
+  readonly EPIPE: number;
+  readonly ECONNRESET: number;
+  readonly ECONNREFUSED: number;
+  readonly ECONNABORTED: number;
+  readonly ENOTCONN: number;
+  readonly EISCONN: number;
+  readonly EALREADY: number;
+  readonly EMFILE: number;
+  readonly ENFILE: number;
+  readonly ENOBUFS: number;
+  readonly ENOMEM: number;
+  readonly EPERM: number;
+  readonly ENOENT: number;
+  readonly EEXIST: number;
+  readonly ETIMEDOUT: number;
+  readonly EADDRINUSE: number;
+  readonly ENOTSOCK: number;
+}
+
+/** The addon's exports. Functions documented "or -errno" never throw for a failed syscall. */
+export interface NativeBinding {
+  readonly epoll: EpollBinding | undefined;
+  readonly kqueue: KqueueBinding | undefined;
+  readonly poll: PollFunction;
+  readonly Poller: new (kind: BackendKind) => NativePoller;
+  readonly Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
+  readonly backends: Readonly<Record<BackendKind, boolean>>;
+  readonly defaultBackend: BackendKind;
+  /** Whether libuv can watch the backend's own fd (false for poll, and for libkqueue on Linux). */
+  readonly backendFdWatchable: Readonly<Record<BackendKind, boolean>>;
+  readonly constants: NativeConstants;
+
+  /** socket(2) with CLOEXEC (and NONBLOCK when asked); throws. */
+  socket(family: number, type: number, proto?: number, nonblock?: boolean): number;
+  /** socketpair(2), defaults AF_UNIX / SOCK_STREAM; throws. */
+  socketpair(family?: number, type?: number, proto?: number, nonblock?: boolean): [number, number];
+  /** pipe2(2): [read, write], non-blocking unless asked otherwise; throws. */
+  pipe(nonblock?: boolean): [number, number];
+  /** Binds to (host, port[, flowinfo, scopeId]) or a Unix path; names are resolved; throws. */
+  bind(fd: number, family: number, hostOrPath: string, port?: number, flowinfo?: number, scopeId?: number): void;
+  /** Returns 0 or -errno (-EINPROGRESS on a non-blocking socket); throws for bad arguments and names. */
+  connect(fd: number, family: number, hostOrPath: string, port?: number, flowinfo?: number, scopeId?: number): number;
+  listen(fd: number, backlog?: number): void;
+  /** accept4 with CLOEXEC (NONBLOCK by default): the new fd or -errno. */
+  accept(fd: number, nonblock?: boolean): number;
+  /** As accept, with the peer's address: [fd, address] or -errno. */
+  acceptAddress(fd: number, nonblock?: boolean): [number, SocketAddress] | number;
+  /** Accepts until out is full or the backlog is empty: the count, or -errno when none was accepted. */
+  acceptBatch(fd: number, out: Int32Array, nonblock?: boolean): number;
+  /** Bytes read into buffer[offset, offset+length) (0 at EOF) or -errno. */
+  recv(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
+  /** Bytes written from buffer[offset, offset+length) or -errno; never raises SIGPIPE. */
+  send(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
+  /** A gathered write (sendmsg): bytes written or -errno. */
+  writev(fd: number, buffers: readonly BufferLike[]): number;
+  shutdown(fd: number, how: number): void;
+  close(fd: number): void;
+  setsockopt(fd: number, level: number, option: number, value: number | boolean): void;
+  getsockopt(fd: number, level: number, option: number): number;
+  getsockname(fd: number): SocketAddress | null;
+  getpeername(fd: number): SocketAddress | null;
+  setNonBlocking(fd: number, nonblock: boolean): void;
+  getNonBlocking(fd: number): boolean;
+  /** Whether fd is an open descriptor. */
+  isOpen(fd: number): boolean;
+  /** poll(2) on one fd: revents (0 on timeout) or -errno. */
+  waitFd(fd: number, events: number, timeoutMs: number): number;
+  /** The Node-shaped system Error for an errno (either sign). */
+  errorFromErrno(errno: number, syscall: string): NodeJS.ErrnoException;
+  /** Runs `iterate` from a libuv callback until it returns false, draining microtasks after each call. */
+  runOwned(iterate: () => boolean, done: (error?: unknown) => void): void;
+  /** From now on, each delivery of `signal` writes one byte to `writeFd`. */
+  watchSignal(signal: number, writeFd: number): void;
+  unwatchSignal(signal: number, writeFd: number): boolean;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Directories searched for the package root, from both lib/ (sources) and dist/lib/ (compiled). */
+function packageRoot(): string {
+  let dir = here;
+  for (let i = 0; i < 4; i++) {
+    if (existsSync(join(dir, "binding.gyp"))) return dir;
+    dir = dirname(dir);
+  }
+  return join(here, "..");
+}
+
+function loadBinding(): NativeBinding {
+  const root = packageRoot();
+  const override = process.env.NATIVE_SELECTORS_ADDON;
+  const candidates = [
+    ...(override ? [override] : []),
+    join(root, "build", "Release", "native_selectors.node"),
+    join(root, "build", "Debug", "native_selectors.node"),
+    join(root, "build-cmake", "Release", "native_selectors.node"),
+    join(root, "build-cmake", "Debug", "native_selectors.node"),
+  ];
+  const require = createRequire(import.meta.url);
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    if (!existsSync(candidate)) {
+      failures.push(`${candidate} (not found)`);
+      continue;
+    }
+    try {
+      return require(candidate) as NativeBinding;
+    } catch (error) {
+      failures.push(`${candidate} (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  const error = new Error(
+    `native-selectors: the native addon is not built. Tried:\n  ${failures.join("\n  ")}\n` +
+      `Build it with \`npm run build\` (or \`npm install\`) in ${root}.`,
+  ) as NodeJS.ErrnoException;
+  error.code = "ERR_NATIVE_NOT_BUILT";
+  throw error;
+}
+
+/** The loaded addon. */
+export const native: NativeBinding = loadBinding();

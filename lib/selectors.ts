@@ -1,0 +1,353 @@
+/**
+ * lib/selectors.ts — Python's `selectors` module: SelectorKey, BaseSelector and the Epoll, Kqueue,
+ * Poll and Default selectors, with CPython's semantics and error behaviour.
+ *
+ * Differences from CPython, chosen on purpose and kept small:
+ * - Errors carry string codes instead of Python's exception classes: KeyError becomes
+ *   ERR_NOT_REGISTERED / ERR_ALREADY_REGISTERED, ValueError becomes ERR_INVALID_EVENTS /
+ *   ERR_INVALID_FD, RuntimeError on a closed selector becomes ERR_SELECTOR_CLOSED (raised by every
+ *   method, not only get_key), kernel refusals are Node-shaped system errors (EPERM, EBADF...).
+ * - modify() checks `events` before touching the registration (CPython's base class unregisters
+ *   first and then fails).
+ * - The kqueue selector reports an fd that is both readable and writable once, with both bits,
+ *   like epoll and poll (CPython may list the key twice).
+ */
+import { isMainThread } from "node:worker_threads";
+
+import { codedError, systemError } from "./errors.js";
+import { native, type BackendKind, type NativePoller } from "./native.js";
+
+/** The fd is ready for reading (Python's selectors.EVENT_READ). */
+export const EVENT_READ = 1;
+/** The fd is ready for writing (Python's selectors.EVENT_WRITE). */
+export const EVENT_WRITE = 2;
+
+/** Anything with a `fileno()` method returning its fd, such as a `Socket`. */
+export interface FileLike {
+  fileno(): number;
+}
+
+/** What a selector can register: a non-negative integer fd or an object with `fileno()`. */
+export type FileObj = number | FileLike;
+
+/** One registration: the object given, its fd, the events watched, and the caller's data. */
+export interface SelectorKey<D = unknown, F extends FileObj = FileObj> {
+  readonly fileobj: F;
+  readonly fd: number;
+  readonly events: number;
+  readonly data: D;
+}
+
+/** A `[key, readyEvents]` pair as returned by `select()`. */
+export type SelectorReady<D = unknown, F extends FileObj = FileObj> = [key: SelectorKey<D, F>, events: number];
+
+const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
+const MAX_FD = 0x7fffffff;
+/** In a worker thread a wait is cut into slices so that Worker#terminate() is not held up by it. */
+const WORKER_WAIT_SLICE_MS = 200;
+
+function describe(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (value === null) return "null";
+  if (typeof value === "object" || typeof value === "function") return (value as object).constructor?.name ?? typeof value;
+  return typeof value;
+}
+
+/** Python's `_fileobj_to_fd`: the fd of an int or of an object's `fileno()`. */
+export function fileobjToFd(fileobj: unknown): number {
+  let fd: unknown;
+  if (typeof fileobj === "number") {
+    fd = fileobj;
+  } else if (fileobj !== null && (typeof fileobj === "object" || typeof fileobj === "function") && typeof (fileobj as FileLike).fileno === "function") {
+    try {
+      fd = (fileobj as FileLike).fileno();
+    } catch (cause) {
+      const error = codedError(
+        "ERR_INVALID_FD",
+        `Invalid file object: fileno() threw (${cause instanceof Error ? cause.message : String(cause)})`,
+        "TypeError",
+      );
+      (error as Error & { cause?: unknown }).cause = cause;
+      throw error;
+    }
+    if (typeof fd !== "number" || !Number.isInteger(fd))
+      throw codedError("ERR_INVALID_FD", `Invalid file object: fileno() returned ${describe(fd)}`, "TypeError");
+  } else {
+    throw codedError("ERR_INVALID_FD", `Invalid file object: ${describe(fileobj)}`, "TypeError");
+  }
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD)
+    throw codedError("ERR_INVALID_FD", `Invalid file descriptor: ${describe(fd)}`, "RangeError");
+  return fd;
+}
+
+/** A live, read-only view of a selector's registrations, keyed by fd (Python's get_map()). */
+export class SelectorMapping<D = unknown, F extends FileObj = FileObj> implements Iterable<[number, SelectorKey<D, F>]> {
+  readonly #selector: BaseSelector<D, F>;
+  constructor(selector: BaseSelector<D, F>) {
+    this.#selector = selector;
+  }
+  get size(): number {
+    return this.#selector._registrations().size;
+  }
+  /** The key for an fd or a registered object, or undefined. */
+  get(fileobj: FileObj): SelectorKey<D, F> | undefined {
+    const map = this.#selector._registrations();
+    if (map.size === 0) return undefined;
+    try {
+      return map.get(this.#selector._lookup(fileobj));
+    } catch {
+      return undefined;
+    }
+  }
+  has(fileobj: FileObj): boolean {
+    return this.get(fileobj) !== undefined;
+  }
+  keys(): IterableIterator<number> {
+    return this.#selector._registrations().keys();
+  }
+  values(): IterableIterator<SelectorKey<D, F>> {
+    return this.#selector._registrations().values();
+  }
+  entries(): IterableIterator<[number, SelectorKey<D, F>]> {
+    return this.#selector._registrations().entries();
+  }
+  [Symbol.iterator](): IterableIterator<[number, SelectorKey<D, F>]> {
+    return this.entries();
+  }
+}
+
+/**
+ * The common selector. Use `DefaultSelector`, or a backend's class to choose one.
+ * `D` is the type of each key's data, `F` the type of the registered objects.
+ */
+export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> implements Disposable {
+  #poller: NativePoller | null;
+  #map = new Map<number, SelectorKey<D, F>>();
+  #out: Int32Array = new Int32Array(64);
+  readonly #mapping: SelectorMapping<D, F>;
+
+  protected constructor(kind: BackendKind) {
+    if (!native.backends[kind]) throw codedError("ERR_BACKEND_UNAVAILABLE", `the ${kind} selector is not available on this platform (${process.platform})`);
+    this.#poller = new native.Poller(kind);
+    this.#mapping = new SelectorMapping(this);
+  }
+
+  /** @internal The registrations; empty once closed. */
+  _registrations(): Map<number, SelectorKey<D, F>> {
+    return this.#map;
+  }
+
+  /** @internal Python's `_fileobj_lookup`: the fd, or a registered key's fd found by identity. */
+  _lookup(fileobj: FileObj): number {
+    try {
+      return fileobjToFd(fileobj);
+    } catch (error) {
+      for (const key of this.#map.values()) if (key.fileobj === fileobj) return key.fd;
+      throw error;
+    }
+  }
+
+  #live(): NativePoller {
+    if (this.#poller === null) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
+    return this.#poller;
+  }
+
+  /** The backend in use: 'epoll', 'kqueue' or 'poll'. */
+  get backend(): BackendKind {
+    return this.#live().kind;
+  }
+
+  /**
+   * Watches `fileobj` for `events` (EVENT_READ | EVENT_WRITE) and returns its new key.
+   * Throws ERR_INVALID_EVENTS (checked first), ERR_INVALID_FD, ERR_ALREADY_REGISTERED (also for the
+   * same fd through another object), or the kernel's refusal (EPERM for a regular file on epoll).
+   */
+  register(fileobj: F, events: number, data?: D): SelectorKey<D, F> {
+    const poller = this.#live();
+    if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
+      throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
+    const fd = this._lookup(fileobj);
+    if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `${describe(fileobj)} (fd ${fd}) is already registered`);
+    poller.add(fd, events);
+    const key: SelectorKey<D, F> = { fileobj, fd, events, data: data as D };
+    this.#map.set(fd, key);
+    return key;
+  }
+
+  /**
+   * Stops watching `fileobj` and returns its key. A closed Socket (fileno() === -1) is found by
+   * identity; kernel errors for an fd already closed (or closed and reused) are swallowed.
+   */
+  unregister(fileobj: FileObj): SelectorKey<D, F> {
+    const poller = this.#live();
+    let fd: number;
+    try {
+      fd = this._lookup(fileobj);
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_INVALID_FD" && typeof fileobj === "object")
+        throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} is not registered`);
+      throw error;
+    }
+    const key = this.#map.get(fd);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    this.#map.delete(fd);
+    poller.remove(fd, key.events);
+    return key;
+  }
+
+  /**
+   * Changes the events and/or data of a registration and returns the new key. A change of data
+   * alone makes no syscall. If the kernel refuses the change, the key is removed and the error
+   * thrown (as CPython does).
+   */
+  modify(fileobj: FileObj, events: number, data?: D): SelectorKey<D, F> {
+    const poller = this.#live();
+    const fd = this._lookup(fileobj);
+    const key = this.#map.get(fd);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    if (events !== key.events) {
+      if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
+        throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
+      try {
+        poller.modify(fd, key.events, events);
+      } catch (error) {
+        this.#map.delete(fd);
+        poller.remove(fd, key.events);
+        throw error;
+      }
+    } else if (data === key.data) {
+      return key;
+    }
+    const changed: SelectorKey<D, F> = { fileobj: key.fileobj, fd, events, data: data as D };
+    this.#map.set(fd, changed);
+    return changed;
+  }
+
+  /**
+   * Waits until some registered fds are ready or the timeout passes; returns `[key, events]` for
+   * every ready key. `timeout` is in seconds like Python's: undefined/null waits forever, `<= 0`
+   * polls, fractions round up to whole milliseconds. A signal during the wait resumes it with the
+   * time left.
+   */
+  select(timeout?: number | null): SelectorReady<D, F>[] {
+    const poller = this.#live();
+    let timeoutMs: number;
+    if (timeout === undefined || timeout === null) timeoutMs = -1;
+    else if (typeof timeout !== "number" || Number.isNaN(timeout))
+      throw codedError("ERR_INVALID_ARG_TYPE", `timeout must be a number of seconds or null, not ${describe(timeout)}`, "TypeError");
+    else if (timeout <= 0) timeoutMs = 0;
+    else timeoutMs = Math.min(Math.ceil(timeout * 1000), 0x7fffffff);
+
+    const needed = 2 * Math.max(this.#map.size, 1);
+    if (this.#out.length < needed) this.#out = new Int32Array(Math.max(needed, this.#out.length * 2));
+    const out = this.#out;
+    let n: number;
+    if (isMainThread || (timeoutMs >= 0 && timeoutMs <= WORKER_WAIT_SLICE_MS)) {
+      n = poller.wait(out, timeoutMs);
+    } else {
+      n = this.#waitInSlices(poller, out, timeoutMs);
+    }
+    if (n < 0) throw systemError(n, poller.kind === "epoll" ? "epoll_wait" : poller.kind === "kqueue" ? "kevent" : "poll");
+    const ready: SelectorReady<D, F>[] = [];
+    const map = this.#map;
+    for (let i = 0; i < n; i++) {
+      const key = map.get(out[2 * i]!);
+      if (key !== undefined) {
+        const events = out[2 * i + 1]! & key.events;
+        if (events !== 0) ready.push([key, events]);
+      }
+    }
+    return ready;
+  }
+
+  #waitInSlices(poller: NativePoller, out: Int32Array, timeoutMs: number): number {
+    const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      const slice = Math.max(0, Math.min(WORKER_WAIT_SLICE_MS, Math.ceil(left)));
+      const n = poller.wait(out, slice);
+      if (n !== 0 || left <= WORKER_WAIT_SLICE_MS) return n;
+    }
+  }
+
+  /** The key of a registered object or fd; throws ERR_NOT_REGISTERED. */
+  getKey(fileobj: FileObj): SelectorKey<D, F> {
+    this.#live();
+    const key = this.#mapping.get(fileobj);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} is not registered`);
+    return key;
+  }
+
+  /** A live read-only view of the registrations keyed by fd; empty after close(). */
+  getMap(): SelectorMapping<D, F> {
+    this.#live();
+    return this.#mapping;
+  }
+
+  /** Closes the selector and forgets every registration (the registered fds stay open). Idempotent. */
+  close(): void {
+    const poller = this.#poller;
+    if (poller === null) return;
+    this.#poller = null;
+    this.#map.clear();
+    poller.close();
+  }
+
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.#poller === null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** @internal The backend's own fd, or -1. */
+  protected _backendFd(): number {
+    return this.#live().fileno();
+  }
+}
+
+/** epoll(7) (Linux). Throws ERR_BACKEND_UNAVAILABLE elsewhere. */
+export class EpollSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
+  constructor() {
+    super("epoll");
+  }
+  /** The epoll fd. */
+  fileno(): number {
+    return this._backendFd();
+  }
+}
+
+/** kqueue(2) (macOS, the BSDs; on Linux only when built against libkqueue). */
+export class KqueueSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
+  constructor() {
+    super("kqueue");
+  }
+  /** The kqueue fd. */
+  fileno(): number {
+    return this._backendFd();
+  }
+}
+
+/** poll(2), available on every POSIX system. */
+export class PollSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
+  constructor() {
+    super("poll");
+  }
+}
+
+/** The constructor type shared by the selector classes. */
+export type SelectorClass = new <D = unknown, F extends FileObj = FileObj>() => BaseSelector<D, F>;
+
+const selectorClasses: Record<BackendKind, SelectorClass> = { epoll: EpollSelector, kqueue: KqueueSelector, poll: PollSelector };
+
+/** The selector classes this build and platform can construct, best first. */
+export const availableSelectors: ReadonlyArray<{ kind: BackendKind; cls: SelectorClass }> = (["epoll", "kqueue", "poll"] as const)
+  .filter((kind) => native.backends[kind])
+  .map((kind) => ({ kind, cls: selectorClasses[kind] }));
+
+/** The best selector here (epoll on Linux, kqueue on macOS/BSD), or the one the build chose. */
+export const DefaultSelector: SelectorClass = selectorClasses[native.defaultBackend];
+/** An instance of DefaultSelector. */
+export type DefaultSelector<D = unknown, F extends FileObj = FileObj> = BaseSelector<D, F>;

@@ -1,0 +1,194 @@
+// addon.cc — module initialisation: per-environment state, the environment cleanup hook, the
+// constants table and which backends this build has.
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "errors.h"
+#include "exports.h"
+#include "state.h"
+
+namespace ns {
+
+void UnwatchAllSignals(AddonData* data);
+
+AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+void TrackFd(Napi::Env env, int fd) {
+  if (AddonData* d = Data(env)) d->ownedFds.insert(fd);
+}
+
+void UntrackFd(Napi::Env env, int fd) {
+  if (AddonData* d = Data(env)) d->ownedFds.erase(fd);
+}
+
+int CloseFd(int fd) {
+  if (close(fd) == 0) return 0;
+  // POSIX leaves the fd's state unspecified after EINTR; on Linux and the BSDs it is closed, and a
+  // retry could close a number another thread has just been given.
+  return errno == EINTR ? 0 : errno;
+}
+
+int SetNonBlockCloexec(int fd, bool nonblock) {
+  int fdFlags = fcntl(fd, F_GETFD);
+  if (fdFlags < 0 || fcntl(fd, F_SETFD, fdFlags | FD_CLOEXEC) < 0) return errno;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return errno;
+  int wanted = nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) return errno;
+  return 0;
+}
+
+int64_t MonotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+int RemainingMs(int64_t deadlineMs) {
+  if (deadlineMs < 0) return -1;
+  int64_t left = deadlineMs - MonotonicMs();
+  if (left < 0) return 0;
+  return left > INT32_MAX ? INT32_MAX : static_cast<int>(left);
+}
+
+namespace {
+
+// Runs when this environment (the main thread at exit, or a worker thread) is torn down: closes
+// every fd it created and did not close, and drops its signal watches.
+void CleanupEnvironment(AddonData* data) {
+  data->tearingDown = true;
+  UnwatchAllSignals(data);
+  for (int fd : data->ownedFds) CloseFd(fd);
+  data->ownedFds.clear();
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object c = Napi::Object::New(env);
+  struct {
+    const char* name;
+    int value;
+  } table[] = {
+      {"AF_UNSPEC", AF_UNSPEC},
+      {"AF_INET", AF_INET},
+      {"AF_INET6", AF_INET6},
+      {"AF_UNIX", AF_UNIX},
+      {"SOCK_STREAM", SOCK_STREAM},
+      {"SOCK_DGRAM", SOCK_DGRAM},
+      {"SOCK_SEQPACKET", SOCK_SEQPACKET},
+      {"SOL_SOCKET", SOL_SOCKET},
+      {"SO_REUSEADDR", SO_REUSEADDR},
+#ifdef SO_REUSEPORT
+      {"SO_REUSEPORT", SO_REUSEPORT},
+#endif
+      {"SO_ERROR", SO_ERROR},
+      {"SO_KEEPALIVE", SO_KEEPALIVE},
+      {"SO_SNDBUF", SO_SNDBUF},
+      {"SO_RCVBUF", SO_RCVBUF},
+      {"SO_TYPE", SO_TYPE},
+      {"SO_LINGER", SO_LINGER},
+      {"SO_BROADCAST", SO_BROADCAST},
+      {"IPPROTO_TCP", IPPROTO_TCP},
+      {"IPPROTO_UDP", IPPROTO_UDP},
+      {"IPPROTO_IPV6", IPPROTO_IPV6},
+      {"IPV6_V6ONLY", IPV6_V6ONLY},
+      {"TCP_NODELAY", TCP_NODELAY},
+      {"SHUT_RD", SHUT_RD},
+      {"SHUT_WR", SHUT_WR},
+      {"SHUT_RDWR", SHUT_RDWR},
+      {"MSG_PEEK", MSG_PEEK},
+      {"MSG_DONTWAIT", MSG_DONTWAIT},
+      {"MSG_WAITALL", MSG_WAITALL},
+      {"SOMAXCONN", SOMAXCONN},
+      {"EAGAIN", EAGAIN},
+      {"EWOULDBLOCK", EWOULDBLOCK},
+      {"EINPROGRESS", EINPROGRESS},
+      {"EINTR", EINTR},
+      {"EBADF", EBADF},
+      {"EINVAL", EINVAL},
+      {"EPIPE", EPIPE},
+      {"ECONNRESET", ECONNRESET},
+      {"ECONNREFUSED", ECONNREFUSED},
+      {"ECONNABORTED", ECONNABORTED},
+      {"ENOTCONN", ENOTCONN},
+      {"EISCONN", EISCONN},
+      {"EALREADY", EALREADY},
+      {"EMFILE", EMFILE},
+      {"ENFILE", ENFILE},
+      {"ENOBUFS", ENOBUFS},
+      {"ENOMEM", ENOMEM},
+      {"EPERM", EPERM},
+      {"ENOENT", ENOENT},
+      {"EEXIST", EEXIST},
+      {"ETIMEDOUT", ETIMEDOUT},
+      {"EADDRINUSE", EADDRINUSE},
+      {"ENOTSOCK", ENOTSOCK},
+  };
+  for (auto& e : table) c.Set(e.name, Napi::Number::New(env, e.value));
+  return c;
+}
+
+const char* DefaultBackend() {
+#if defined(NS_DEFAULT_BACKEND_POLL)
+  return "poll";
+#elif defined(NS_DEFAULT_BACKEND_KQUEUE)
+  return "kqueue";
+#elif defined(NS_DEFAULT_BACKEND_EPOLL)
+  return "epoll";
+#elif defined(NS_HAVE_EPOLL)
+  return "epoll";
+#elif defined(NS_HAVE_KQUEUE)
+  return "kqueue";
+#else
+  return "poll";
+#endif
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  AddonData* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  // The instance-data finalizer frees `data`; the cleanup hook (which runs first) closes fds.
+  env.AddCleanupHook(CleanupEnvironment, data);
+
+  exports.Set("epoll", InitEpollExports(env));
+  exports.Set("kqueue", InitKqueueExports(env));
+  exports.Set("poll", InitPollExport(env));
+  InitPoller(env, exports);
+  InitSockets(env, exports);
+  InitWatcher(env, exports);
+  InitSignals(env, exports);
+  exports.Set("constants", Constants(env));
+
+  Napi::Object backends = Napi::Object::New(env);
+  backends.Set("epoll", Napi::Boolean::New(env, HaveEpoll()));
+  backends.Set("kqueue", Napi::Boolean::New(env, HaveKqueue()));
+  backends.Set("poll", Napi::Boolean::New(env, true));
+  exports.Set("backends", backends);
+  exports.Set("defaultBackend", Napi::String::New(env, DefaultBackend()));
+  // Whether libuv can watch this backend's own fd (one uv_poll_t per reactor). libkqueue's kqueue
+  // fd on Linux is the write end of a private pipe and never becomes readable, so there the
+  // attached reactor must watch each registered fd instead.
+  Napi::Object watchable = Napi::Object::New(env);
+  watchable.Set("epoll", Napi::Boolean::New(env, HaveEpoll()));
+#if defined(__linux__)
+  watchable.Set("kqueue", Napi::Boolean::New(env, false));
+#else
+  watchable.Set("kqueue", Napi::Boolean::New(env, HaveKqueue()));
+#endif
+  watchable.Set("poll", Napi::Boolean::New(env, false));
+  exports.Set("backendFdWatchable", watchable);
+  return exports;
+}
+
+}  // namespace ns
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return ns::Init(env, exports); }
+
+NODE_API_MODULE(native_selectors, InitModule)

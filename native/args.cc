@@ -1,0 +1,172 @@
+// args.cc — argument checks (see args.h).
+#include "args.h"
+
+#include <climits>
+#include <cmath>
+
+#include "errors.h"
+
+namespace ns {
+
+std::string DescribeValue(const Napi::Value& value) {
+  switch (value.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean:
+      return std::string("type boolean (") + (value.As<Napi::Boolean>().Value() ? "true" : "false") + ")";
+    case napi_number: {
+      double d = value.As<Napi::Number>().DoubleValue();
+      std::string s = std::isnan(d)   ? "NaN"
+                      : std::isinf(d) ? (d > 0 ? "Infinity" : "-Infinity")
+                                      : Napi::Value(value).ToString().Utf8Value();
+      return "type number (" + s + ")";
+    }
+    case napi_string: {
+      std::string s = value.As<Napi::String>().Utf8Value();
+      if (s.size() > 28) s = s.substr(0, 25) + "...";
+      return "type string ('" + s + "')";
+    }
+    case napi_symbol: return "type symbol";
+    case napi_function: return "function";
+    case napi_bigint: return "type bigint";
+    case napi_object:
+      if (value.IsArray()) return "an instance of Array";
+      if (value.IsTypedArray() || value.IsDataView() || value.IsBuffer()) return "an instance of ArrayBufferView";
+      return "an instance of Object";
+    default: return "an unknown value";
+  }
+}
+
+[[noreturn]] static void ThrowType(const Napi::CallbackInfo& info, size_t index, const char* name,
+                                   const char* expected) {
+  Napi::Value v = index < info.Length() ? info[index] : info.Env().Undefined();
+  ThrowCodeError(info.Env(), "ERR_INVALID_ARG_TYPE",
+                 std::string("The \"") + name + "\" argument must be " + expected + ". Received " + DescribeValue(v),
+                 ErrorKind::TypeError);
+}
+
+[[noreturn]] static void ThrowRange(Napi::Env env, const char* name, const std::string& bounds,
+                                    const std::string& received) {
+  ThrowCodeError(
+      env, "ERR_OUT_OF_RANGE",
+      std::string("The value of \"") + name + "\" is out of range. It must be " + bounds + ". Received " + received,
+      ErrorKind::RangeError);
+}
+
+static std::string NumberText(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
+  if (index >= info.Length() || !info[index].IsNumber()) ThrowType(info, index, name, "of type number");
+  double d = info[index].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
+    ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
+               NumberText(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+int64_t OptionalIntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max,
+                       int64_t fallback) {
+  if (index >= info.Length() || info[index].IsUndefined()) return fallback;
+  return IntArg(info, index, name, min, max);
+}
+
+int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  return static_cast<int>(IntArg(info, index, name, 0, INT_MAX));
+}
+
+int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length() || !info[index].IsNumber()) ThrowType(info, index, name, "of type number");
+  double d = info[index].As<Napi::Number>().DoubleValue();
+  if (std::isnan(d)) ThrowRange(info.Env(), name, "a number (negative waits forever)", "NaN");
+  if (d < 0) return -1;
+  if (d >= static_cast<double>(INT_MAX)) return INT_MAX;
+  return static_cast<int>(std::ceil(d));
+}
+
+bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length() || !info[index].IsBoolean()) ThrowType(info, index, name, "of type boolean");
+  return info[index].As<Napi::Boolean>().Value();
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length() || !info[index].IsString()) ThrowType(info, index, name, "of type string");
+  return info[index].As<Napi::String>().Utf8Value();
+}
+
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length() || !info[index].IsFunction()) ThrowType(info, index, name, "of type function");
+  return info[index].As<Napi::Function>();
+}
+
+ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index >= info.Length()) ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+  napi_env env = info.Env();
+  napi_value v = info[index];
+  bool is = false;
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t elements = 0;
+    napi_value arraybuffer;
+    size_t byteOffset = 0;
+    if (napi_get_typedarray_info(env, v, &type, &elements, &data, &arraybuffer, &byteOffset) != napi_ok)
+      ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+    size_t elementSize = 1;
+    switch (type) {
+      case napi_int16_array:
+      case napi_uint16_array: elementSize = 2; break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array: elementSize = 4; break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array: elementSize = 8; break;
+      default: elementSize = 1;
+    }
+    length = elements * elementSize;
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    napi_value arraybuffer;
+    size_t byteOffset = 0;
+    if (napi_get_dataview_info(env, v, &length, &data, &arraybuffer, &byteOffset) != napi_ok)
+      ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+  } else {
+    ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+  }
+  if (data == nullptr) length = 0;  // detached or zero-length
+  return ByteView{static_cast<uint8_t*>(data), length};
+}
+
+Int32View Int32ArrayArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  if (index < info.Length() && info[index].IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t elements = 0;
+    void* data = nullptr;
+    napi_value arraybuffer;
+    size_t byteOffset = 0;
+    if (napi_get_typedarray_info(info.Env(), info[index], &type, &elements, &data, &arraybuffer, &byteOffset) ==
+            napi_ok &&
+        (type == napi_int32_array || type == napi_uint32_array)) {
+      if (data == nullptr) elements = 0;
+      return Int32View{static_cast<int32_t*>(data), elements};
+    }
+  }
+  ThrowType(info, index, name, "an instance of Int32Array or Uint32Array");
+}
+
+ByteView SliceArgs(const Napi::CallbackInfo& info, size_t index, ByteView whole) {
+  size_t offset = static_cast<size_t>(OptionalIntArg(info, index, "offset", 0, static_cast<int64_t>(whole.length), 0));
+  size_t room = whole.length - offset;
+  size_t length = static_cast<size_t>(
+      OptionalIntArg(info, index + 1, "length", 0, static_cast<int64_t>(room), static_cast<int64_t>(room)));
+  return ByteView{whole.data == nullptr ? nullptr : whole.data + offset, length};
+}
+
+}  // namespace ns

@@ -1,0 +1,47 @@
+// backend.h — the one contract every readiness backend (epoll, kqueue, poll) implements.
+//
+// A Poller holds interest in (fd, READ|WRITE) and waits for readiness. Interest and results use
+// Python's bits: READ = 1, WRITE = 2. Each backend translates its kernel's flags in its own file:
+// epoll's HUP and ERR count as both READ and WRITE (masked by the interest), poll's likewise;
+// kqueue's filters are separate registrations, not a bitmask, so its backend keeps one filter
+// per bit and merges the two filters' results for an fd into one pair.
+//
+// Every method returns 0 (or a count) on success and -errno on failure; nothing here throws.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace ns {
+
+constexpr unsigned kRead = 1;
+constexpr unsigned kWrite = 2;
+
+enum class BackendKind { Epoll, Kqueue, Poll };
+
+class Poller {
+ public:
+  virtual ~Poller() = default;
+  // The kernel object's fd (epoll/kqueue), or -1 for poll which has none.
+  virtual int Fileno() const = 0;
+  virtual int Add(int fd, unsigned interest) = 0;
+  virtual int Modify(int fd, unsigned oldInterest, unsigned interest) = 0;
+  virtual int Remove(int fd, unsigned oldInterest) = 0;
+  // Waits up to timeoutMs (-1 forever, 0 poll), resuming after EINTR with the time left. Writes
+  // up to `capacity` (fd, bits) pairs into out and returns how many, or -errno.
+  virtual int Wait(int32_t* out, size_t capacity, int timeoutMs) = 0;
+  // Closes the kernel object; idempotent. Returns 0 or -errno.
+  virtual int Close() = 0;
+};
+
+// Each returns nullptr and sets *err (positive errno) on failure, or nullptr with err = ENOSYS
+// when this build has no such backend.
+std::unique_ptr<Poller> CreateEpollPoller(int* err);
+std::unique_ptr<Poller> CreateKqueuePoller(int* err);
+std::unique_ptr<Poller> CreatePollPoller(int* err);
+
+bool HaveEpoll();
+bool HaveKqueue();
+
+}  // namespace ns

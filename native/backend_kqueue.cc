@@ -1,0 +1,293 @@
+// backend_kqueue.cc — kqueue (macOS, the BSDs, or libkqueue on Linux): the Poller backend and the
+// low-level `kqueue` exports (create, kevent). Compiled to stubs where NS_HAVE_KQUEUE is not set.
+//
+// kqueue filters are separate registrations, not a bitmask: READ interest is one EVFILT_READ
+// knote and WRITE another, so Add/Modify/Remove translate Python's bits into filter changes, and
+// Wait merges the two filters' events for one fd into a single (fd, bits) pair.
+#include <errno.h>
+
+#include "backend.h"
+#include "exports.h"
+
+#ifdef NS_HAVE_KQUEUE
+
+#include <sys/event.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "args.h"
+#include "errors.h"
+#include "state.h"
+
+namespace ns {
+
+namespace {
+
+// One entry of the JavaScript-side kevent layout: six int32 per event.
+constexpr size_t kStride = 6;  // ident, filter, flags, fflags, data, udata
+
+void ToTimespec(int timeoutMs, timespec* ts) {
+  ts->tv_sec = timeoutMs / 1000;
+  ts->tv_nsec = static_cast<long>(timeoutMs % 1000) * 1000000L;
+}
+
+// kevent, resuming after EINTR with the time left. Changes are submitted once only: after an
+// EINTR the kernel has already applied them.
+int KeventRetrying(int kq, const struct kevent* changes, int nchanges, struct kevent* events, int nevents,
+                   int timeoutMs) {
+  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
+  for (;;) {
+    timespec ts;
+    timespec* tsp = nullptr;
+    if (timeoutMs >= 0) {
+      ToTimespec(timeoutMs, &ts);
+      tsp = &ts;
+    }
+    int n = kevent(kq, changes, nchanges, events, nevents, tsp);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+    changes = nullptr;
+    nchanges = 0;
+    timeoutMs = RemainingMs(deadline);
+  }
+}
+
+class KqueuePoller final : public Poller {
+ public:
+  explicit KqueuePoller(int kq) : kq_(kq) {}
+  ~KqueuePoller() override { Close(); }
+
+  int Fileno() const override { return kq_; }
+
+  int Add(int fd, unsigned interest) override {
+    int r = Apply(fd, 0, interest);
+    if (r == 0) ++registered_;
+    return r;
+  }
+
+  int Modify(int fd, unsigned oldInterest, unsigned interest) override { return Apply(fd, oldInterest, interest); }
+
+  int Remove(int fd, unsigned oldInterest) override {
+    if (kq_ < 0) return -EBADF;
+    if (registered_ > 0) --registered_;
+    // Delete each filter on its own: a closed fd's knotes are already gone (ENOENT/EBADF), and the
+    // registration is removed either way.
+    int first = 0;
+    for (unsigned bit : {kRead, kWrite}) {
+      if (!(oldInterest & bit)) continue;
+      struct kevent change;
+      EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
+      int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+      if (r < 0 && first == 0) first = r;
+    }
+    return first;
+  }
+
+  int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
+    if (kq_ < 0) return -EBADF;
+    size_t want = registered_ == 0 ? 1 : 2 * registered_;
+    if (events_.size() < want) events_.resize(want);
+    int n = KeventRetrying(kq_, nullptr, 0, events_.data(), static_cast<int>(want), timeoutMs);
+    if (n <= 0) return n;
+    size_t count = 0;
+    ++stamp_;
+    for (int i = 0; i < n; ++i) {
+      const struct kevent& ev = events_[i];
+      if (ev.flags & EV_ERROR) continue;
+      int fd = static_cast<int>(ev.ident);
+      unsigned bits = ev.filter == EVFILT_READ ? kRead : ev.filter == EVFILT_WRITE ? kWrite : 0;
+      if (bits == 0 || fd < 0) continue;
+      size_t ufd = static_cast<size_t>(fd);
+      if (ufd >= seen_.size()) seen_.resize(ufd + 1, SeenSlot{0, 0});
+      if (seen_[ufd].stamp == stamp_) {
+        out[2 * seen_[ufd].slot + 1] |= static_cast<int32_t>(bits);
+        continue;
+      }
+      if (count >= capacity) continue;
+      seen_[ufd] = SeenSlot{stamp_, static_cast<uint32_t>(count)};
+      out[2 * count] = fd;
+      out[2 * count + 1] = static_cast<int32_t>(bits);
+      ++count;
+    }
+    return static_cast<int>(count);
+  }
+
+  int Close() override {
+    if (kq_ < 0) return 0;
+    int err = CloseFd(kq_);
+    kq_ = -1;
+    return -err;
+  }
+
+ private:
+  // Adds the filters in `interest` but not in `old`, deletes those in `old` but not in `interest`.
+  // If an add fails, the adds already made by this call are rolled back.
+  int Apply(int fd, unsigned old, unsigned interest) {
+    if (kq_ < 0) return -EBADF;
+    unsigned added = 0;
+    for (unsigned bit : {kRead, kWrite}) {
+      if ((interest & bit) && !(old & bit)) {
+        struct kevent change;
+        EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_ADD, 0, 0, 0);
+        int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+        if (r < 0) {
+          for (unsigned undo : {kRead, kWrite}) {
+            if (!(added & undo)) continue;
+            EV_SET(&change, fd, undo == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
+            KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+          }
+          return r;
+        }
+        added |= bit;
+      }
+    }
+    for (unsigned bit : {kRead, kWrite}) {
+      if ((old & bit) && !(interest & bit)) {
+        struct kevent change;
+        EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
+        int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+        if (r < 0) return r;
+      }
+    }
+    return 0;
+  }
+
+  struct SeenSlot {
+    uint32_t stamp;
+    uint32_t slot;
+  };
+
+  int kq_;
+  size_t registered_ = 0;
+  uint32_t stamp_ = 0;
+  std::vector<struct kevent> events_;
+  std::vector<SeenSlot> seen_;
+};
+
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kq = kqueue();
+  if (kq < 0) ThrowSystemError(env, errno, "kqueue");
+  if (int err = SetNonBlockCloexec(kq, false)) {
+    CloseFd(kq);
+    ThrowSystemError(env, err, "fcntl");
+  }
+  TrackFd(env, kq);
+  return Napi::Number::New(env, kq);
+}
+
+// kevent(kq, changes, out, timeoutMs): changes and out are Int32Arrays of six-int entries
+// (ident, filter, flags, fflags, data, udata), either may be null. Returns the number of events
+// written to out, or -errno. `data` is clamped to the int32 range.
+Napi::Value Kevent(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int kq = FdArg(info, 0, "kq");
+  Int32View changes{nullptr, 0};
+  Int32View out{nullptr, 0};
+  if (info.Length() > 1 && !info[1].IsNull() && !info[1].IsUndefined()) changes = Int32ArrayArg(info, 1, "changes");
+  if (info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined()) out = Int32ArrayArg(info, 2, "out");
+  int timeoutMs = TimeoutArg(info, 3);
+  if (changes.length % kStride != 0 || out.length % kStride != 0)
+    ThrowCodeError(env, "ERR_INVALID_ARG_VALUE",
+                   "kevent arrays hold six int32 per entry (ident, filter, flags, fflags, data, udata)",
+                   ErrorKind::TypeError);
+  size_t nchanges = changes.length / kStride;
+  size_t nevents = out.length / kStride;
+  if (nchanges > 65536 || nevents > 65536)
+    ThrowCodeError(env, "ERR_OUT_OF_RANGE", "at most 65536 kevent entries per call", ErrorKind::RangeError);
+  std::vector<struct kevent> changeList(nchanges);
+  for (size_t i = 0; i < nchanges; ++i) {
+    const int32_t* c = changes.data + kStride * i;
+    if (c[0] < 0) ThrowCodeError(env, "ERR_OUT_OF_RANGE", "kevent ident must be >= 0", ErrorKind::RangeError);
+    EV_SET(&changeList[i], static_cast<uintptr_t>(c[0]), static_cast<short>(c[1]), static_cast<unsigned short>(c[2]),
+           static_cast<unsigned>(c[3]), static_cast<intptr_t>(c[4]),
+           reinterpret_cast<void*>(static_cast<intptr_t>(c[5])));
+  }
+  std::vector<struct kevent> eventList(nevents);
+  int n = KeventRetrying(kq, changeList.data(), static_cast<int>(nchanges), eventList.data(), static_cast<int>(nevents),
+                         timeoutMs);
+  for (int i = 0; i < n; ++i) {
+    const struct kevent& ev = eventList[i];
+    int32_t* o = out.data + kStride * i;
+    intptr_t data = ev.data;
+    o[0] = static_cast<int32_t>(ev.ident);
+    o[1] = ev.filter;
+    o[2] = ev.flags;
+    o[3] = static_cast<int32_t>(ev.fflags);
+    o[4] = data > INT32_MAX ? INT32_MAX : data < INT32_MIN ? INT32_MIN : static_cast<int32_t>(data);
+    o[5] = static_cast<int32_t>(reinterpret_cast<intptr_t>(ev.udata));
+  }
+  return Napi::Number::New(env, n);
+}
+
+}  // namespace
+
+bool HaveKqueue() { return true; }
+
+std::unique_ptr<Poller> CreateKqueuePoller(int* err) {
+  int kq = kqueue();
+  if (kq < 0) {
+    *err = errno;
+    return nullptr;
+  }
+  if (int e = SetNonBlockCloexec(kq, false)) {
+    CloseFd(kq);
+    *err = e;
+    return nullptr;
+  }
+  return std::make_unique<KqueuePoller>(kq);
+}
+
+Napi::Value InitKqueueExports(Napi::Env env) {
+  Napi::Object kq = Napi::Object::New(env);
+  kq.Set("create", Napi::Function::New(env, Create, "create"));
+  kq.Set("kevent", Napi::Function::New(env, Kevent, "kevent"));
+  struct {
+    const char* name;
+    int64_t value;
+  } constants[] = {
+      {"EVFILT_READ", EVFILT_READ},
+      {"EVFILT_WRITE", EVFILT_WRITE},
+      {"EVFILT_SIGNAL", EVFILT_SIGNAL},
+      {"EVFILT_TIMER", EVFILT_TIMER},
+      {"EVFILT_USER", EVFILT_USER},
+      {"EV_ADD", EV_ADD},
+      {"EV_DELETE", EV_DELETE},
+      {"EV_ENABLE", EV_ENABLE},
+      {"EV_DISABLE", EV_DISABLE},
+      {"EV_ONESHOT", EV_ONESHOT},
+      {"EV_CLEAR", EV_CLEAR},
+      {"EV_RECEIPT", EV_RECEIPT},
+      {"EV_DISPATCH", EV_DISPATCH},
+      {"EV_EOF", EV_EOF},
+      {"EV_ERROR", EV_ERROR},
+      {"NOTE_TRIGGER", NOTE_TRIGGER},
+      {"NOTE_FFNOP", NOTE_FFNOP},
+      {"NOTE_FFAND", NOTE_FFAND},
+      {"NOTE_FFOR", NOTE_FFOR},
+      {"NOTE_FFCOPY", NOTE_FFCOPY},
+      {"NOTE_FFCTRLMASK", NOTE_FFCTRLMASK},
+      {"NOTE_FFLAGSMASK", NOTE_FFLAGSMASK},
+      {"STRIDE", static_cast<int64_t>(kStride)},
+  };
+  for (auto& c : constants) kq.Set(c.name, Napi::Number::New(env, static_cast<double>(c.value)));
+  return kq;
+}
+
+}  // namespace ns
+
+#else  // !NS_HAVE_KQUEUE
+
+namespace ns {
+bool HaveKqueue() { return false; }
+std::unique_ptr<Poller> CreateKqueuePoller(int* err) {
+  *err = ENOSYS;
+  return nullptr;
+}
+Napi::Value InitKqueueExports(Napi::Env env) { return env.Undefined(); }
+}  // namespace ns
+
+#endif

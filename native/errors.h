@@ -1,0 +1,29 @@
+// errors.h — turning errno values and bad arguments into JavaScript errors shaped like Node's own.
+//
+// System errors carry `code` ('EBADF'), `errno` (negative, as Node's), `syscall` and the message
+// "EBADF: bad file descriptor, epoll_ctl". Argument errors carry Node's `ERR_*` codes.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+namespace ns {
+
+// The symbolic name of an errno value ("EBADF"); "UNKNOWN" for one libuv does not know.
+const char* ErrnoName(int err);
+
+// Builds the Error Node would build for a failed system call (err is a positive errno).
+Napi::Error SystemError(Napi::Env env, int err, const char* syscall);
+[[noreturn]] void ThrowSystemError(Napi::Env env, int err, const char* syscall);
+
+// Builds an Error with a string code; kind selects TypeError or RangeError.
+enum class ErrorKind { Error, TypeError, RangeError };
+Napi::Error CodeError(Napi::Env env, const char* code, const std::string& message, ErrorKind kind = ErrorKind::Error);
+[[noreturn]] void ThrowCodeError(Napi::Env env, const char* code, const std::string& message,
+                                 ErrorKind kind = ErrorKind::Error);
+
+// A getaddrinfo failure: code is the EAI_* name, errno the EAI value, syscall 'getaddrinfo'.
+[[noreturn]] void ThrowResolveError(Napi::Env env, int eai, const std::string& host);
+
+}  // namespace ns

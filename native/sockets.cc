@@ -1,0 +1,579 @@
+// sockets.cc — the socket syscalls: socket, socketpair, pipe, bind, listen, accept (single and
+// batched), non-blocking connect, recv/send over (buffer, offset, length), gathered writes,
+// shutdown, close, integer socket options, addresses (IPv4, IPv6, Unix) and O_NONBLOCK.
+//
+// Every fd created here is CLOEXEC (and NONBLOCK when asked) from birth and tracked so the
+// environment's cleanup hook can close it. Hot-path calls (accept, connect, recv, send, writev)
+// return -errno instead of throwing; the rest throw Node-shaped system errors.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "errors.h"
+#include "exports.h"
+#include "state.h"
+
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+#define NS_HAVE_ACCEPT4 1
+#define NS_HAVE_SOCK_FLAGS 1
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0  // macOS: SO_NOSIGPIPE is set on every socket instead
+#endif
+
+namespace ns {
+
+namespace {
+
+// After a socket is made: the flags that socket()/accept4() could not set atomically here.
+int FinishNewSocket(int fd, bool nonblock) {
+#ifndef NS_HAVE_SOCK_FLAGS
+  if (int err = SetNonBlockCloexec(fd, nonblock)) return err;
+#endif
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+  (void)fd;
+  (void)nonblock;
+  return 0;
+}
+
+int SocketFlags(bool nonblock) {
+#ifdef NS_HAVE_SOCK_FLAGS
+  return SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
+#else
+  (void)nonblock;
+  return 0;
+#endif
+}
+
+// An address tuple for JavaScript: [host, port] (IPv4), [host, port, flowinfo, scopeId] (IPv6),
+// a path string (Unix; an abstract name keeps its leading NUL), or null for an unknown family.
+Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len) {
+  char host[INET6_ADDRSTRLEN];
+  switch (ss.ss_family) {
+    case AF_INET: {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
+      inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+      Napi::Array a = Napi::Array::New(env, 2);
+      a.Set(0u, Napi::String::New(env, host));
+      a.Set(1u, Napi::Number::New(env, ntohs(sin->sin_port)));
+      return a;
+    }
+    case AF_INET6: {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+      inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+      Napi::Array a = Napi::Array::New(env, 4);
+      a.Set(0u, Napi::String::New(env, host));
+      a.Set(1u, Napi::Number::New(env, ntohs(sin6->sin6_port)));
+      a.Set(2u, Napi::Number::New(env, ntohl(sin6->sin6_flowinfo)));
+      a.Set(3u, Napi::Number::New(env, sin6->sin6_scope_id));
+      return a;
+    }
+    case AF_UNIX: {
+      const auto* sun = reinterpret_cast<const sockaddr_un*>(&ss);
+      size_t offset = offsetof(sockaddr_un, sun_path);
+      if (len <= offset) return Napi::String::New(env, "");
+      size_t n = len - offset;
+      if (n > sizeof sun->sun_path) n = sizeof sun->sun_path;
+      // A pathname is NUL-terminated; an abstract name (Linux) starts with NUL and has exact length.
+      if (n > 0 && sun->sun_path[0] != '\0') n = strnlen(sun->sun_path, n);
+      return Napi::String::New(env, sun->sun_path, n);
+    }
+    default: return env.Null();
+  }
+}
+
+// Fills ss from (family, host|path, port, flowinfo, scopeId) at info[index..]. Resolves host
+// names with getaddrinfo (blocking, as Python's socket module does).
+socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int family, sockaddr_storage* ss) {
+  Napi::Env env = info.Env();
+  memset(ss, 0, sizeof *ss);
+  std::string host = StringArg(info, index, family == AF_UNIX ? "path" : "host");
+  if (family == AF_UNIX) {
+    auto* sun = reinterpret_cast<sockaddr_un*>(ss);
+    if (host.size() >= sizeof sun->sun_path)
+      ThrowCodeError(env, "ERR_INVALID_ARG_VALUE", "AF_UNIX path too long", ErrorKind::TypeError);
+    sun->sun_family = AF_UNIX;
+    memcpy(sun->sun_path, host.data(), host.size());
+    // An abstract name (leading NUL) is exactly its length; a path keeps its terminating NUL.
+    size_t extra = (!host.empty() && host[0] == '\0') ? 0 : 1;
+    return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + host.size() + extra);
+  }
+  if (host.find('\0') != std::string::npos)
+    ThrowCodeError(env, "ERR_INVALID_ARG_VALUE", "host names must not contain NUL bytes", ErrorKind::TypeError);
+  uint16_t port = static_cast<uint16_t>(IntArg(info, index + 1, "port", 0, 65535));
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    if (host.empty()) {
+      sin->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (host == "<broadcast>") {
+      sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+    } else if (inet_pton(AF_INET, host.c_str(), &sin->sin_addr) != 1) {
+      addrinfo hints{};
+      hints.ai_family = AF_INET;
+      addrinfo* res = nullptr;
+      int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+      if (rc != 0) ThrowResolveError(env, rc, host);
+      sin->sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
+      freeaddrinfo(res);
+    }
+    return sizeof(sockaddr_in);
+  }
+  if (family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    sin6->sin6_flowinfo = htonl(static_cast<uint32_t>(OptionalIntArg(info, index + 2, "flowinfo", 0, 0xfffff, 0)));
+    sin6->sin6_scope_id = static_cast<uint32_t>(OptionalIntArg(info, index + 3, "scopeId", 0, 0xffffffffLL, 0));
+    if (host.empty()) {
+      sin6->sin6_addr = in6addr_any;
+    } else if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1) {
+      addrinfo hints{};
+      hints.ai_family = AF_INET6;
+      addrinfo* res = nullptr;
+      int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
+      if (rc != 0) ThrowResolveError(env, rc, host);
+      const auto* found = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
+      sin6->sin6_addr = found->sin6_addr;
+      if (sin6->sin6_scope_id == 0) sin6->sin6_scope_id = found->sin6_scope_id;
+      freeaddrinfo(res);
+    }
+    return sizeof(sockaddr_in6);
+  }
+  ThrowSystemError(env, EAFNOSUPPORT, "getaddrinfo");
+}
+
+int FamilyArg(const Napi::CallbackInfo& info, size_t index) {
+  return static_cast<int>(IntArg(info, index, "family", 0, 255));
+}
+
+Napi::Value Socket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = FamilyArg(info, 0);
+  int type = static_cast<int>(IntArg(info, 1, "type", 0, 0xffff));
+  int proto = static_cast<int>(OptionalIntArg(info, 2, "proto", 0, 0xffff, 0));
+  bool nonblock = info.Length() > 3 && !info[3].IsUndefined() ? BoolArg(info, 3, "nonblock") : false;
+  int fd = socket(family, type | SocketFlags(nonblock), proto);
+  if (fd < 0) ThrowSystemError(env, errno, "socket");
+  if (int err = FinishNewSocket(fd, nonblock)) {
+    CloseFd(fd);
+    ThrowSystemError(env, err, "fcntl");
+  }
+  TrackFd(env, fd);
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = static_cast<int>(OptionalIntArg(info, 0, "family", 0, 255, AF_UNIX));
+  int type = static_cast<int>(OptionalIntArg(info, 1, "type", 0, 0xffff, SOCK_STREAM));
+  int proto = static_cast<int>(OptionalIntArg(info, 2, "proto", 0, 0xffff, 0));
+  bool nonblock = info.Length() > 3 && !info[3].IsUndefined() ? BoolArg(info, 3, "nonblock") : false;
+  int fds[2];
+  if (socketpair(family, type | SocketFlags(nonblock), proto, fds) < 0) ThrowSystemError(env, errno, "socketpair");
+  for (int fd : fds) {
+    if (int err = FinishNewSocket(fd, nonblock)) {
+      CloseFd(fds[0]);
+      CloseFd(fds[1]);
+      ThrowSystemError(env, err, "fcntl");
+    }
+  }
+  TrackFd(env, fds[0]);
+  TrackFd(env, fds[1]);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, fds[0]));
+  a.Set(1u, Napi::Number::New(env, fds[1]));
+  return a;
+}
+
+// pipe(nonblock = true): [readFd, writeFd], both CLOEXEC.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool nonblock = info.Length() > 0 && !info[0].IsUndefined() ? BoolArg(info, 0, "nonblock") : true;
+  int fds[2];
+#if defined(__linux__) || defined(__FreeBSD__)
+  if (pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0) ThrowSystemError(env, errno, "pipe2");
+#else
+  if (pipe(fds) < 0) ThrowSystemError(env, errno, "pipe");
+  for (int fd : fds) {
+    if (int err = SetNonBlockCloexec(fd, nonblock)) {
+      CloseFd(fds[0]);
+      CloseFd(fds[1]);
+      ThrowSystemError(env, err, "fcntl");
+    }
+  }
+#endif
+  TrackFd(env, fds[0]);
+  TrackFd(env, fds[1]);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, fds[0]));
+  a.Set(1u, Napi::Number::New(env, fds[1]));
+  return a;
+}
+
+// bind(fd, family, hostOrPath, port?, flowinfo?, scopeId?)
+Napi::Value Bind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int family = FamilyArg(info, 1);
+  sockaddr_storage ss;
+  socklen_t len = AddressFromArgs(info, 2, family, &ss);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowSystemError(env, errno, "bind");
+  return env.Undefined();
+}
+
+// connect(fd, family, hostOrPath, port?, flowinfo?, scopeId?): 0 or -errno (-EINPROGRESS on a
+// non-blocking socket). A blocking connect interrupted by a signal waits for the outcome.
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int family = FamilyArg(info, 1);
+  sockaddr_storage ss;
+  socklen_t len = AddressFromArgs(info, 2, family, &ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) return Napi::Number::New(env, 0);
+  int err = errno;
+  if (err == EINTR) {
+    // The connection goes on in the kernel (PEP 475): wait for it, then read its outcome.
+    pollfd p{fd, POLLOUT, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    int soerr = 0;
+    socklen_t optlen = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &optlen) < 0) soerr = errno;
+    err = soerr;
+  }
+  return Napi::Number::New(env, -err);
+}
+
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int backlog = static_cast<int>(OptionalIntArg(info, 1, "backlog", 0, INT32_MAX, SOMAXCONN));
+  if (listen(fd, backlog) < 0) ThrowSystemError(env, errno, "listen");
+  return env.Undefined();
+}
+
+// One accept4 with CLOEXEC (and NONBLOCK when asked), retried on EINTR. Returns fd or -errno.
+int AcceptOne(int fd, bool nonblock, sockaddr_storage* ss, socklen_t* len) {
+  for (;;) {
+#ifdef NS_HAVE_ACCEPT4
+    int c = accept4(fd, reinterpret_cast<sockaddr*>(ss), len, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0));
+#else
+    int c = accept(fd, reinterpret_cast<sockaddr*>(ss), len);
+#endif
+    if (c < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    if (int err = FinishNewSocket(c, nonblock)) {
+      CloseFd(c);
+      return -err;
+    }
+    return c;
+  }
+}
+
+// accept(fd, nonblock = true): the new fd or -errno.
+Napi::Value Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  bool nonblock = info.Length() > 1 && !info[1].IsUndefined() ? BoolArg(info, 1, "nonblock") : true;
+  int c = AcceptOne(fd, nonblock, nullptr, nullptr);
+  if (c >= 0) TrackFd(env, c);
+  return Napi::Number::New(env, c);
+}
+
+// acceptAddress(fd, nonblock = true): [fd, address] or -errno.
+Napi::Value AcceptAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  bool nonblock = info.Length() > 1 && !info[1].IsUndefined() ? BoolArg(info, 1, "nonblock") : true;
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  int c = AcceptOne(fd, nonblock, &ss, &len);
+  if (c < 0) return Napi::Number::New(env, c);
+  TrackFd(env, c);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::Number::New(env, c));
+  pair.Set(1u, AddressToJs(env, ss, len));
+  return pair;
+}
+
+// acceptBatch(fd, out, nonblock = true): drains the backlog into out (Int32Array) in one call.
+// Returns how many fds were written; when none could be accepted, -errno (-EAGAIN when empty).
+Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  Int32View out = Int32ArrayArg(info, 1, "out");
+  bool nonblock = info.Length() > 2 && !info[2].IsUndefined() ? BoolArg(info, 2, "nonblock") : true;
+  size_t count = 0;
+  int lastError = 0;
+  while (count < out.length) {
+    int c = AcceptOne(fd, nonblock, nullptr, nullptr);
+    if (c < 0) {
+      lastError = c;
+      break;
+    }
+    TrackFd(env, c);
+    out.data[count++] = c;
+  }
+  if (count == 0 && lastError < 0) return Napi::Number::New(env, lastError);
+  return Napi::Number::New(env, static_cast<double>(count));
+}
+
+// recv(fd, buffer, offset?, length?, flags?): bytes read (0 at end of stream) or -errno.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
+  for (;;) {
+    ssize_t n = recv(fd, view.data, view.length, flags);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
+// send(fd, buffer, offset?, length?, flags?): bytes written or -errno. Never raises SIGPIPE.
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
+  for (;;) {
+    ssize_t n = send(fd, view.data, view.length, flags | MSG_NOSIGNAL);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
+// writev(fd, buffers): a gathered write through sendmsg (so MSG_NOSIGNAL applies). Returns the
+// bytes written or -errno. At most IOV_MAX (1024) buffers per call.
+Napi::Value Writev(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  if (info.Length() < 2 || !info[1].IsArray())
+    ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                   "The \"buffers\" argument must be an Array of ArrayBufferViews. Received " +
+                       DescribeValue(info.Length() < 2 ? env.Undefined() : info[1]),
+                   ErrorKind::TypeError);
+  Napi::Array list = info[1].As<Napi::Array>();
+  uint32_t count = list.Length();
+  if (count > 1024)
+    ThrowCodeError(env, "ERR_OUT_OF_RANGE", "at most 1024 buffers per writev call", ErrorKind::RangeError);
+  iovec stackIov[64];
+  std::vector<iovec> heapIov;
+  iovec* iov = stackIov;
+  if (count > 64) {
+    heapIov.resize(count);
+    iov = heapIov.data();
+  }
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsTypedArray() && !item.IsDataView())
+      ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                     "Every element of \"buffers\" must be an ArrayBufferView. Received " + DescribeValue(item) +
+                         " at index " + std::to_string(i),
+                     ErrorKind::TypeError);
+    napi_value raw = item;
+    // Reuse BufferArg's checks through a one-element view of the value.
+    void* data = nullptr;
+    size_t length = 0;
+    bool isTyped = false;
+    napi_is_typedarray(env, raw, &isTyped);
+    if (isTyped) {
+      napi_typedarray_type type;
+      size_t elements = 0;
+      napi_value ab;
+      size_t off = 0;
+      napi_get_typedarray_info(env, raw, &type, &elements, &data, &ab, &off);
+      size_t size = (type == napi_int16_array || type == napi_uint16_array)                                       ? 2
+                    : (type == napi_int32_array || type == napi_uint32_array || type == napi_float32_array)       ? 4
+                    : (type == napi_float64_array || type == napi_bigint64_array || type == napi_biguint64_array) ? 8
+                                                                                                                  : 1;
+      length = elements * size;
+    } else {
+      napi_value ab;
+      size_t off = 0;
+      napi_get_dataview_info(env, raw, &length, &data, &ab, &off);
+    }
+    if (data == nullptr) length = 0;
+    iov[i].iov_base = data;
+    iov[i].iov_len = length;
+  }
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  for (;;) {
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
+Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int how = static_cast<int>(IntArg(info, 1, "how", 0, 2));
+  if (shutdown(fd, how) < 0) ThrowSystemError(env, errno, "shutdown");
+  return env.Undefined();
+}
+
+// close(fd): throws EBADF for an fd that is not open. EINTR counts as closed (not retried).
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  UntrackFd(env, fd);
+  if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
+  return env.Undefined();
+}
+
+Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int level = static_cast<int>(IntArg(info, 1, "level", 0, INT32_MAX));
+  int name = static_cast<int>(IntArg(info, 2, "option", 0, INT32_MAX));
+  int value;
+  if (info.Length() > 3 && info[3].IsBoolean()) {
+    value = info[3].As<Napi::Boolean>().Value() ? 1 : 0;
+  } else {
+    value = static_cast<int>(IntArg(info, 3, "value", INT32_MIN, INT32_MAX));
+  }
+  if (setsockopt(fd, level, name, &value, sizeof value) < 0) ThrowSystemError(env, errno, "setsockopt");
+  return env.Undefined();
+}
+
+Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int level = static_cast<int>(IntArg(info, 1, "level", 0, INT32_MAX));
+  int name = static_cast<int>(IntArg(info, 2, "option", 0, INT32_MAX));
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (getsockopt(fd, level, name, &value, &len) < 0) ThrowSystemError(env, errno, "getsockopt");
+  return Napi::Number::New(env, value);
+}
+
+Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSystemError(env, errno, "getsockname");
+  return AddressToJs(env, ss, len);
+}
+
+Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) ThrowSystemError(env, errno, "getpeername");
+  return AddressToJs(env, ss, len);
+}
+
+Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  bool on = BoolArg(info, 1, "nonblock");
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowSystemError(env, errno, "fcntl");
+  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) ThrowSystemError(env, errno, "fcntl");
+  return env.Undefined();
+}
+
+Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowSystemError(env, errno, "fcntl");
+  return Napi::Boolean::New(env, (flags & O_NONBLOCK) != 0);
+}
+
+// isOpen(fd): whether fd names an open file description (fcntl F_GETFD).
+Napi::Value IsOpen(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  return Napi::Boolean::New(info.Env(), fcntl(fd, F_GETFD) >= 0);
+}
+
+// waitFd(fd, events, timeoutMs): poll one fd; returns revents (0 on timeout) or -errno.
+Napi::Value WaitFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  short events = static_cast<short>(IntArg(info, 1, "events", 0, 0x7fff));
+  int timeoutMs = TimeoutArg(info, 2);
+  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int n = poll(&p, 1, timeoutMs);
+    if (n >= 0) return Napi::Number::New(env, n == 0 ? 0 : p.revents);
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    timeoutMs = RemainingMs(deadline);
+  }
+}
+
+// strerror(errno) and errname(errno) for JavaScript-side error building; errno may be negative.
+Napi::Value ErrorFromErrno(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
+  std::string syscall = StringArg(info, 1, "syscall");
+  return SystemError(env, static_cast<int>(err < 0 ? -err : err), syscall.c_str()).Value();
+}
+
+}  // namespace
+
+void InitSockets(Napi::Env env, Napi::Object exports) {
+  struct {
+    const char* name;
+    Napi::Function::Callback fn;
+  } functions[] = {
+      {"socket", Socket},
+      {"socketpair", SocketPair},
+      {"pipe", Pipe},
+      {"bind", Bind},
+      {"connect", Connect},
+      {"listen", Listen},
+      {"accept", Accept},
+      {"acceptAddress", AcceptAddress},
+      {"acceptBatch", AcceptBatch},
+      {"recv", Recv},
+      {"send", Send},
+      {"writev", Writev},
+      {"shutdown", Shutdown},
+      {"close", Close},
+      {"setsockopt", SetSockOpt},
+      {"getsockopt", GetSockOpt},
+      {"getsockname", GetSockName},
+      {"getpeername", GetPeerName},
+      {"setNonBlocking", SetNonBlocking},
+      {"getNonBlocking", GetNonBlocking},
+      {"isOpen", IsOpen},
+      {"waitFd", WaitFd},
+      {"errorFromErrno", ErrorFromErrno},
+  };
+  for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+}
+
+}  // namespace ns

@@ -1,0 +1,39 @@
+// state.h — per-environment state (main thread and each worker thread has its own), and the fd
+// helpers every file uses. No file keeps a static that two environments could share.
+#pragma once
+
+#include <napi.h>
+
+#include <unordered_set>
+#include <vector>
+
+namespace ns {
+
+struct AddonData {
+  // fds this environment created and has not closed: closed by the environment cleanup hook.
+  std::unordered_set<int> ownedFds;
+  // Signal numbers this environment watches (see signals.cc), unwatched at teardown.
+  std::vector<std::pair<int, int>> signalWatches;  // (signo, write fd)
+  Napi::FunctionReference pollerConstructor;
+  Napi::FunctionReference watcherConstructor;
+  bool tearingDown = false;
+};
+
+AddonData* Data(Napi::Env env);
+
+// Records that this environment owns fd (so teardown closes it).
+void TrackFd(Napi::Env env, int fd);
+void UntrackFd(Napi::Env env, int fd);
+
+// close(2) without retrying on EINTR (on Linux the fd is gone even then). Returns 0 or errno.
+int CloseFd(int fd);
+
+// Sets O_NONBLOCK and FD_CLOEXEC on fd; returns 0 or errno.
+int SetNonBlockCloexec(int fd, bool nonblock);
+
+// Milliseconds on the monotonic clock.
+int64_t MonotonicMs();
+// Time left until deadlineMs, or -1 for "forever" when deadlineMs < 0 (never negative otherwise).
+int RemainingMs(int64_t deadlineMs);
+
+}  // namespace ns
