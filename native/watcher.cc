@@ -116,7 +116,7 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     napi_create_int32(env, status, &argv[0]);
     napi_create_uint32(env, bits, &argv[1]);
     napi_value recv;
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv);  // napi_make_callback needs an object receiver
     napi_value result;
     napi_status st = napi_make_callback(env, self->asyncContext_, recv, self->callback_.Value(), 2, argv, &result);
     if (st == napi_pending_exception) {
@@ -230,7 +230,7 @@ void OnOwnedStart(uv_timer_t* timer) {
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) break;
     napi_value recv;
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv);  // napi_make_callback needs an object receiver
     napi_value fn = nullptr;
     napi_value result = nullptr;
     bool again = false;
@@ -257,7 +257,7 @@ void OnOwnedStart(uv_timer_t* timer) {
         if (napi_get_reference_value(env, errorRef, &e) == napi_ok && e != nullptr) argv[0] = e;
       }
       napi_value recv;
-      napi_get_undefined(env, &recv);
+      napi_get_global(env, &recv);  // napi_make_callback needs an object receiver
       napi_value result;
       napi_status st = napi_make_callback(env, run->context, recv, fn, 1, argv, &result);
       if (st == napi_pending_exception) {
