@@ -24,6 +24,29 @@ export {
   type SelectorReady,
   type SelectorClass,
 } from "./selectors.js";
+export {
+  Socket,
+  socketpair,
+  AF_INET,
+  AF_INET6,
+  AF_UNIX,
+  SOCK_STREAM,
+  SOCK_DGRAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SO_ERROR,
+  SO_KEEPALIVE,
+  SO_SNDBUF,
+  SO_RCVBUF,
+  IPPROTO_TCP,
+  TCP_NODELAY,
+  SHUT_RD,
+  SHUT_WR,
+  SHUT_RDWR,
+  type AddressInput,
+  type SendData,
+} from "./socket.js";
 export { codedError, systemError, type CodedError } from "./errors.js";
 export type {
   BackendKind,

@@ -1,15 +1,38 @@
 // errors.cc — errno → Node-shaped Error objects, and the argument-error helpers.
 #include "errors.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <uv.h>
 
 namespace ns {
 
+static bool LibuvKnows(int err) { return strncmp(uv_err_name(-err), "Unknown", 7) != 0; }
+
+// POSIX errnos libuv has no UV_* code for (uv_err_name calls them "Unknown system error").
+// EINPROGRESS matters most: a non-blocking connect reports it (Python's BlockingIOError).
+static const char* ErrnoNameNotInLibuv(int err) {
+  switch (err) {
+    case EINPROGRESS: return "EINPROGRESS";
+    case ECHILD: return "ECHILD";
+    case EDEADLK: return "EDEADLK";
+    case EDOM: return "EDOM";
+    case EIDRM: return "EIDRM";
+    case ENOEXEC: return "ENOEXEC";
+    case ENOLCK: return "ENOLCK";
+    case ENOMSG: return "ENOMSG";
+    case EDQUOT: return "EDQUOT";
+    case ESTALE: return "ESTALE";
+    default: return nullptr;
+  }
+}
+
 const char* ErrnoName(int err) {
   // libuv's error codes are negated errno values on every Unix, so its table names them for us.
-  return uv_err_name(-err);
+  if (LibuvKnows(err)) return uv_err_name(-err);
+  const char* extra = ErrnoNameNotInLibuv(err);
+  return extra != nullptr ? extra : uv_err_name(-err);
 }
 
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall) {
@@ -19,7 +42,7 @@ Napi::Error SystemError(Napi::Env env, int err, const char* syscall) {
     description = strerror(err);
     name = "UNKNOWN";
   } else {
-    description = uv_strerror(-err);
+    description = LibuvKnows(err) ? uv_strerror(-err) : strerror(err);
   }
   std::string message = std::string(name) + ": " + description + ", " + syscall;
   Napi::Error error = Napi::Error::New(env, message);

@@ -10,7 +10,8 @@
 
 namespace ns {
 
-// The symbolic name of an errno value ("EBADF"); "UNKNOWN" for one libuv does not know.
+// The symbolic name of an errno value ("EBADF", "EINPROGRESS"); "Unknown system error" for one
+// neither libuv nor our short list of the errnos libuv lacks knows.
 const char* ErrnoName(int err);
 
 // Builds the Error Node would build for a failed system call (err is a positive errno).
