@@ -124,7 +124,8 @@ Napi::Value Ctl(const Napi::CallbackInfo& info) {
   int epfd = FdArg(info, 0, "epfd");
   int op = static_cast<int>(IntArg(info, 1, "op", 1, 3));
   int fd = FdArg(info, 2, "fd");
-  int64_t events = OptionalIntArg(info, 3, "events", 0, 0xffffffffLL, 0);
+  // Either sign: JavaScript's `EPOLLIN | EPOLLET` is a negative int32 with the same bits.
+  int64_t events = OptionalIntArg(info, 3, "events", INT32_MIN, 0xffffffffLL, 0);
   epoll_event ev{};
   ev.events = static_cast<uint32_t>(events);
   ev.data.u64 = static_cast<uint32_t>(fd);

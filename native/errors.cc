@@ -8,7 +8,13 @@
 
 namespace ns {
 
-static bool LibuvKnows(int err) { return strncmp(uv_err_name(-err), "Unknown", 7) != 0; }
+// uv_err_name/uv_strerror strdup a fresh "Unknown system error N" on every call for a code libuv
+// lacks (a leak per call), so the lookup goes through the _r variant with a stack buffer.
+static bool LibuvKnows(int err) {
+  char buf[64];
+  uv_err_name_r(-err, buf, sizeof buf);
+  return strncmp(buf, "Unknown", 7) != 0;
+}
 
 // POSIX errnos libuv has no UV_* code for (uv_err_name calls them "Unknown system error").
 // EINPROGRESS matters most: a non-blocking connect reports it (Python's BlockingIOError).
@@ -32,15 +38,14 @@ const char* ErrnoName(int err) {
   // libuv's error codes are negated errno values on every Unix, so its table names them for us.
   if (LibuvKnows(err)) return uv_err_name(-err);
   const char* extra = ErrnoNameNotInLibuv(err);
-  return extra != nullptr ? extra : uv_err_name(-err);
+  return extra != nullptr ? extra : "UNKNOWN";
 }
 
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall) {
   const char* name = ErrnoName(err);
   std::string description;
-  if (strncmp(name, "Unknown", 7) == 0) {
+  if (strcmp(name, "UNKNOWN") == 0) {
     description = strerror(err);
-    name = "UNKNOWN";
   } else {
     description = LibuvKnows(err) ? uv_strerror(-err) : strerror(err);
   }

@@ -111,6 +111,8 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (poller_) {
+      // A Watcher on the epoll/kqueue fd (an attached reactor) must stop before the fd closes.
+      if (poller_->Fileno() >= 0) StopWatchersOnFd(env, poller_->Fileno());
       int r = poller_->Close();
       poller_.reset();
       if (r < 0) ThrowSystemError(env, -r, "close");

@@ -443,6 +443,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   UntrackFd(env, fd);
+  StopWatchersOnFd(env, fd);
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();
 }

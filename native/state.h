@@ -4,10 +4,19 @@
 
 #include <napi.h>
 
+#include <memory>
 #include <unordered_set>
 #include <vector>
 
 namespace ns {
+
+class Watcher;
+
+// The live Watchers of one environment. Shared with each Watcher, so neither the environment's
+// teardown order nor a late finalizer can leave a dangling pointer on either side.
+struct WatcherSet {
+  std::unordered_set<Watcher*> live;
+};
 
 struct AddonData {
   // fds this environment created and has not closed: closed by the environment cleanup hook.
@@ -16,6 +25,7 @@ struct AddonData {
   std::vector<std::pair<int, int>> signalWatches;  // (signo, write fd)
   Napi::FunctionReference pollerConstructor;
   Napi::FunctionReference watcherConstructor;
+  std::shared_ptr<WatcherSet> watchers = std::make_shared<WatcherSet>();
   bool tearingDown = false;
 };
 
@@ -24,6 +34,10 @@ AddonData* Data(Napi::Env env);
 // Records that this environment owns fd (so teardown closes it).
 void TrackFd(Napi::Env env, int fd);
 void UntrackFd(Napi::Env env, int fd);
+
+// Stops every started Watcher of this environment on fd (watcher.cc). close() calls it first:
+// libuv aborts the process if a started uv_poll_t's fd is closed before its loop registers it.
+void StopWatchersOnFd(Napi::Env env, int fd);
 
 // close(2) without retrying on EINTR (on Linux the fd is gone even then). Returns 0 or errno.
 int CloseFd(int fd);

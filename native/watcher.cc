@@ -11,7 +11,11 @@
 //
 // Handles are closed on close(), on finalization, and by an async cleanup hook when the
 // environment (a worker thread, or the process) is torn down, so a worker's loop can close.
+#include <errno.h>
+#include <fcntl.h>
 #include <uv.h>
+
+#include <vector>
 
 #include "args.h"
 #include "errors.h"
@@ -52,6 +56,8 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
       ThrowSystemError(env, -r, "uv_poll_init");
     }
     napi_add_async_cleanup_hook(env, OnEnvTeardown, handle_, &handle_->hook);
+    registry_ = Data(env)->watchers;
+    registry_->live.insert(this);
     napi_async_context ctx = nullptr;
     napi_value name = Napi::String::New(env, "native-selectors:Watcher");
     napi_async_init(env, nullptr, name, &ctx);
@@ -60,6 +66,7 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
 
   ~Watcher() override {
     // Finalizer: never touches JavaScript. An open handle is closed and freed by libuv later.
+    if (registry_) registry_->live.erase(this);
     if (handle_ != nullptr) CloseHandle();
     if (asyncContext_ != nullptr) napi_async_destroy(Env(), asyncContext_);
   }
@@ -130,6 +137,8 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     Napi::Env env = info.Env();
     unsigned bits = static_cast<unsigned>(IntArg(info, 0, "events", 1, 3));
     if (handle_ == nullptr) ThrowCodeError(env, "ERR_WATCHER_CLOSED", "the watcher is closed");
+    // libuv aborts if it cannot register a started handle's fd, so a closed fd is refused here.
+    if (fcntl(fd_, F_GETFD) < 0) ThrowSystemError(env, errno, "uv_poll_start");
     int uvEvents = ((bits & 1) ? UV_READABLE : 0) | ((bits & 2) ? UV_WRITABLE : 0);
     int r = uv_poll_start(&handle_->poll, uvEvents, OnPoll);
     if (r < 0) ThrowSystemError(env, -r, "uv_poll_start");
@@ -142,14 +151,20 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopPolling();
+    return info.Env().Undefined();
+  }
+
+  void StopPolling() {
     if (handle_ != nullptr) uv_poll_stop(&handle_->poll);
     events_ = 0;
     if (referenced_) {
       referenced_ = false;
       Unref();
     }
-    return info.Env().Undefined();
   }
+
+  friend void StopWatchersOnFd(Napi::Env env, int fd);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (handle_ != nullptr) CloseHandle();
@@ -182,7 +197,17 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
   Handle* handle_ = nullptr;
   Napi::FunctionReference callback_;
   napi_async_context asyncContext_ = nullptr;
+  std::shared_ptr<WatcherSet> registry_;
 };
+
+void StopWatchersOnFd(Napi::Env env, int fd) {
+  AddonData* data = Data(env);
+  if (data == nullptr) return;
+  std::vector<Watcher*> matches;
+  for (Watcher* w : data->watchers->live)
+    if (w->fd_ == fd && w->events_ != 0) matches.push_back(w);
+  for (Watcher* w : matches) w->StopPolling();
+}
 
 namespace {
 
