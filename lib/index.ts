@@ -47,6 +47,19 @@ export {
   type AddressInput,
   type SendData,
 } from "./socket.js";
+export {
+  EventLoop,
+  Handle,
+  TimerHandle,
+  getRunningLoop,
+  run,
+  type ConnectAddress,
+  type ExceptionContext,
+  type ExceptionHandler,
+  type LoopKeyData,
+  type SockOptions,
+  type SocketLike,
+} from "./loop.js";
 export { codedError, systemError, type CodedError } from "./errors.js";
 export type {
   BackendKind,

@@ -1,0 +1,1178 @@
+/**
+ * lib/loop.ts — EventLoop: an asyncio-shaped reactor over a selector. Callbacks (callSoon),
+ * timers (callLater/callAt), readers and writers per fd, signal handlers, promise socket calls
+ * (sockAccept, sockRecv, sockRecvInto, sockSendall, sockConnect), run() and getRunningLoop().
+ *
+ * It runs two ways:
+ * - owning the thread (runForever/runUntilComplete): one `#runOnce` per iteration, driven by the
+ *   native `runOwned`, which calls each iteration from a libuv callback so that promise
+ *   continuations (and process.nextTick) run between iterations. Node's own timers and I/O wait
+ *   until the loop stops.
+ * - attached (attach/detach): Node's libuv loop drives it. Where libuv can watch the selector's
+ *   own fd (epoll), one Watcher on that fd wakes a batch; otherwise (poll, libkqueue) each
+ *   registered fd has a Watcher and the wake-ups of one libuv tick are coalesced into one batch.
+ *   Timers ride on one Node timer for the earliest deadline, ready callbacks on one setImmediate.
+ *
+ * Dispatch follows CPython's selector_events: a key's data is [reader, writer]; a batch first
+ * queues the handles of every ready key and every due timer, then runs exactly what was ready at
+ * that point. A handle removed, replaced, or whose Socket was closed before its turn in the batch
+ * does not run (its cancellation or its Socket's fileno() tells), so a stale event never reaches
+ * a new registration that reuses the fd number.
+ */
+import { isIP } from "node:net";
+import { lookup } from "node:dns/promises";
+import { readSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+
+import { codedError, systemError, type CodedError } from "./errors.js";
+import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
+import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
+import { DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type BaseSelector, type FileObj, type SelectorKey } from "./selectors.js";
+import { Socket } from "./socket.js";
+
+export { Handle, TimerHandle, type ExceptionContext } from "./loop-handles.js";
+
+const C = native.constants;
+const EAGAIN = C.EAGAIN;
+const EWOULDBLOCK = C.EWOULDBLOCK;
+const EINTR = C.EINTR;
+const EINPROGRESS = C.EINPROGRESS;
+const ECONNABORTED = C.ECONNABORTED;
+const EBADF = C.EBADF;
+const AF_UNIX = C.AF_UNIX;
+const AF_INET6 = C.AF_INET6;
+
+/** Timers due within this many seconds of now run in this iteration (asyncio's clock resolution). */
+const CLOCK_RESOLUTION = 1e-6;
+/** Compact the timer heap when more than this many cancelled timers are in it (and over half). */
+const MIN_CANCELLED_TO_COMPACT = 100;
+/** Node's setTimeout limit (ms). */
+const MAX_NODE_DELAY = 0x7fffffff;
+/** recv sizes up to this are allocated from Node's Buffer pool; larger reads go through a scratch buffer. */
+const POOLED_RECV = 4096;
+
+/** A key's data in the loop's selector: the reader and the writer handle (asyncio's (reader, writer)). */
+export type LoopKeyData = [reader: Handle | null, writer: Handle | null];
+type IoData = [reader: IoHandle | null, writer: IoHandle | null];
+
+/** What the sock* calls need of a socket: the Socket class has it. */
+export interface SocketLike {
+  fileno(): number;
+  getblocking(): boolean;
+  readonly family: number;
+  readonly type: number;
+  readonly proto?: number;
+}
+
+/** Options of the sock* calls. */
+export interface SockOptions {
+  /** Aborting rejects the call with an AbortError and removes its reader or writer. */
+  signal?: AbortSignal;
+}
+
+/** An address as sockConnect takes it: [host, port], [host, port, flowinfo, scopeId], or a Unix path. */
+export type ConnectAddress = string | readonly [host: string, port: number] | readonly [host: string, port: number, flowinfo?: number, scopeId?: number];
+
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/** The loop that owns the thread, if any. */
+let ownedLoop: EventLoop | null = null;
+/** The loop whose batch is running right now while attached. */
+let dispatchingLoop: EventLoop | null = null;
+/** Attached loops, in the order they were attached. */
+const attachedLoops: EventLoop[] = [];
+
+/**
+ * The loop running the current callback or coroutine: the loop dispatching right now, else the
+ * loop that owns the thread, else the most recently attached loop. Throws ERR_NO_RUNNING_LOOP
+ * when there is none (asyncio.get_running_loop raises RuntimeError).
+ */
+export function getRunningLoop(): EventLoop {
+  const loop = dispatchingLoop ?? ownedLoop ?? attachedLoops[attachedLoops.length - 1];
+  if (loop === undefined) throw codedError("ERR_NO_RUNNING_LOOP", "no running event loop");
+  return loop;
+}
+
+/**
+ * Like asyncio.run: a new loop (on `selector`, if given) runs `main(loop)` to completion, owning
+ * the thread, then closes. Returns main's result or rejects with its error.
+ */
+export async function run<T>(main: (loop: EventLoop) => T | PromiseLike<T>, selector?: BaseSelector<LoopKeyData>): Promise<T> {
+  const loop = new EventLoop(selector);
+  try {
+    return await loop.runUntilComplete(main);
+  } finally {
+    loop.close();
+  }
+}
+
+const AGAIN: unique symbol = Symbol("again");
+type Step<T> = () => T | typeof AGAIN;
+
+function wouldBlock(r: number): boolean {
+  return r === -EAGAIN || r === -EWOULDBLOCK || r === -EINTR;
+}
+
+function abortError(signal: AbortSignal): CodedError {
+  const error = new Error("The operation was aborted", { cause: signal.reason }) as CodedError;
+  error.name = "AbortError";
+  error.code = "ABORT_ERR";
+  return error;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return `an instance of ${(value as object).constructor?.name ?? "Object"}`;
+  return `type ${typeof value} (${String(value)})`;
+}
+
+function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
+  if (typeof callback !== "function")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "callback" argument must be of type function. Received ${describe(callback)}`, "TypeError");
+}
+
+function signalNumber(signal: unknown): number {
+  let signo: number | undefined;
+  if (typeof signal === "number") signo = Number.isInteger(signal) && signal > 0 && signal < 65 ? signal : undefined;
+  else if (typeof signal === "string") signo = (osConstants.signals as Record<string, number | undefined>)[signal];
+  if (signo === undefined) throw codedError("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${String(signal)}`, "TypeError");
+  if (signo === osConstants.signals.SIGKILL || signo === osConstants.signals.SIGSTOP)
+    throw codedError("ERR_INVALID_ARG_VALUE", `signal ${String(signal)} cannot be caught`, "TypeError");
+  return signo;
+}
+
+function connectError(errno: number, host: string, port: number | undefined): NodeJS.ErrnoException {
+  const error = systemError(errno, "connect");
+  error.message += port === undefined ? ` ${host}` : ` ${host}:${port}`;
+  (error as NodeJS.ErrnoException & { address?: string; port?: number }).address = host;
+  if (port !== undefined) (error as NodeJS.ErrnoException & { port?: number }).port = port;
+  return error;
+}
+
+/**
+ * An asyncio-shaped event loop over a selector (DefaultSelector unless one is given; the loop
+ * owns it and closes it in close()).
+ */
+export class EventLoop implements HandleOwner, Disposable {
+  readonly #selector: BaseSelector<IoData>;
+  #ready: Handle[] = [];
+  readonly #timers = new TimerHeap();
+  #cancelledTimers = 0;
+  #closed = false;
+  #running = false;
+  #stopping = false;
+  #dispatching = 0;
+  #exceptionHandler: ExceptionHandler | null = null;
+  #scratch: Buffer | null = null;
+
+  // Signals: a self-pipe the native handler writes signal numbers to; its read end is a reader.
+  #sigRead = -1;
+  #sigWrite = -1;
+  readonly #sigHandlers = new Map<number, Handle>();
+  readonly #sigBuffer = Buffer.alloc(64);
+
+  // Attached mode.
+  #attached = false;
+  #backendWatcher: NativeWatcher | null = null;
+  #watcherActive = false;
+  #watcherRef = true;
+  readonly #fdWatchers = new Map<number, { watcher: NativeWatcher; events: number }>();
+  readonly #stoppedWatchers = new Set<number>();
+  #immediate: NodeJS.Immediate | null = null;
+  #nodeTimer: NodeJS.Timeout | null = null;
+  #nodeTimerWhen = NaN;
+
+  constructor(selector?: BaseSelector<LoopKeyData>) {
+    const chosen = (selector ?? new DefaultSelector<LoopKeyData>()) as unknown as BaseSelector<IoData>;
+    if (chosen.closed) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
+    if (chosen.getMap().size !== 0) throw codedError("ERR_INVALID_ARG_VALUE", "the selector must have no registrations: the loop owns it");
+    this.#selector = chosen;
+  }
+
+  /** The loop's selector (its keys' data are [reader, writer] handles). */
+  get selector(): BaseSelector<LoopKeyData> {
+    return this.#selector;
+  }
+
+  // ---------------------------------------------------------------- clock and callbacks
+
+  /** The loop's monotonic clock, in seconds (performance.now() / 1000). */
+  time(): number {
+    return performance.now() / 1000;
+  }
+
+  /** Runs `callback(...args)` on a later iteration, in FIFO order. Throws ERR_LOOP_CLOSED after close(). */
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this.#checkClosed();
+    checkCallback(callback);
+    const handle = new Handle(this, callback as (...args: unknown[]) => unknown, args);
+    this.#ready.push(handle);
+    if (this.#attached) this.#scheduleBatch();
+    return handle;
+  }
+
+  /** Runs `callback(...args)` after `delay` seconds. */
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof delay !== "number" || Number.isNaN(delay))
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "delay" argument must be a number of seconds. Received ${describe(delay)}`, "TypeError");
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  /** Runs `callback(...args)` at `when` on the loop's clock (see time()). */
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    this.#checkClosed();
+    if (typeof when !== "number" || Number.isNaN(when))
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "when" argument must be a number (seconds on the loop's clock). Received ${describe(when)}`, "TypeError");
+    checkCallback(callback);
+    const handle = new TimerHandle(this, when, callback as (...args: unknown[]) => unknown, args);
+    this.#timers.push(handle);
+    if (this.#attached) this.#armTimer();
+    return handle;
+  }
+
+  /** @internal Bookkeeping for a cancelled timer still in the heap. */
+  _timerCancelled(_handle: TimerHandle): void {
+    this.#cancelledTimers++;
+    if (this.#cancelledTimers > MIN_CANCELLED_TO_COMPACT && this.#cancelledTimers * 2 > this.#timers.size) {
+      this.#timers.compact();
+      this.#cancelledTimers = 0;
+    }
+    if (this.#attached) this.#armTimer();
+  }
+
+  // ---------------------------------------------------------------- readers and writers
+
+  /**
+   * Calls `callback(...args)` whenever `fileobj` (an fd or an object with fileno()) is readable.
+   * One reader per fd: a second addReader replaces the first. Returns the reader's handle.
+   * Remove a reader (or abort a sock* call) before closing its fd: a closed Socket is noticed at
+   * dispatch, but a raw fd number closed behind the loop's back cannot be.
+   */
+  addReader<A extends unknown[]>(fileobj: FileObj, callback: (...args: A) => unknown, ...args: A): Handle {
+    this.#checkClosed();
+    const fd = fileobjToFd(fileobj);
+    checkCallback(callback);
+    const handle = new IoHandle(this, fd, fileobj, callback as (...args: unknown[]) => unknown, args);
+    this.#addIo(fileobj, false, handle);
+    return handle;
+  }
+
+  /** Calls `callback(...args)` whenever `fileobj` is writable. One writer per fd, like addReader. */
+  addWriter<A extends unknown[]>(fileobj: FileObj, callback: (...args: A) => unknown, ...args: A): Handle {
+    this.#checkClosed();
+    const fd = fileobjToFd(fileobj);
+    checkCallback(callback);
+    const handle = new IoHandle(this, fd, fileobj, callback as (...args: unknown[]) => unknown, args);
+    this.#addIo(fileobj, true, handle);
+    return handle;
+  }
+
+  /** Stops watching `fileobj` for reading; true if a reader was removed (false after close()). */
+  removeReader(fileobj: FileObj): boolean {
+    if (this.#closed) return false;
+    return this.#removeIo(this.#selector._lookup(fileobj), false);
+  }
+
+  /** Stops watching `fileobj` for writing; true if a writer was removed (false after close()). */
+  removeWriter(fileobj: FileObj): boolean {
+    if (this.#closed) return false;
+    return this.#removeIo(this.#selector._lookup(fileobj), true);
+  }
+
+  #addIo(fileobj: FileObj, write: boolean, handle: IoHandle): void {
+    const selector = this.#selector;
+    const fd = handle._fd;
+    const bit = write ? EVENT_WRITE : EVENT_READ;
+    const key = selector.getMap().get(fd);
+    if (key === undefined) {
+      selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
+      this.#ioChanged(fd, bit, false);
+      return;
+    }
+    const [reader, writer] = key.data;
+    if (this.#isStale(key, fileobj)) {
+      // The old object was closed and the fd number reused: the old registration is gone.
+      this.#dropKey(key, () => systemError(-EBADF, write ? "send" : "recv"));
+      selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
+      this.#ioChanged(fd, bit, true);
+      return;
+    }
+    const events = key.events | bit;
+    try {
+      selector.modify(fd, events, write ? [reader, handle] : [handle, writer]);
+    } catch (error) {
+      // The kernel lost the registration (fd closed and reused behind the loop's back): the
+      // selector dropped the key; start afresh.
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      reader?._drop(() => systemError(-EBADF, "recv"));
+      writer?._drop(() => systemError(-EBADF, "send"));
+      selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
+      this.#ioChanged(fd, bit, true);
+      return;
+    }
+    this.#ioChanged(fd, events, false);
+    const old = write ? writer : reader;
+    if (old !== null)
+      old._drop(() => codedError("ERR_IO_REPLACED", `another ${write ? "writer" : "reader"} was added for fd ${fd} while this call waited on it`));
+  }
+
+  /** Whether a key registered through another object belongs to an object that was closed since. */
+  #isStale(key: SelectorKey<IoData>, fileobj: FileObj): boolean {
+    const old = key.fileobj;
+    if (old === fileobj || typeof old === "number") return false;
+    try {
+      return old.fileno() !== key.fd;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Unregisters a key whose object was closed, dropping both of its handles. */
+  #dropKey(key: SelectorKey<IoData>, error: () => Error): void {
+    this.#selector.unregister(key.fd);
+    key.data[0]?._drop(error);
+    key.data[1]?._drop(error);
+  }
+
+  #removeIo(fd: number, write: boolean): boolean {
+    const selector = this.#selector;
+    const key = selector.getMap().get(fd);
+    if (key === undefined) return false;
+    const [reader, writer] = key.data;
+    const events = key.events & ~(write ? EVENT_WRITE : EVENT_READ);
+    let lost: IoHandle | null = null;
+    if (events === 0) {
+      selector.unregister(fd);
+    } else {
+      try {
+        selector.modify(fd, events, write ? [reader, null] : [null, writer]);
+      } catch {
+        // The fd was closed: the selector dropped the key, and with it the other handle.
+        lost = write ? reader : writer;
+      }
+    }
+    const removed = write ? writer : reader;
+    this.#ioChanged(fd, lost === null ? events : 0, false);
+    lost?._drop(() => systemError(-EBADF, write ? "recv" : "send"));
+    if (removed === null) return false;
+    removed._drop(() => codedError("ERR_IO_CANCELLED", `the ${write ? "writer" : "reader"} this call waited on was removed from fd ${fd}`));
+    return true;
+  }
+
+  /** Removes the handle's registration if it still holds it (a settled or aborted sock* call). */
+  #removeIfCurrent(handle: IoHandle, write: boolean): void {
+    if (this.#closed) return;
+    const key = this.#selector.getMap().get(handle._fd);
+    if (key !== undefined && key.data[write ? 1 : 0] === handle) this.#removeIo(handle._fd, write);
+  }
+
+  // ---------------------------------------------------------------- the iteration
+
+  /** One iteration: wait (unless `mayBlock` is false), queue the ready handles, run them. */
+  #runOnce(mayBlock: boolean): void {
+    const timers = this.#timers;
+    let timeout: number | null = 0;
+    if (mayBlock && this.#ready.length === 0 && !this.#stopping) {
+      const head = this.#liveHead();
+      timeout = head === undefined ? null : Math.max(0, head.when - this.time());
+    }
+    const events = this.#selector.select(timeout);
+    const ready = this.#ready;
+    for (let i = 0; i < events.length; i++) {
+      const [key, mask] = events[i]!;
+      const [reader, writer] = key.data;
+      if (mask & EVENT_READ && reader !== null) {
+        if (reader.cancelled()) this.#removeIfCurrent(reader, false);
+        else ready.push(reader);
+      }
+      if (mask & EVENT_WRITE && writer !== null) {
+        if (writer.cancelled()) this.#removeIfCurrent(writer, true);
+        else ready.push(writer);
+      }
+    }
+    if (timers.size > 0) {
+      const end = this.time() + CLOCK_RESOLUTION;
+      for (let head = timers.peek(); head !== undefined; head = timers.peek()) {
+        if (head.cancelled()) {
+          timers.pop();
+          head._scheduled = false;
+          this.#cancelledTimers--;
+          continue;
+        }
+        if (head.when > end) break;
+        timers.pop();
+        head._scheduled = false;
+        ready.push(head);
+      }
+    }
+    if (ready.length === 0) return;
+    // Exactly the callbacks ready now; those they schedule wait for the next iteration.
+    this.#ready = [];
+    this.#dispatching++;
+    try {
+      for (let i = 0; i < ready.length; i++) {
+        const handle = ready[i]!;
+        if (handle.cancelled()) continue;
+        if (handle instanceof IoHandle && handle._closed()) {
+          this.#dropClosed(handle);
+          continue;
+        }
+        handle._run();
+      }
+    } finally {
+      this.#dispatching--;
+    }
+  }
+
+  /** The earliest live timer, dropping cancelled ones from the top of the heap. */
+  #liveHead(): TimerHandle | undefined {
+    const timers = this.#timers;
+    let head = timers.peek();
+    while (head !== undefined && head.cancelled()) {
+      timers.pop();
+      head._scheduled = false;
+      this.#cancelledTimers--;
+      head = timers.peek();
+    }
+    return head;
+  }
+
+  /** A ready handle whose Socket was closed: its registration (if still its own) goes away. */
+  #dropClosed(handle: IoHandle): void {
+    const key = this.#selector.getMap().get(handle._fd);
+    const error = (): Error => systemError(-EBADF, "select");
+    if (key !== undefined && (key.data[0] === handle || key.data[1] === handle)) {
+      this.#dropKey(key, error);
+      this.#ioChanged(handle._fd, 0, true);
+    } else {
+      handle._drop(error);
+    }
+  }
+
+  // ---------------------------------------------------------------- owning the thread
+
+  /**
+   * Runs the loop on this thread until stop(). Promise continuations run between iterations;
+   * Node's own timers, I/O and setImmediate callbacks wait until the loop stops. Rejects with
+   * ERR_LOOP_CLOSED, ERR_LOOP_RUNNING (this or another loop owns the thread) or ERR_LOOP_ATTACHED.
+   */
+  runForever(): Promise<void> {
+    try {
+      this.#checkRunnable();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#running = true;
+    ownedLoop = this;
+    return new Promise<void>((resolve, reject) => {
+      let first = true;
+      const iterate = (): boolean => {
+        // stop() from a promise continuation between iterations ends the run at once.
+        if (this.#stopping && !first) return false;
+        first = false;
+        this.#runOnce(true);
+        return !this.#stopping;
+      };
+      const done = (error?: unknown): void => {
+        this.#running = false;
+        this.#stopping = false;
+        if (ownedLoop === this) ownedLoop = null;
+        if (error !== undefined) reject(error);
+        else resolve();
+      };
+      try {
+        native.runOwned(iterate, done);
+      } catch (error) {
+        done(error);
+      }
+    });
+  }
+
+  /**
+   * Runs the loop until `future` settles and returns its result (or rejects with its error).
+   * `future` is a promise, or a function called with the loop as its first callback (like a
+   * coroutine given to asyncio). Rejects with ERR_LOOP_STOPPED if stop() ends the run first.
+   */
+  async runUntilComplete<T>(future: PromiseLike<T> | ((loop: EventLoop) => T | PromiseLike<T>)): Promise<T> {
+    this.#checkRunnable();
+    let promise: PromiseLike<T>;
+    if (typeof future === "function") {
+      promise = new Promise<T>((resolve, reject) => {
+        this.callSoon(() => {
+          try {
+            resolve(future(this));
+          } catch (error) {
+            reject(error);
+          }
+        });
+      });
+    } else if (future !== null && typeof future === "object" && typeof future.then === "function") {
+      promise = future;
+    } else {
+      throw codedError("ERR_INVALID_ARG_TYPE", `runUntilComplete() takes a promise or a function. Received ${describe(future)}`, "TypeError");
+    }
+    let settled = false;
+    let ok = false;
+    let value: T | undefined;
+    let failure: unknown;
+    Promise.resolve(promise).then(
+      (v) => {
+        settled = true;
+        ok = true;
+        value = v;
+        this.stop();
+      },
+      (error: unknown) => {
+        settled = true;
+        failure = error;
+        this.stop();
+      },
+    );
+    await this.runForever();
+    if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
+    if (!ok) throw failure;
+    return value as T;
+  }
+
+  /**
+   * Stops a loop that owns the thread after the current iteration. Called before runForever(),
+   * the next run polls once (timeout 0), runs what is ready, and returns (asyncio's rule). No
+   * effect on an attached loop (use detach()).
+   */
+  stop(): void {
+    if (this.#attached && !this.#running) return;
+    this.#stopping = true;
+  }
+
+  /** Whether the loop is running: owning the thread, or attached to Node's loop. */
+  isRunning(): boolean {
+    return this.#running || this.#attached;
+  }
+
+  /** Whether the loop is attached to Node's loop. */
+  isAttached(): boolean {
+    return this.#attached;
+  }
+
+  isClosed(): boolean {
+    return this.#closed;
+  }
+
+  // ---------------------------------------------------------------- attached to Node's loop
+
+  /**
+   * Lets Node's own libuv loop drive this loop: timers, fs, node:net keep working beside it.
+   * While it has registrations, timers or ready callbacks, it keeps the process alive (signal
+   * handlers alone do not); after detach() the process can exit on its own. Idempotent.
+   * Throws ERR_LOOP_CLOSED, or ERR_LOOP_RUNNING while the loop owns the thread.
+   */
+  attach(): this {
+    this.#checkClosed();
+    if (this.#running) throw codedError("ERR_LOOP_RUNNING", "the event loop is running on this thread (runForever); it cannot attach");
+    if (this.#attached) return this;
+    const selector = this.#selector;
+    const backend = selector.backend;
+    const fileno = (selector as unknown as { fileno?: () => number }).fileno;
+    this.#attached = true;
+    attachedLoops.push(this);
+    this.#stopping = false;
+    try {
+      if (native.backendFdWatchable[backend] && typeof fileno === "function") {
+        this.#backendWatcher = new native.Watcher(fileno.call(selector), (status) => this.#onBackendReady(status));
+        this.#watcherActive = false;
+        this.#watcherRef = true;
+        this.#syncBackendWatcher();
+      } else {
+        for (const [fd, key] of selector.getMap()) this.#syncFdWatcher(fd, key.events, false);
+      }
+    } catch (error) {
+      this.detach();
+      throw error;
+    }
+    if (this.#ready.length > 0) this.#scheduleBatch();
+    this.#armTimer();
+    return this;
+  }
+
+  /** Stops Node's loop from driving this one; registrations, timers and callbacks stay. Idempotent. */
+  detach(): void {
+    if (!this.#attached) return;
+    this.#attached = false;
+    const index = attachedLoops.lastIndexOf(this);
+    if (index >= 0) attachedLoops.splice(index, 1);
+    if (this.#backendWatcher !== null) {
+      this.#backendWatcher.close();
+      this.#backendWatcher = null;
+      this.#watcherActive = false;
+    }
+    for (const { watcher } of this.#fdWatchers.values()) watcher.close();
+    this.#fdWatchers.clear();
+    this.#stoppedWatchers.clear();
+    if (this.#immediate !== null) {
+      clearImmediate(this.#immediate);
+      this.#immediate = null;
+    }
+    if (this.#nodeTimer !== null) {
+      clearTimeout(this.#nodeTimer);
+      this.#nodeTimer = null;
+      this.#nodeTimerWhen = NaN;
+    }
+  }
+
+  #onBackendReady(status: number): void {
+    if (status < 0) {
+      this.callExceptionHandler({ message: "the watcher of the selector's fd failed", exception: systemError(status, "uv_poll") });
+      return;
+    }
+    this.#attachedBatch();
+  }
+
+  /** One batch (select with timeout 0) while attached, then re-arm what drives the next one. */
+  #attachedBatch(): void {
+    if (!this.#attached) return;
+    const previous = dispatchingLoop;
+    dispatchingLoop = this;
+    try {
+      this.#runOnce(false);
+    } catch (error) {
+      this.callExceptionHandler({ message: "Error in the attached event loop's iteration", exception: error });
+    } finally {
+      dispatchingLoop = previous;
+    }
+    if (!this.#attached) return;
+    if (this.#stoppedWatchers.size > 0) this.#restartWatchers();
+    if (this.#ready.length > 0) this.#scheduleBatch();
+    this.#armTimer();
+  }
+
+  #scheduleBatch(): void {
+    if (this.#immediate === null) this.#immediate = setImmediate(this.#onImmediate);
+  }
+
+  readonly #onImmediate = (): void => {
+    this.#immediate = null;
+    this.#attachedBatch();
+  };
+
+  readonly #onNodeTimer = (): void => {
+    this.#nodeTimer = null;
+    this.#nodeTimerWhen = NaN;
+    this.#attachedBatch();
+  };
+
+  /** Keeps one Node timer armed for the earliest live deadline (none when there is none). */
+  #armTimer(): void {
+    if (!this.#attached) return;
+    const head = this.#liveHead();
+    if (head === undefined) {
+      if (this.#nodeTimer !== null) {
+        clearTimeout(this.#nodeTimer);
+        this.#nodeTimer = null;
+        this.#nodeTimerWhen = NaN;
+      }
+      return;
+    }
+    if (this.#nodeTimer !== null) {
+      if (this.#nodeTimerWhen === head.when) return;
+      clearTimeout(this.#nodeTimer);
+    }
+    const delay = Math.min(MAX_NODE_DELAY, Math.max(0, Math.ceil((head.when - this.time()) * 1000)));
+    this.#nodeTimerWhen = head.when;
+    this.#nodeTimer = setTimeout(this.#onNodeTimer, delay);
+  }
+
+  /** Mirrors a registration change into the attached watchers (`events` 0: gone). */
+  #ioChanged(fd: number, events: number, recreate: boolean): void {
+    if (!this.#attached) return;
+    if (this.#backendWatcher !== null) this.#syncBackendWatcher();
+    else this.#syncFdWatcher(fd, events, recreate);
+  }
+
+  /** The backend watcher runs while anything is registered, and holds the process only for user fds. */
+  #syncBackendWatcher(): void {
+    const watcher = this.#backendWatcher!;
+    const size = this.#selector.getMap().size;
+    if (size === 0) {
+      if (this.#watcherActive) {
+        watcher.stop();
+        this.#watcherActive = false;
+      }
+      return;
+    }
+    if (!this.#watcherActive) {
+      watcher.start(EVENT_READ);
+      this.#watcherActive = true;
+    }
+    const internal = this.#sigRead >= 0 && this.#selector.getMap().has(this.#sigRead) ? 1 : 0;
+    const ref = size > internal;
+    if (ref !== this.#watcherRef) {
+      watcher.setRef(ref);
+      this.#watcherRef = ref;
+    }
+  }
+
+  #syncFdWatcher(fd: number, events: number, recreate: boolean): void {
+    let record = this.#fdWatchers.get(fd);
+    if (record !== undefined && (recreate || events === 0)) {
+      record.watcher.close();
+      this.#fdWatchers.delete(fd);
+      this.#stoppedWatchers.delete(fd);
+      record = undefined;
+    }
+    if (events === 0) return;
+    if (record === undefined) {
+      const watcher = new native.Watcher(fd, (status) => this.#onFdReady(fd, status));
+      if (fd === this.#sigRead) watcher.setRef(false);
+      record = { watcher, events: 0 };
+      this.#fdWatchers.set(fd, record);
+    }
+    if (record.events !== events) {
+      record.watcher.start(events);
+      record.events = events;
+    }
+  }
+
+  #onFdReady(fd: number, status: number): void {
+    // libuv stops a poll handle that reports an error (POLLERR); restart it after the batch.
+    if (status < 0) {
+      const record = this.#fdWatchers.get(fd);
+      if (record !== undefined) record.events = 0;
+      this.#stoppedWatchers.add(fd);
+    }
+    this.#scheduleBatch();
+  }
+
+  #restartWatchers(): void {
+    const map = this.#selector.getMap();
+    for (const fd of this.#stoppedWatchers) {
+      const key = map.get(fd);
+      if (key !== undefined) this.#syncFdWatcher(fd, key.events, false);
+    }
+    this.#stoppedWatchers.clear();
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /** Sets the handler of exceptions thrown by callbacks (null: the default, which prints to stderr). */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "handler" argument must be a function or null. Received ${describe(handler)}`, "TypeError");
+    this.#exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.#exceptionHandler;
+  }
+
+  /** Reports `context` to the exception handler; the loop goes on whatever the handler does. */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.#exceptionHandler;
+    if (handler === null) {
+      this.defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exception) {
+      try {
+        this.defaultExceptionHandler({ message: "Unhandled error in exception handler", exception, context });
+      } catch {
+        // Nothing left to report to.
+      }
+    }
+  }
+
+  /** Prints the context to stderr (asyncio's default_exception_handler). */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || "Unhandled exception in event loop"];
+    for (const [name, value] of Object.entries(context)) {
+      if (name === "message" || name === "exception") continue;
+      lines.push(`${name}: ${typeof value === "function" ? `[Function ${value.name || "anonymous"}]` : String(value)}`);
+    }
+    const exception = context.exception;
+    if (exception !== undefined) lines.push(exception instanceof Error && exception.stack ? exception.stack : String(exception));
+    console.error(lines.join("\n"));
+  }
+
+  // ---------------------------------------------------------------- signals
+
+  /**
+   * Calls `callback(...args)` on the loop each time `signal` ('SIGINT' or a number) arrives; a
+   * second handler for the same signal replaces the first. Works in both modes: a native handler
+   * writes to a self-pipe the loop reads. While attached, signal handlers alone do not keep the
+   * process alive. Throws ERR_UNKNOWN_SIGNAL, or ERR_INVALID_ARG_VALUE for SIGKILL/SIGSTOP.
+   */
+  addSignalHandler<A extends unknown[]>(signal: NodeJS.Signals | number, callback: (...args: A) => unknown, ...args: A): Handle {
+    this.#checkClosed();
+    const signo = signalNumber(signal);
+    checkCallback(callback);
+    const handle = new Handle(this, callback as (...args: unknown[]) => unknown, args);
+    if (this.#sigRead < 0) {
+      const [r, w] = native.pipe(true);
+      this.#sigRead = r;
+      this.#sigWrite = w;
+      try {
+        this.#addIo(r, false, new IoHandle(this, r, r, () => this.#readSignals(), []));
+      } catch (error) {
+        this.#closeSignalPipe();
+        throw error;
+      }
+    }
+    if (!this.#sigHandlers.has(signo)) {
+      try {
+        native.watchSignal(signo, this.#sigWrite);
+      } catch (error) {
+        if (this.#sigHandlers.size === 0) this.#closeSignalPipe();
+        throw error;
+      }
+    }
+    this.#sigHandlers.get(signo)?.cancel();
+    this.#sigHandlers.set(signo, handle);
+    return handle;
+  }
+
+  /** Removes the handler of `signal` (restoring the previous disposition); true if there was one. */
+  removeSignalHandler(signal: NodeJS.Signals | number): boolean {
+    const signo = signalNumber(signal);
+    const handle = this.#sigHandlers.get(signo);
+    if (handle === undefined) return false;
+    handle.cancel();
+    this.#sigHandlers.delete(signo);
+    native.unwatchSignal(signo, this.#sigWrite);
+    if (this.#sigHandlers.size === 0) this.#closeSignalPipe();
+    return true;
+  }
+
+  #readSignals(): void {
+    const buffer = this.#sigBuffer;
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(this.#sigRead, buffer, 0, buffer.length, null);
+      } catch {
+        return; // EAGAIN: drained
+      }
+      if (n <= 0) return;
+      for (let i = 0; i < n; i++) {
+        const handle = this.#sigHandlers.get(buffer[i]!);
+        if (handle !== undefined && !handle.cancelled()) this.#ready.push(handle);
+      }
+    }
+  }
+
+  #closeSignalPipe(): void {
+    const r = this.#sigRead;
+    const w = this.#sigWrite;
+    if (r < 0) return;
+    if (!this.#closed) this.#removeIo(r, false);
+    this.#sigRead = -1;
+    this.#sigWrite = -1;
+    native.close(r);
+    native.close(w);
+  }
+
+  // ---------------------------------------------------------------- socket calls
+
+  /**
+   * Accepts a connection on a listening non-blocking socket: `[socket, address]`, the new socket
+   * non-blocking. An aborted accept leaves the pending connection for the next one.
+   */
+  sockAccept(sock: SocketLike, options?: SockOptions): Promise<[Socket, SocketAddress]> {
+    let fd: number;
+    try {
+      fd = this.#prepare(sock, "accept", options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const step = (): [Socket, SocketAddress] | typeof AGAIN => {
+      const r = native.acceptAddress(fd, true);
+      if (typeof r === "number") {
+        // ECONNABORTED: that connection was reset before we took it; wait for the next.
+        if (wouldBlock(r) || r === -ECONNABORTED) return AGAIN;
+        throw systemError(r, "accept");
+      }
+      try {
+        return [new Socket(sock.family, sock.type, sock.proto ?? 0, r[0]), r[1]];
+      } catch (error) {
+        native.close(r[0]);
+        throw error;
+      }
+    };
+    return this.#attempt(sock, fd, false, step, options?.signal);
+  }
+
+  /** Receives up to `n` bytes: a Buffer, empty at end of stream. */
+  sockRecv(sock: SocketLike, n: number, options?: SockOptions): Promise<Buffer> {
+    let fd: number;
+    try {
+      fd = this.#prepare(sock, "recv", options);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
+        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${String(n)}`, "RangeError");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const step = (): Buffer | typeof AGAIN => {
+      let buffer: Buffer;
+      let r: number;
+      if (n <= POOLED_RECV) {
+        buffer = Buffer.allocUnsafe(n);
+        r = native.recv(fd, buffer, 0, n);
+        if (r >= 0) return r === n ? buffer : buffer.subarray(0, r);
+      } else {
+        let scratch = this.#scratch;
+        if (scratch === null || scratch.length < n) scratch = this.#scratch = Buffer.allocUnsafeSlow(n);
+        r = native.recv(fd, scratch, 0, n);
+        if (r >= 0) {
+          buffer = Buffer.allocUnsafe(r);
+          scratch.copy(buffer, 0, 0, r);
+          return buffer;
+        }
+      }
+      if (wouldBlock(r)) return AGAIN;
+      throw systemError(r, "recv");
+    };
+    return this.#attempt(sock, fd, false, step, options?.signal);
+  }
+
+  /** Receives into `buffer` (any ArrayBufferView, filled from its start): the byte count, 0 at end of stream. */
+  sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
+    let fd: number;
+    try {
+      fd = this.#prepare(sock, "recv", options);
+      if (!ArrayBuffer.isView(buffer))
+        throw codedError("ERR_INVALID_ARG_TYPE", `The "buffer" argument must be a Buffer, TypedArray or DataView. Received ${describe(buffer)}`, "TypeError");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const length = buffer.byteLength;
+    const step = (): number | typeof AGAIN => {
+      const r = native.recv(fd, buffer, 0, length);
+      if (r >= 0) return r;
+      if (wouldBlock(r)) return AGAIN;
+      throw systemError(r, "recv");
+    };
+    return this.#attempt(sock, fd, false, step, options?.signal);
+  }
+
+  /**
+   * Sends all of `data` (a string is sent as UTF-8), continuing partial writes each time the
+   * socket is writable. Do not change `data` until the promise settles. If the call fails or is
+   * aborted, part of the data may have been sent.
+   */
+  sockSendall(sock: SocketLike, data: string | BufferLike, options?: SockOptions): Promise<void> {
+    let fd: number;
+    let view: BufferLike;
+    try {
+      fd = this.#prepare(sock, "send", options);
+      if (typeof data === "string") view = Buffer.from(data, "utf8");
+      else if (ArrayBuffer.isView(data)) view = data;
+      else
+        throw codedError(
+          "ERR_INVALID_ARG_TYPE",
+          `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`,
+          "TypeError",
+        );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const length = view.byteLength;
+    let sent = 0;
+    const step = (): void | typeof AGAIN => {
+      if (sent === length) return undefined;
+      const r = native.send(fd, view, sent, length - sent);
+      if (r < 0) {
+        if (wouldBlock(r)) return AGAIN;
+        throw systemError(r, "send");
+      }
+      sent += r;
+      return sent === length ? undefined : AGAIN;
+    };
+    return this.#attempt(sock, fd, true, step, options?.signal);
+  }
+
+  /**
+   * Connects a non-blocking socket: `[host, port]` (IPv4), `[host, port, flowinfo?, scopeId?]`
+   * (IPv6) or a path (AF_UNIX). Host names are resolved: with node:dns while attached, with a
+   * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
+   * A refused connection rejects with code ECONNREFUSED.
+   */
+  sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
+    let fd: number;
+    let args: [string, number?, number?, number?];
+    try {
+      fd = this.#prepare(sock, "connect", options);
+      args = this.#connectArgs(sock.family, address);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const host = args[0];
+    if (sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this) {
+      const signal = options?.signal;
+      return lookup(host, { family: sock.family === AF_INET6 ? 6 : 4 }).then(({ address: resolved }) => {
+        if (signal?.aborted) throw abortError(signal);
+        args[0] = resolved;
+        return this.#connect(sock, this.#prepare(sock, "connect", options), args, host, signal);
+      });
+    }
+    return this.#connect(sock, fd, args, host, options?.signal);
+  }
+
+  #connectArgs(family: number, address: unknown): [string, number?, number?, number?] {
+    if (family === AF_UNIX) {
+      if (typeof address !== "string")
+        throw codedError("ERR_INVALID_ARG_TYPE", `an AF_UNIX address must be a path string. Received ${describe(address)}`, "TypeError");
+      return [address];
+    }
+    const max = family === AF_INET6 ? 4 : 2;
+    if (!Array.isArray(address) || address.length < 2 || address.length > max || typeof address[0] !== "string" || typeof address[1] !== "number")
+      throw codedError(
+        "ERR_INVALID_ARG_TYPE",
+        `the address must be [host, port${max === 4 ? ", flowinfo?, scopeId?" : ""}]. Received ${describe(address)}`,
+        "TypeError",
+      );
+    return [...(address as [string, number, number?, number?])];
+  }
+
+  #connect(sock: SocketLike, fd: number, args: [string, number?, number?, number?], label: string, signal: AbortSignal | undefined): Promise<void> {
+    const port = args[1];
+    let r: number;
+    try {
+      r = native.connect(fd, sock.family, ...(args as [string, number?, number?, number?]));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (r === 0) return Promise.resolve();
+    if (r !== -EINPROGRESS && !wouldBlock(r)) return Promise.reject(connectError(r, label, port));
+    const step = (): void | typeof AGAIN => {
+      const err = native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
+      if (err === 0) return undefined;
+      if (err === EINPROGRESS || err === EAGAIN || err === EINTR) return AGAIN;
+      throw connectError(-err, label, port);
+    };
+    return this.#wait(sock, fd, true, step, signal);
+  }
+
+  /** Checks a sock* call's arguments and the loop; returns the fd. */
+  #prepare(sock: SocketLike, op: string, options: SockOptions | undefined): number {
+    this.#checkClosed();
+    if (sock === null || typeof sock !== "object" || typeof sock.fileno !== "function" || typeof sock.getblocking !== "function")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "sock" argument must be a Socket. Received ${describe(sock)}`, "TypeError");
+    const signal = options?.signal;
+    if (signal !== undefined) {
+      if (!(signal instanceof AbortSignal))
+        throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
+      if (signal.aborted) throw abortError(signal);
+    }
+    const fd = sock.fileno();
+    if (fd < 0) throw systemError(-EBADF, op);
+    if (sock.getblocking())
+      throw codedError("ERR_SOCKET_BLOCKING", `the socket must be non-blocking for loop.sock${op[0]!.toUpperCase()}${op.slice(1)}(): call setblocking(false)`);
+    return fd;
+  }
+
+  /** Tries `step` at once; if it would block, waits for readiness (see #wait). */
+  #attempt<T>(sock: SocketLike, fd: number, write: boolean, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
+    let result: T | typeof AGAIN;
+    try {
+      result = step();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (result !== AGAIN) return Promise.resolve(result);
+    return this.#wait(sock, fd, write, step, signal);
+  }
+
+  /**
+   * Registers `step` as the fd's reader (or writer) until it returns something other than AGAIN
+   * or throws; the registration is removed as soon as the call settles or is aborted.
+   */
+  #wait<T>(sock: SocketLike, fd: number, write: boolean, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const finish = (): void => {
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        this.#removeIfCurrent(handle, write);
+      };
+      const onAbort = (): void => {
+        if (settled) return;
+        finish();
+        reject(abortError(signal!));
+      };
+      const onReady = (): void => {
+        if (settled) return;
+        let result: T | typeof AGAIN;
+        try {
+          result = step();
+        } catch (error) {
+          finish();
+          reject(error);
+          return;
+        }
+        if (result === AGAIN) return;
+        finish();
+        resolve(result);
+      };
+      const handle = new IoHandle(this, fd, sock, onReady, []);
+      handle._onDrop = (error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        reject(error);
+      };
+      try {
+        this.#checkClosed();
+        this.#addIo(sock, write, handle);
+      } catch (error) {
+        settled = true;
+        reject(error);
+        return;
+      }
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  // ---------------------------------------------------------------- lifetime
+
+  /**
+   * Closes the loop: detaches it, removes its signal handlers, drops every callback, timer,
+   * reader and writer (a pending sock* call rejects with ERR_LOOP_CLOSED) and closes the
+   * selector. Idempotent. Throws ERR_LOOP_RUNNING while it owns the thread or runs a callback.
+   */
+  close(): void {
+    if (this.#running || this.#dispatching > 0) throw codedError("ERR_LOOP_RUNNING", "cannot close a running event loop");
+    if (this.#closed) return;
+    this.detach();
+    for (const signo of this.#sigHandlers.keys()) native.unwatchSignal(signo, this.#sigWrite);
+    this.#sigHandlers.clear();
+    this.#closeSignalPipe();
+    this.#closed = true;
+    const error = (): Error => codedError("ERR_LOOP_CLOSED", "the event loop was closed");
+    const keys = [...this.#selector.getMap().values()];
+    this.#selector.close();
+    for (const key of keys) {
+      key.data[0]?._drop(error);
+      key.data[1]?._drop(error);
+    }
+    for (const handle of this.#ready) handle.cancel();
+    this.#ready = [];
+    for (const handle of this.#timers.clear()) handle.cancel();
+    this.#cancelledTimers = 0;
+    this.#scratch = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkClosed(): void {
+    if (this.#closed) throw codedError("ERR_LOOP_CLOSED", "the event loop is closed");
+  }
+
+  #checkRunnable(): void {
+    this.#checkClosed();
+    if (this.#attached) throw codedError("ERR_LOOP_ATTACHED", "the event loop is attached to Node's loop: detach() it before runForever()/runUntilComplete()");
+    if (this.#running) throw codedError("ERR_LOOP_RUNNING", "the event loop is already running");
+    if (ownedLoop !== null) throw codedError("ERR_LOOP_RUNNING", "another event loop owns this thread");
+  }
+}
