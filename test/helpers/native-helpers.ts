@@ -1,0 +1,141 @@
+// test/helpers/native-helpers.ts — shared helpers for the native-layer tests: fd accounting, the
+// path of the loaded addon (for child processes), connected loopback pairs, error-shape checks.
+import { readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+
+import { lowlevel } from "../../lib/index.js";
+
+const c = lowlevel.constants;
+
+/** Open fds of this process (Linux /proc; elsewhere /dev/fd). */
+export function openFds(): number[] {
+  const dir = process.platform === "linux" ? "/proc/self/fd" : "/dev/fd";
+  return readdirSync(dir)
+    .map(Number)
+    .filter((fd) => Number.isInteger(fd));
+}
+
+/** The number of open fds, after letting pending closes settle. */
+export function fdCount(): number {
+  return openFds().length;
+}
+
+/**
+ * The fd count to compare against at the end of a test file. Creates and closes one Poller of each
+ * backend first: libkqueue (the kqueue backend on Linux) opens a monitoring thread's fds on first
+ * use and keeps them for the life of the process.
+ */
+export async function fdBaseline(): Promise<number> {
+  for (const kind of ["epoll", "kqueue", "poll"] as const) {
+    if (lowlevel.backends[kind]) new lowlevel.Poller(kind).close();
+  }
+  await settle();
+  return fdCount();
+}
+
+/** Expects the fd count to come back to `baseline` (libkqueue frees a closed kqueue's fds asynchronously). */
+export async function expectFdCount(baseline: number, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (fdCount() !== baseline && Date.now() < deadline) await sleep(20);
+  expect(openFds().length, `open fds: ${openFds().join(" ")}`).toBe(baseline);
+}
+
+async function settle(): Promise<void> {
+  await sleep(lowlevel.backends.kqueue && process.platform === "linux" ? 50 : 0);
+}
+
+/** The absolute path of the native_selectors.node this process has loaded. */
+export function loadedAddonPath(): string {
+  const require = createRequire(import.meta.url);
+  const path = Object.keys(require.cache).find((key) => key.endsWith("native_selectors.node"));
+  if (path) return path;
+  if (process.env.NATIVE_SELECTORS_ADDON) return process.env.NATIVE_SELECTORS_ADDON;
+  throw new Error("the addon's path is not in require.cache");
+}
+
+/** Asserts that fn throws an Error with the given string code (and, for system errors, its shape). */
+export function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected an Error with code ${code}`).toBeInstanceOf(Error);
+  const error = caught as NodeJS.ErrnoException;
+  expect(error.code).toBe(code);
+  return error;
+}
+
+/** Asserts a Node-shaped system error: code, negative errno, syscall and message. */
+export function expectSystemError(fn: () => unknown, code: string, syscall: string): NodeJS.ErrnoException {
+  const error = expectCode(fn, code);
+  expect(error.syscall).toBe(syscall);
+  expect(typeof error.errno).toBe("number");
+  expect(error.errno).toBeLessThan(0);
+  expect(error.message).toMatch(new RegExp(`^${code}: .+, ${syscall}$`));
+  return error;
+}
+
+/** A listening TCP socket on 127.0.0.1 (or ::1) port 0, and its port. */
+export function listenTcp(family: number = c.AF_INET, backlog = 128): { fd: number; port: number } {
+  const fd = lowlevel.socket(family, c.SOCK_STREAM, 0, true);
+  lowlevel.setsockopt(fd, c.SOL_SOCKET, c.SO_REUSEADDR, 1);
+  lowlevel.bind(fd, family, family === c.AF_INET6 ? "::1" : "127.0.0.1", 0);
+  lowlevel.listen(fd, backlog);
+  const address = lowlevel.getsockname(fd);
+  if (!Array.isArray(address)) throw new Error("expected an IP address");
+  return { fd, port: address[1] };
+}
+
+/** Waits (blocking, bounded) until fd reports one of `events` (POLLIN by default). */
+export function waitReady(fd: number, events: number = lowlevel.poll.POLLIN, timeoutMs = 5000): number {
+  const revents = lowlevel.waitFd(fd, events, timeoutMs);
+  if (revents <= 0) throw new Error(`fd ${fd} not ready within ${timeoutMs} ms (${revents})`);
+  return revents;
+}
+
+/** A connected non-blocking TCP pair on loopback: [client, server-side], listener closed. */
+export function tcpPair(family: number = c.AF_INET): [number, number] {
+  const listener = listenTcp(family);
+  try {
+    const client = lowlevel.socket(family, c.SOCK_STREAM, 0, true);
+    const r = lowlevel.connect(client, family, family === c.AF_INET6 ? "::1" : "127.0.0.1", listener.port);
+    if (r !== 0 && r !== -c.EINPROGRESS) throw lowlevel.errorFromErrno(r, "connect");
+    waitReady(listener.fd);
+    const server = lowlevel.accept(listener.fd);
+    if (server < 0) throw lowlevel.errorFromErrno(server, "accept");
+    waitReady(client, lowlevel.poll.POLLOUT);
+    return [client, server];
+  } finally {
+    lowlevel.close(listener.fd);
+  }
+}
+
+/** A fresh Unix socket path in the temp directory. */
+export function unixPath(tag: string): string {
+  return join(tmpdir(), `ns-${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
+}
+
+/** Closes every fd given, ignoring those already closed. */
+export function closeAll(...fds: number[]): void {
+  for (const fd of fds) {
+    if (fd >= 0 && lowlevel.isOpen(fd)) lowlevel.close(fd);
+  }
+}
+
+/** An fd number that is certainly not open now (closed just after creation). */
+export function closedFd(): number {
+  const [r, w] = lowlevel.pipe();
+  lowlevel.close(w);
+  lowlevel.close(r);
+  return r;
+}
+
+/** Sleeps without blocking the event loop. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
