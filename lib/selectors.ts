@@ -212,7 +212,8 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
         poller.modify(fd, key.events, events);
       } catch (error) {
         this.#map.delete(fd);
-        poller.remove(fd, key.events);
+        // Both interests: a kqueue modify may have added a filter before it failed.
+        poller.remove(fd, key.events | events);
         throw error;
       }
     } else if (data === key.data) {
