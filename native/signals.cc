@@ -62,7 +62,12 @@ void Handler(int signo, siginfo_t* info, void* context) {
       }
     }
     const struct sigaction& prev = slot.previous;
-    if (prev.sa_flags & SA_SIGINFO) {
+    // A one-shot previous handler (SA_RESETHAND) is not chained: that is Node's SignalExit for
+    // SIGINT/SIGTERM, which re-raises the signal to die by it; with this handler still installed
+    // the re-raise would come back here forever. The signal is handled now.
+    if (prev.sa_flags & SA_RESETHAND) {
+      // nothing to chain
+    } else if (prev.sa_flags & SA_SIGINFO) {
       if (prev.sa_sigaction != nullptr) prev.sa_sigaction(signo, info, context);
     } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN && prev.sa_handler != nullptr) {
       prev.sa_handler(signo);

@@ -405,6 +405,25 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
     expect(() => loop.addSignalHandler("SIGNOPE" as NodeJS.Signals, () => undefined)).toThrow(expect.objectContaining({ code: "ERR_UNKNOWN_SIGNAL" }));
   });
 
+  // Node installs its own one-shot SIGINT/SIGTERM handler (reset the tty, re-raise): the loop's
+  // handler must take the signal over without chaining into that re-raise.
+  it.each(["SIGINT", "SIGTERM"] as const)("signals: %s (which Node itself handles) reaches the loop's handler", async (name) => {
+    const loop = make(mode);
+    let count = 0;
+    await drive(loop, mode, async () => {
+      await new Promise<void>((resolve) => {
+        loop.addSignalHandler(name, () => {
+          count++;
+          if (count === 2) resolve();
+        });
+        loop.callSoon(() => process.kill(process.pid, name));
+        loop.callLater(0.05, () => process.kill(process.pid, name));
+      });
+    });
+    expect(count).toBe(2);
+    expect(loop.removeSignalHandler(name)).toBe(true);
+  });
+
   it("leaks no fds through registrations, signals and close()", async () => {
     const before = openFds();
     const loop = newLoop(mode);

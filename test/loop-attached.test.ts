@@ -1,0 +1,235 @@
+// test/loop-attached.test.ts — an EventLoop attached to Node's own loop: node:net and node:http
+// clients in the same process talk to reactor-served sockets while Node timers fire, and child
+// processes show the process lifetime rules (alive while registrations, timers or callbacks are
+// pending; exits on its own with nothing pending and after detach()).
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import type { Socket } from "../lib/index.js";
+import { childEnv, compileToTemp, newLoop, portOf, tcpListener } from "./loop-helpers.js";
+
+describe.each(["attached", "attached-poll"] as const)("attached beside Node (%s)", (mode) => {
+  it("a node:net client in the same process talks to a reactor-served socket while setTimeout fires", async () => {
+    const loop = newLoop(mode).attach();
+    const listener = tcpListener();
+    const port = portOf(listener);
+    const ticks: number[] = [];
+    const interval = setInterval(() => ticks.push(performance.now()), 2);
+    try {
+      const serving = (async () => {
+        const [conn] = await loop.sockAccept(listener);
+        try {
+          for (;;) {
+            const data = await loop.sockRecv(conn, 1024);
+            if (data.length === 0) return;
+            await loop.sockSendall(conn, Buffer.concat([Buffer.from("echo:"), data]));
+          }
+        } finally {
+          conn.close();
+        }
+      })();
+      const replies = await new Promise<string[]>((resolve, reject) => {
+        const got: string[] = [];
+        const client = connect(port, "127.0.0.1");
+        client.setEncoding("utf8");
+        let buffered = "";
+        const words = ["one", "two", "three"];
+        client.on("connect", () => client.write(words[0]!));
+        client.on("data", (chunk: string) => {
+          buffered += chunk;
+          const expected = `echo:${words[got.length]}`;
+          if (buffered.length < expected.length) return;
+          got.push(buffered);
+          buffered = "";
+          // Wait a little between messages so that Node timers fire meanwhile.
+          if (got.length < words.length) setTimeout(() => client.write(words[got.length]!), 15);
+          else client.end();
+        });
+        client.on("end", () => resolve(got));
+        client.on("error", reject);
+      });
+      await serving;
+      expect(replies).toEqual(["echo:one", "echo:two", "echo:three"]);
+      expect(ticks.length).toBeGreaterThan(5);
+    } finally {
+      clearInterval(interval);
+      listener.close();
+      loop.close();
+    }
+  });
+
+  it("a node:http client gets answers from a reactor HTTP server, with a loop timer and a Node timer in between", async () => {
+    const loop = newLoop(mode).attach();
+    const listener = tcpListener();
+    const port = portOf(listener);
+    const served: string[] = [];
+    const serve = async (): Promise<void> => {
+      for (;;) {
+        let conn: Socket;
+        try {
+          [conn] = await loop.sockAccept(listener);
+        } catch {
+          return; // the loop closed
+        }
+        void (async () => {
+          try {
+            let head = "";
+            while (!head.includes("\r\n\r\n")) {
+              const data = await loop.sockRecv(conn, 1024);
+              if (data.length === 0) return;
+              head += data.toString();
+            }
+            served.push(head.split("\r\n")[0]!);
+            await new Promise((r) => loop.callLater(0.01, r));
+            const body = "Hello, Client!";
+            await loop.sockSendall(conn, `HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+          } finally {
+            conn.close();
+          }
+        })();
+      }
+    };
+    const serving = serve();
+    const get = (path: string) =>
+      new Promise<[number, string]>((resolve, reject) => {
+        request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (body += c));
+          res.on("end", () => resolve([res.statusCode!, body]));
+        })
+          .on("error", reject)
+          .end();
+      });
+    try {
+      let nodeTimer = false;
+      setTimeout(() => (nodeTimer = true), 1);
+      expect(await get("/a")).toEqual([200, "Hello, Client!"]);
+      expect(await get("/b")).toEqual([200, "Hello, Client!"]);
+      expect(nodeTimer).toBe(true);
+      expect(served).toEqual(["GET /a HTTP/1.1", "GET /b HTTP/1.1"]);
+    } finally {
+      loop.close();
+      await serving;
+      listener.close();
+    }
+  });
+});
+
+describe("attached: process lifetime (child processes)", () => {
+  let out = "";
+  let script = "";
+  beforeAll(() => {
+    out = compileToTemp();
+    script = join(out, "lifetime-child.mjs");
+    const index = pathToFileURL(join(out, "lib", "index.js")).href;
+    writeFileSync(
+      script,
+      `import { EventLoop, Socket, AF_INET, SOCK_STREAM, socketpair } from ${JSON.stringify(index)};
+const scenario = process.argv[2];
+const selector = process.argv[3] === "poll" ? new (await import(${JSON.stringify(index)})).PollSelector() : undefined;
+const loop = new EventLoop(selector).attach();
+process.on("exit", (code) => console.log("exit " + code));
+if (scenario === "serve-one") {
+  const listener = new Socket(AF_INET, SOCK_STREAM);
+  listener.bind(["127.0.0.1", 0]);
+  listener.listen(4);
+  listener.setblocking(false);
+  console.log("port " + listener.getsockname()[1]);
+  const [conn] = await loop.sockAccept(listener);
+  const data = await loop.sockRecv(conn, 1024);
+  await loop.sockSendall(conn, "served:" + data.toString());
+  conn.close();
+  listener.close();
+  loop.detach();
+  console.log("detached");
+} else if (scenario === "nothing") {
+  console.log("attached with nothing");
+} else if (scenario === "signal-only") {
+  loop.addSignalHandler("SIGUSR2", () => {});
+  console.log("signal handler only");
+} else if (scenario === "timer") {
+  loop.callLater(0.3, () => console.log("timer fired"));
+} else if (scenario === "cancelled-timer") {
+  loop.callLater(60, () => console.log("never")).cancel();
+  console.log("cancelled");
+} else if (scenario === "reader") {
+  const [a, b] = socketpair();
+  a.setblocking(false);
+  loop.addReader(a, () => {});
+  console.log("reader registered");
+}
+`,
+    );
+  });
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  function runChild(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, killAfterMs?: number) {
+    return new Promise<{ code: number | null; lines: string[]; ms: number }>((resolve, reject) => {
+      const started = performance.now();
+      const child = spawn(process.execPath, [script, ...args], { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      const lines: string[] = [];
+      let stderr = "";
+      let partial = "";
+      child.stdout!.setEncoding("utf8");
+      child.stdout!.on("data", (chunk: string) => {
+        partial += chunk;
+        const parts = partial.split("\n");
+        partial = parts.pop()!;
+        for (const line of parts) {
+          lines.push(line);
+          onLine?.(line, child);
+        }
+      });
+      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+      const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs ?? 8000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(killer);
+        if (stderr.trim() !== "") lines.push(`stderr: ${stderr.trim()}`);
+        resolve({ code, lines, ms: performance.now() - started });
+      });
+    });
+  }
+
+  it.each(["epoll", "poll"])("a child attaches, serves one request, detach()es and exits by itself with code 0 (%s)", async (backend) => {
+    let reply = "";
+    const result = await runChild(["serve-one", backend], (line) => {
+      if (!line.startsWith("port ")) return;
+      const client = connect(Number(line.slice(5)), "127.0.0.1", () => client.write("ping"));
+      client.setEncoding("utf8");
+      client.on("data", (c: string) => (reply += c));
+    });
+    expect(result.lines).toEqual([expect.stringMatching(/^port \d+$/), "detached", "exit 0"]);
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(5000);
+    expect(reply).toBe("served:ping");
+  });
+
+  it.each([
+    ["nothing", ["attached with nothing", "exit 0"]],
+    ["signal-only", ["signal handler only", "exit 0"]],
+    ["cancelled-timer", ["cancelled", "exit 0"]],
+    ["timer", ["timer fired", "exit 0"]],
+  ])("an attached loop with %s pending lets the process exit when nothing else is", async (scenario, expected) => {
+    const result = await runChild([scenario]);
+    expect(result.lines).toEqual(expected);
+    expect(result.code).toBe(0);
+    expect(result.ms).toBeLessThan(5000);
+    if (scenario === "timer") expect(result.ms).toBeGreaterThanOrEqual(300);
+  });
+
+  it.each(["epoll", "poll"])("an attached loop with a registered reader keeps the process alive (%s)", async (backend) => {
+    const result = await runChild(["reader", backend], undefined, 1500);
+    expect(result.lines).toEqual(["reader registered"]);
+    expect(result.code).toBe(null); // killed by the test after 1.5 s, never exited on its own
+  });
+});
