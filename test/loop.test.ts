@@ -424,6 +424,36 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
     expect(loop.removeSignalHandler(name)).toBe(true);
   });
 
+  it("dispatches one batch per wake-up: ten fds ready together are served by one select", async () => {
+    const loop = make(mode);
+    const pairs = Array.from({ length: 10 }, () => pair());
+    const selector = loop.selector;
+    const original = selector.select.bind(selector);
+    const batches: number[] = [];
+    selector.select = (timeout?: number | null) => {
+      const ready = original(timeout);
+      if (ready.length > 0) batches.push(ready.length);
+      return ready;
+    };
+    let served = 0;
+    await drive(loop, mode, async () => {
+      await new Promise<void>((resolve) => {
+        for (const [r] of pairs)
+          loop.addReader(r, () => {
+            r.recv(16);
+            loop.removeReader(r);
+            if (++served === pairs.length) resolve();
+          });
+        for (const [, w] of pairs) w.send("x");
+      });
+    });
+    expect(batches).toEqual([10]);
+    for (const [a, b] of pairs) {
+      a.close();
+      b.close();
+    }
+  });
+
   it("leaks no fds through registrations, signals and close()", async () => {
     const before = openFds();
     const loop = newLoop(mode);
@@ -503,6 +533,22 @@ describe("EventLoop: owning the thread", () => {
         throw new Error("main failed");
       }),
     ).rejects.toThrow("main failed");
+  });
+
+  // test_events.py test_timeout_rounding: tiny sleeps must not spin (timeouts round up to 1 ms).
+  it("sleeps of 1e-2 .. 1e-10 s take few iterations", async () => {
+    const loop = make("owned");
+    const selector = loop.selector;
+    const original = selector.select.bind(selector);
+    let selects = 0;
+    selector.select = (timeout?: number | null) => {
+      selects++;
+      return original(timeout);
+    };
+    await loop.runUntilComplete(async () => {
+      for (const delay of [1e-2, 1e-4, 1e-6, 1e-8, 1e-10]) await sleep(loop, delay);
+    });
+    expect(selects).toBeLessThanOrEqual(20);
   });
 
   it("Node timers wait while the loop owns the thread, and run after it stops", async () => {
