@@ -27,7 +27,7 @@ import { constants as osConstants } from "node:os";
 import { codedError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
 import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
-import { DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type BaseSelector, type FileObj, type SelectorKey } from "./selectors.js";
+import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
 import { Socket } from "./socket.js";
 
 export { Handle, TimerHandle, type ExceptionContext } from "./loop-handles.js";
@@ -50,6 +50,20 @@ const MIN_CANCELLED_TO_COMPACT = 100;
 const MAX_NODE_DELAY = 0x7fffffff;
 /** recv sizes up to this are allocated from Node's Buffer pool; larger reads go through a scratch buffer. */
 const POOLED_RECV = 4096;
+
+/**
+ * Accept backoff (asyncio's ACCEPT_RETRY_DELAY, made exponential): when accept fails because the
+ * process or system is out of fds or memory, the listener stays readable, so retrying at once
+ * would spin. The loop retries after a delay instead, doubling from the first to the last value.
+ */
+const ACCEPT_RETRY_MIN = 0.05;
+const ACCEPT_RETRY_MAX = 1;
+const EXHAUSTION_CODES: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
+
+function isExhaustion(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && EXHAUSTION_CODES.has(code);
+}
 
 /** A key's data in the loop's selector: the reader and the writer handle (asyncio's (reader, writer)). */
 export type LoopKeyData = [reader: Handle | null, writer: Handle | null];
@@ -181,8 +195,16 @@ export class EventLoop implements HandleOwner, Disposable {
   #immediate: NodeJS.Immediate | null = null;
   #nodeTimer: NodeJS.Timeout | null = null;
   #nodeTimerWhen = NaN;
+  /** Readers taken out of the selector for a while after their callback hit fd exhaustion. */
+  #pausedReaders = new Map<number, { handle: IoHandle; timer: TimerHandle }>();
+  /** Per fd: the last accept-backoff delay and when that pause ended (loop clock). */
+  #readerBackoff = new Map<number, { delay: number; resumedAt: number }>();
+  /** sockAccept calls waiting out a backoff: told when the loop closes. */
+  #acceptBackoffs = new Set<(error: Error) => void>();
 
   constructor(selector?: BaseSelector<LoopKeyData>) {
+    if (selector !== undefined && !(selector instanceof BaseSelector))
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "selector" argument must be a selector (BaseSelector). Received ${describe(selector)}`, "TypeError");
     const chosen = (selector ?? new DefaultSelector<LoopKeyData>()) as unknown as BaseSelector<IoData>;
     if (chosen.closed) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
     if (chosen.getMap().size !== 0) throw codedError("ERR_INVALID_ARG_VALUE", "the selector must have no registrations: the loop owns it");
@@ -270,7 +292,9 @@ export class EventLoop implements HandleOwner, Disposable {
   /** Stops watching `fileobj` for reading; true if a reader was removed (false after close()). */
   removeReader(fileobj: FileObj): boolean {
     if (this.#closed) return false;
-    return this.#removeIo(this.#selector._lookup(fileobj), false);
+    const fd = this.#selector._lookup(fileobj);
+    if (this.#unpause(fd)) return true;
+    return this.#removeIo(fd, false);
   }
 
   /** Stops watching `fileobj` for writing; true if a writer was removed (false after close()). */
@@ -282,6 +306,7 @@ export class EventLoop implements HandleOwner, Disposable {
   #addIo(fileobj: FileObj, write: boolean, handle: IoHandle): void {
     const selector = this.#selector;
     const fd = handle._fd;
+    if (!write) this.#unpause(fd);
     const bit = write ? EVENT_WRITE : EVENT_READ;
     const key = selector.getMap().get(fd);
     if (key === undefined) {
@@ -364,6 +389,38 @@ export class EventLoop implements HandleOwner, Disposable {
     if (this.#closed) return;
     const key = this.#selector.getMap().get(handle._fd);
     if (key !== undefined && key.data[write ? 1 : 0] === handle) this.#removeIo(handle._fd, write);
+  }
+
+  /** Takes a reader out of the selector for a backoff delay, then puts it back (if still current). */
+  #pauseReader(handle: IoHandle): void {
+    const fd = handle._fd;
+    const key = this.#closed ? undefined : this.#selector.getMap().get(fd);
+    if (key === undefined || key.data[0] !== handle) return;
+    const now = this.time();
+    const last = this.#readerBackoff.get(fd);
+    const delay = last !== undefined && now - last.resumedAt < ACCEPT_RETRY_MAX ? Math.min(last.delay * 2, ACCEPT_RETRY_MAX) : ACCEPT_RETRY_MIN;
+    const writer = key.data[1];
+    if (writer === null) this.#selector.unregister(fd);
+    else this.#selector.modify(fd, EVENT_WRITE, [null, writer]);
+    this.#ioChanged(fd, writer === null ? 0 : EVENT_WRITE, false);
+    const timer = this.callLater(delay, () => {
+      this.#pausedReaders.delete(fd);
+      this.#readerBackoff.set(fd, { delay, resumedAt: this.time() });
+      if (handle.cancelled() || handle._closed()) return;
+      this.#addIo(handle._fileobj, false, handle);
+    });
+    this.#pausedReaders.set(fd, { handle, timer });
+  }
+
+  /** Forgets a paused reader of fd (removed or replaced); true if there was one. */
+  #unpause(fd: number): boolean {
+    const paused = this.#pausedReaders.get(fd);
+    if (paused === undefined) return false;
+    this.#pausedReaders.delete(fd);
+    this.#readerBackoff.delete(fd);
+    paused.timer.cancel();
+    paused.handle._drop(() => codedError("ERR_IO_CANCELLED", `the reader this call waited on was removed from fd ${fd}`));
+    return true;
   }
 
   // ---------------------------------------------------------------- the iteration
@@ -766,6 +823,9 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /** Reports `context` to the exception handler; the loop goes on whatever the handler does. */
   callExceptionHandler(context: ExceptionContext): void {
+    // A reader whose callback failed for want of fds (an accept callback on a full fd table)
+    // would run again at once, its fd still readable: it sits out a backoff delay instead.
+    if (context.handle instanceof IoHandle && isExhaustion(context.exception)) this.#pauseReader(context.handle);
     const handler = this.#exceptionHandler;
     if (handler === null) {
       this.defaultExceptionHandler(context);
@@ -898,7 +958,34 @@ export class EventLoop implements HandleOwner, Disposable {
         throw error;
       }
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    // Out of fds (EMFILE, ENFILE) or memory: the error goes to the exception handler and the call
+    // waits, retrying after a growing delay, so a server does not spin on a readable listener.
+    const signal = options?.signal;
+    let delay = ACCEPT_RETRY_MIN;
+    const tryAccept = (): Promise<[Socket, SocketAddress]> =>
+      this.#attempt(sock, fd, false, step, signal).catch((error: unknown) => {
+        if (!isExhaustion(error) || this.#closed) throw error;
+        this.callExceptionHandler({ message: `sockAccept(): accept failed, retrying in ${delay} s`, exception: error, socket: sock });
+        return new Promise<void>((resolve, reject) => {
+          const settle = (): void => {
+            this.#acceptBackoffs.delete(reject);
+            signal?.removeEventListener("abort", onAbort);
+          };
+          const onAbort = (): void => {
+            settle();
+            timer.cancel();
+            reject(abortError(signal!));
+          };
+          const timer = this.callLater(delay, () => {
+            settle();
+            resolve();
+          });
+          delay = Math.min(delay * 2, ACCEPT_RETRY_MAX);
+          this.#acceptBackoffs.add(reject);
+          signal?.addEventListener("abort", onAbort, { once: true });
+        }).then(tryAccept);
+      });
+    return tryAccept();
   }
 
   /** Receives up to `n` bytes: a Buffer, empty at end of stream. */
@@ -1158,6 +1245,10 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#ready = [];
     for (const handle of this.#timers.clear()) handle.cancel();
     this.#cancelledTimers = 0;
+    for (const { handle } of this.#pausedReaders.values()) handle._drop(error);
+    this.#pausedReaders.clear();
+    for (const reject of this.#acceptBackoffs) reject(error());
+    this.#acceptBackoffs.clear();
     this.#scratch = null;
   }
 
