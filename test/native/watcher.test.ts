@@ -1,0 +1,354 @@
+// test/native/watcher.test.ts — the parts of the native layer that live on Node's own libuv loop:
+// `Watcher` (a uv_poll_t: start, stop, close, setRef), `runOwned` (a reactor that owns the
+// thread, with microtasks drained between iterations) and `watchSignal`/`unwatchSignal` (a
+// signal writes a byte to a socket, chaining to Node's own handler).
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, openSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { constants as osConstants } from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { lowlevel, type NativeWatcher } from "../../lib/index.js";
+import { closeAll, closedFd, expectCode, expectFdCount, expectSystemError, fdBaseline, loadedAddonPath, sleep } from "../helpers/native-helpers.js";
+
+const c = lowlevel.constants;
+const READ = 1;
+const WRITE = 2;
+
+let fdsAtStart = 0;
+beforeAll(async () => {
+  fdsAtStart = await fdBaseline();
+});
+afterAll(async () => {
+  await expectFdCount(fdsAtStart);
+});
+
+/** Resolves with the first (status, events) the watcher reports, or rejects after timeoutMs. */
+function nextEvent(events: Array<[number, number]>, timeoutMs = 2000): Promise<[number, number]> {
+  const start = events.length;
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (events.length > start) resolve(events[start]!);
+      else if (Date.now() > deadline) reject(new Error("no watcher callback"));
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+}
+
+/** Runs a CommonJS script in a child node with the addon's path as `addonPath`. */
+function runChild(
+  source: string,
+  timeoutMs = 10_000,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
+  const script = `const addonPath = ${JSON.stringify(loadedAddonPath())};\n${source}`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+describe("Watcher", () => {
+  it("calls back with READ when a socketpair end gets data, and with WRITE when writable", async () => {
+    const [a, b] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    const events: Array<[number, number]> = [];
+    const w = new lowlevel.Watcher(a, (status, bits) => {
+      events.push([status, bits]);
+      if (bits & READ) lowlevel.recv(a, Buffer.alloc(64));
+    });
+    try {
+      expect(w.fd).toBe(a);
+      expect(w.events).toBe(0);
+      w.start(READ);
+      expect(w.events).toBe(READ);
+      await sleep(30);
+      expect(events).toEqual([]);
+      lowlevel.send(b, Buffer.from("wake"));
+      expect(await nextEvent(events)).toEqual([0, READ]);
+      w.start(WRITE);
+      expect(w.events).toBe(WRITE);
+      expect(await nextEvent(events)).toEqual([0, WRITE]);
+      w.start(READ);
+      // stop: no more callbacks although data is waiting.
+      w.stop();
+      expect(w.events).toBe(0);
+      const seen = events.length;
+      lowlevel.send(b, Buffer.from("ignored"));
+      await sleep(50);
+      expect(events.length).toBe(seen);
+      // start again: the waiting data is reported.
+      w.start(READ | WRITE);
+      const [status, bits] = await nextEvent(events);
+      expect(status).toBe(0);
+      expect(bits & READ || bits & WRITE).toBeTruthy();
+    } finally {
+      w.close();
+      closeAll(a, b);
+    }
+  });
+
+  it("reports a hung-up peer as READ", async () => {
+    const [a, b] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    const events: Array<[number, number]> = [];
+    const w = new lowlevel.Watcher(a, (status, bits) => {
+      events.push([status, bits]);
+      w.stop();
+    });
+    try {
+      w.start(READ);
+      lowlevel.close(b);
+      const [status, bits] = await nextEvent(events);
+      expect(status).toBe(0);
+      expect(bits & READ).toBe(READ);
+    } finally {
+      w.close();
+      closeAll(a);
+    }
+  });
+
+  it("closes idempotently and refuses start after close; checks its arguments", () => {
+    const [a, b] = lowlevel.socketpair();
+    const w = new lowlevel.Watcher(a, () => {});
+    try {
+      w.start(READ);
+      w.close();
+      w.close();
+      w.stop();
+      w.setRef(false);
+      expect(w.events).toBe(0);
+      expectCode(() => w.start(READ), "ERR_WATCHER_CLOSED");
+      const v = new lowlevel.Watcher(a, () => {});
+      expectCode(() => v.start(0), "ERR_OUT_OF_RANGE");
+      expectCode(() => v.start(4), "ERR_OUT_OF_RANGE");
+      expectCode(() => v.setRef(1 as unknown as boolean), "ERR_INVALID_ARG_TYPE");
+      v.close();
+      expectCode(() => new lowlevel.Watcher(-1, () => {}), "ERR_OUT_OF_RANGE");
+      expectCode(() => new lowlevel.Watcher(a, "cb" as unknown as () => void), "ERR_INVALID_ARG_TYPE");
+      expectSystemError(() => new lowlevel.Watcher(closedFd(), () => {}), "EBADF", "uv_poll_init");
+      const file = join(tmpdir(), `ns-watch-${process.pid}.txt`);
+      const regular = openSync(file, "w");
+      try {
+        expectSystemError(() => new lowlevel.Watcher(regular, () => {}), "EPERM", "uv_poll_init");
+      } finally {
+        closeSync(regular);
+        unlinkSync(file);
+      }
+    } finally {
+      closeAll(a, b);
+    }
+  });
+
+  it("refuses a second started watcher on the same fd (EEXIST)", () => {
+    const [a, b] = lowlevel.socketpair();
+    const w = new lowlevel.Watcher(a, () => {});
+    try {
+      w.start(READ);
+      expectSystemError(() => new lowlevel.Watcher(a, () => {}), "EEXIST", "uv_poll_init");
+    } finally {
+      w.close();
+      closeAll(a, b);
+    }
+  });
+
+  it("close(fd) of a watched fd stops its watcher, and start() refuses a closed fd", async () => {
+    // libuv aborts the process when a started handle's fd is gone before the loop registers it.
+    const [a, b] = lowlevel.socketpair();
+    const events: Array<[number, number]> = [];
+    const w: NativeWatcher = new lowlevel.Watcher(a, (s, e) => events.push([s, e]));
+    try {
+      w.start(READ | WRITE);
+      lowlevel.close(a);
+      expect(w.events).toBe(0);
+      expectSystemError(() => w.start(READ), "EBADF", "uv_poll_start");
+      await sleep(30);
+      expect(events).toEqual([]);
+    } finally {
+      w.close();
+      closeAll(b);
+    }
+  });
+
+  it("setRef(false) lets a child process exit by itself; a referenced watcher keeps it alive", async () => {
+    const body = (ref: boolean): string => `
+      const n = require(addonPath);
+      const [a, b] = n.socketpair();
+      const w = new n.Watcher(a, () => {});
+      w.start(1);
+      ${ref ? "" : "w.setRef(false);"}
+      process.stdout.write("armed");`;
+    const unref = await runChild(body(false));
+    expect(unref.stdout).toBe("armed");
+    expect(unref.timedOut).toBe(false);
+    expect(unref.code).toBe(0);
+    const held = await runChild(body(true), 800);
+    expect(held.stdout).toBe("armed");
+    expect(held.timedOut).toBe(true);
+  });
+
+  it("an exception thrown by the callback reaches process 'uncaughtException'", async () => {
+    const result = await runChild(`
+      const n = require(addonPath);
+      const [a, b] = n.socketpair();
+      const w = new n.Watcher(a, () => { w.close(); throw new Error("from callback"); });
+      process.on("uncaughtException", (e) => { process.stdout.write("caught:" + e.message); n.close(a); n.close(b); });
+      w.start(2);`);
+    expect(result.stdout).toBe("caught:from callback");
+    expect(result.code).toBe(0);
+  });
+});
+
+describe("runOwned", () => {
+  it("calls iterate until it returns false, draining microtasks and nextTicks between calls", async () => {
+    const log: string[] = [];
+    let calls = 0;
+    const error = await new Promise<unknown>((resolve) => {
+      lowlevel.runOwned(
+        () => {
+          calls++;
+          if (calls > 1) {
+            // What the previous call scheduled has already run.
+            expect(log).toContain(`micro ${calls - 1}`);
+            expect(log).toContain(`tick ${calls - 1}`);
+            expect(log).toContain(`async ${calls - 1}`);
+          }
+          const n = calls;
+          void Promise.resolve().then(() => log.push(`micro ${n}`));
+          process.nextTick(() => log.push(`tick ${n}`));
+          void (async () => {
+            await null;
+            await null;
+            log.push(`async ${n}`);
+          })();
+          return calls < 10;
+        },
+        (e) => resolve(e),
+      );
+    });
+    expect(error).toBeUndefined();
+    expect(calls).toBe(10);
+    expect(log).toContain("micro 10");
+  });
+
+  it("holds Node's timers until iterate returns false", async () => {
+    let timerFired = false;
+    setTimeout(() => (timerFired = true), 0);
+    const firedDuring: boolean[] = [];
+    const start = Date.now();
+    await new Promise<unknown>((resolve) =>
+      lowlevel.runOwned(() => {
+        lowlevel.waitFd(0x7fffffff, 0, 5); // sleep ~5 ms in the kernel (an fd that cannot be open)
+        firedDuring.push(timerFired);
+        return Date.now() - start < 60;
+      }, resolve),
+    );
+    expect(firedDuring.every((f) => !f)).toBe(true);
+    await sleep(10);
+    expect(timerFired).toBe(true);
+  });
+
+  it("passes an exception thrown by iterate to done, and stops iterating", async () => {
+    let calls = 0;
+    const error = await new Promise<unknown>((resolve) =>
+      lowlevel.runOwned(() => {
+        calls++;
+        if (calls === 3) throw new Error("boom");
+        return true;
+      }, resolve),
+    );
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe("boom");
+    expect(calls).toBe(3);
+  });
+
+  it("checks its arguments", () => {
+    expectCode(() => lowlevel.runOwned(undefined as unknown as () => boolean, () => {}), "ERR_INVALID_ARG_TYPE");
+    expectCode(() => lowlevel.runOwned(() => false, null as unknown as () => void), "ERR_INVALID_ARG_TYPE");
+  });
+});
+
+describe("watchSignal", () => {
+  const SIGUSR1 = osConstants.signals.SIGUSR1;
+
+  it("writes one byte per delivery to every watching fd, and chains to Node's own listener", async () => {
+    let listenerCalls = 0;
+    const listener = (): void => {
+      listenerCalls++;
+    };
+    // A listener first, so SIGUSR1 does not start the inspector (Node's default for it).
+    process.on("SIGUSR1", listener);
+    const [r1, w1] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    const [r2, w2] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    try {
+      lowlevel.watchSignal(SIGUSR1, w1);
+      lowlevel.watchSignal(SIGUSR1, w2);
+      expectSystemError(() => lowlevel.watchSignal(SIGUSR1, w1), "EEXIST", "sigaction");
+      process.kill(process.pid, "SIGUSR1");
+      expect(lowlevel.waitFd(r1, lowlevel.poll.POLLIN, 2000)).toBe(lowlevel.poll.POLLIN);
+      expect(lowlevel.waitFd(r2, lowlevel.poll.POLLIN, 2000)).toBe(lowlevel.poll.POLLIN);
+      const buf = Buffer.alloc(8);
+      expect(lowlevel.recv(r1, buf)).toBe(1);
+      expect(buf[0]).toBe(SIGUSR1);
+      expect(lowlevel.recv(r2, buf)).toBe(1);
+      await sleep(30);
+      expect(listenerCalls).toBe(1);
+      expect(lowlevel.unwatchSignal(SIGUSR1, w1)).toBe(true);
+      expect(lowlevel.unwatchSignal(SIGUSR1, w1)).toBe(false);
+      process.kill(process.pid, "SIGUSR1");
+      expect(lowlevel.waitFd(r2, lowlevel.poll.POLLIN, 2000)).toBe(lowlevel.poll.POLLIN);
+      expect(lowlevel.recv(r1, buf)).toBe(-c.EAGAIN);
+      expect(lowlevel.unwatchSignal(SIGUSR1, w2)).toBe(true);
+      // All watches gone: Node's handler is back and still works.
+      process.kill(process.pid, "SIGUSR1");
+      await sleep(30);
+      expect(listenerCalls).toBe(3);
+      expect(lowlevel.recv(r1, buf)).toBe(-c.EAGAIN);
+    } finally {
+      lowlevel.unwatchSignal(SIGUSR1, w1);
+      lowlevel.unwatchSignal(SIGUSR1, w2);
+      process.off("SIGUSR1", listener);
+      closeAll(r1, w1, r2, w2);
+    }
+  });
+
+  it("refuses signals that cannot be caught and checks its arguments", () => {
+    const [r, w] = lowlevel.socketpair();
+    try {
+      expectSystemError(() => lowlevel.watchSignal(osConstants.signals.SIGKILL, w), "EINVAL", "sigaction");
+      expectSystemError(() => lowlevel.watchSignal(osConstants.signals.SIGSTOP, w), "EINVAL", "sigaction");
+      expectCode(() => lowlevel.watchSignal(0, w), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.watchSignal(65, w), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.watchSignal(SIGUSR1, -1), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.watchSignal("SIGUSR1" as unknown as number, w), "ERR_INVALID_ARG_TYPE");
+      expect(lowlevel.unwatchSignal(SIGUSR1, w)).toBe(false);
+    } finally {
+      closeAll(r, w);
+    }
+  });
+
+  it("a child that watches SIGTERM survives it and reads the byte", () => {
+    const script = `const n = require(${JSON.stringify(loadedAddonPath())});
+      const [r, w] = n.socketpair(1, 1, 0, true);
+      n.watchSignal(15, w);
+      process.kill(process.pid, "SIGTERM");
+      const revents = n.waitFd(r, 1, 2000);
+      const b = Buffer.alloc(1);
+      process.stdout.write(revents + ":" + n.recv(r, b) + ":" + b[0]);`;
+    const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
+    expect(child.signal).toBeNull();
+    expect(child.stdout).toBe("1:1:15");
+  });
+});
