@@ -136,8 +136,18 @@ function abortError(signal: AbortSignal): CodedError {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
-  if (typeof value === "object") return `an instance of ${(value as object).constructor?.name ?? "Object"}`;
-  return `type ${typeof value} (${String(value)})`;
+  if (typeof value === "object") return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
+  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
+  return `type ${typeof value} (${safeString(() => String(value))})`;
+}
+
+/** String(value) for anything, even an object whose toString throws. */
+function safeString(make: () => string): string {
+  try {
+    return make();
+  } catch {
+    return "<unprintable>";
+  }
 }
 
 function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
@@ -149,9 +159,9 @@ function signalNumber(signal: unknown): number {
   let signo: number | undefined;
   if (typeof signal === "number") signo = Number.isInteger(signal) && signal > 0 && signal < 65 ? signal : undefined;
   else if (typeof signal === "string") signo = (osConstants.signals as Record<string, number | undefined>)[signal];
-  if (signo === undefined) throw codedError("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${String(signal)}`, "TypeError");
+  if (signo === undefined) throw codedError("ERR_UNKNOWN_SIGNAL", `Unknown signal: ${typeof signal === "string" ? signal : describe(signal)}`, "TypeError");
   if (signo === osConstants.signals.SIGKILL || signo === osConstants.signals.SIGSTOP)
-    throw codedError("ERR_INVALID_ARG_VALUE", `signal ${String(signal)} cannot be caught`, "TypeError");
+    throw codedError("ERR_INVALID_ARG_VALUE", `signal ${typeof signal === "string" ? signal : describe(signal)} cannot be caught`, "TypeError");
   return signo;
 }
 
@@ -205,6 +215,12 @@ export class EventLoop implements HandleOwner, Disposable {
   constructor(selector?: BaseSelector<LoopKeyData>) {
     if (selector !== undefined && !(selector instanceof BaseSelector))
       throw codedError("ERR_INVALID_ARG_TYPE", `The "selector" argument must be a selector (BaseSelector). Received ${describe(selector)}`, "TypeError");
+    if (selector !== undefined && !(selector instanceof BaseSelector))
+      throw codedError(
+        "ERR_INVALID_ARG_TYPE",
+        `The "selector" argument must be a selector (DefaultSelector, EpollSelector...). Received ${describe(selector)}`,
+        "TypeError",
+      );
     const chosen = (selector ?? new DefaultSelector<LoopKeyData>()) as unknown as BaseSelector<IoData>;
     if (chosen.closed) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
     if (chosen.getMap().size !== 0) throw codedError("ERR_INVALID_ARG_VALUE", "the selector must have no registrations: the loop owns it");
@@ -828,7 +844,11 @@ export class EventLoop implements HandleOwner, Disposable {
     if (context.handle instanceof IoHandle && isExhaustion(context.exception)) this.#pauseReader(context.handle);
     const handler = this.#exceptionHandler;
     if (handler === null) {
-      this.defaultExceptionHandler(context);
+      try {
+        this.defaultExceptionHandler(context);
+      } catch {
+        // Even printing failed (a replaced console?): the loop still goes on.
+      }
       return;
     }
     try {
@@ -847,10 +867,10 @@ export class EventLoop implements HandleOwner, Disposable {
     const lines = [context.message || "Unhandled exception in event loop"];
     for (const [name, value] of Object.entries(context)) {
       if (name === "message" || name === "exception") continue;
-      lines.push(`${name}: ${typeof value === "function" ? `[Function ${value.name || "anonymous"}]` : String(value)}`);
+      lines.push(`${name}: ${typeof value === "function" ? `[Function ${value.name || "anonymous"}]` : safeString(() => String(value))}`);
     }
     const exception = context.exception;
-    if (exception !== undefined) lines.push(exception instanceof Error && exception.stack ? exception.stack : String(exception));
+    if (exception !== undefined) lines.push(safeString(() => (exception instanceof Error && exception.stack ? exception.stack : String(exception))));
     console.error(lines.join("\n"));
   }
 
@@ -994,7 +1014,7 @@ export class EventLoop implements HandleOwner, Disposable {
     try {
       fd = this.#prepare(sock, "recv", options);
       if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${String(n)}`, "RangeError");
+        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${describe(n)}`, "RangeError");
     } catch (error) {
       return Promise.reject(error);
     }
