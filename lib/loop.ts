@@ -327,7 +327,13 @@ export class EventLoop implements HandleOwner, Disposable {
     const key = selector.getMap().get(fd);
     if (key === undefined) {
       selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
-      this.#ioChanged(fd, bit, false);
+      try {
+        this.#ioChanged(fd, bit, false);
+      } catch (error) {
+        // libuv refused to watch the fd (attached with a watcher per fd): undo the registration.
+        selector.unregister(fd);
+        throw error;
+      }
       return;
     }
     const [reader, writer] = key.data;
@@ -694,6 +700,8 @@ export class EventLoop implements HandleOwner, Disposable {
 
   #onBackendReady(status: number): void {
     if (status < 0) {
+      // libuv stopped the handle; a later registration change starts it again.
+      this.#watcherActive = false;
       this.callExceptionHandler({ message: "the watcher of the selector's fd failed", exception: systemError(status, "uv_poll") });
       return;
     }

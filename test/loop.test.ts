@@ -1,6 +1,9 @@
 // test/loop.test.ts — EventLoop core through the public API, in every mode: callbacks, timers,
 // run/stop/close, the exception handler, readers and writers (CPython test_events.py and
 // test_selector_events.py cases), stale-event dispatch, signals, run() and getRunningLoop().
+import { closeSync, openSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { EVENT_READ, EVENT_WRITE, EventLoop, Socket, getRunningLoop, lowlevel, run, type ExceptionContext } from "../lib/index.js";
@@ -270,6 +273,19 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
     expect(() => loop.removeReader(bad)).toThrow(expect.objectContaining({ code: "ERR_INVALID_FD" }));
     expect(() => loop.callSoon(42 as unknown as () => void)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
     expect(() => loop.callLater(NaN, () => undefined)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+  });
+
+  it("an fd that cannot be watched (a regular file) is refused with a system error and leaves no registration", () => {
+    const loop = make(mode);
+    if (mode !== "owned") loop.attach();
+    const fd = openSync(fileURLToPath(import.meta.url), "r");
+    try {
+      expect(() => loop.addReader(fd, () => undefined)).toThrow(expect.objectContaining({ code: "EPERM" }));
+      expect(loop.selector.getMap().size).toBe(0);
+    } finally {
+      closeSync(fd);
+      loop.detach();
+    }
   });
 
   it("a cancelled reader handle is dropped lazily and never runs", async () => {
