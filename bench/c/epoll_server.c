@@ -1,0 +1,228 @@
+/*
+ * bench/c/epoll_server.c — the machine's reference limit: the bench's tiny HTTP responder written
+ * directly on epoll in C. Same framing and the same response bytes as every other bench server
+ * (see bench/servers/http.ts): a request ends at "\r\n\r\n"; a request starting with 'P' carries a
+ * body of Content-Length bytes that is echoed back; "Connection: close" in the header closes the
+ * connection after the response. One recv per readiness event (level-triggered), like the seed.
+ *
+ * usage: epoll_server [port]   (or PORT in the environment; 0 picks a free port)
+ * Prints "READY <port>" on stdout when listening. Exits on SIGTERM (default action).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char RESPONSE[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{\"Hello\": \"World\"}";
+static const char RESPONSE_CLOSE[] =
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+    "18\r\nConnection: close\r\n\r\n{\"Hello\": \"World\"}";
+#define READ_CHUNK 65536
+
+struct conn {
+  int fd;
+  char *in;
+  size_t inlen, incap;
+  size_t body_left; /* echo bytes still to come for the current request */
+  char *out;
+  size_t outlen, outoff, outcap;
+  int close_after;
+  int close_at_body_end;
+  int want_write;
+};
+
+static void die(const char *what) {
+  perror(what);
+  exit(1);
+}
+
+static void out_append(struct conn *c, const char *p, size_t n) {
+  if (c->outoff > 0 && c->outoff == c->outlen) c->outoff = c->outlen = 0;
+  if (c->outlen + n > c->outcap) {
+    size_t cap = c->outcap ? c->outcap : 4096;
+    while (cap < c->outlen + n) cap *= 2;
+    char *q = realloc(c->out, cap);
+    if (!q) die("realloc");
+    c->out = q;
+    c->outcap = cap;
+  }
+  memcpy(c->out + c->outlen, p, n);
+  c->outlen += n;
+}
+
+static void conn_free(int ep, struct conn *c) {
+  epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  free(c->in);
+  free(c->out);
+  free(c);
+}
+
+/* Consumes complete requests from buf[0, len), queueing responses; stops after a Connection: close.
+ * Returns the number of bytes consumed. */
+static size_t process(struct conn *c, const char *buf, size_t len) {
+  size_t pos = 0;
+  while (pos < len && !c->close_after) {
+    if (c->body_left > 0) {
+      size_t n = len - pos;
+      if (n > c->body_left) n = c->body_left;
+      out_append(c, buf + pos, n);
+      pos += n;
+      c->body_left -= n;
+      if (c->body_left == 0 && c->close_at_body_end) c->close_after = 1;
+      continue;
+    }
+    const char *start = buf + pos;
+    const char *end = memmem(start, len - pos, "\r\n\r\n", 4);
+    if (!end) break;
+    size_t hlen = (size_t)(end - start) + 4;
+    int close_req = memmem(start, hlen, "\r\nConnection: close", 19) != NULL;
+    if (start[0] == 'P') {
+      const char *cl = memmem(start, hlen, "\r\nContent-Length:", 17);
+      size_t blen = cl ? strtoul(cl + 17, NULL, 10) : 0;
+      char head[160];
+      int h = snprintf(head, sizeof head,
+                       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n%s\r\n",
+                       blen, close_req ? "Connection: close\r\n" : "");
+      out_append(c, head, (size_t)h);
+      c->body_left = blen;
+      c->close_at_body_end = close_req;
+    } else if (close_req) {
+      out_append(c, RESPONSE_CLOSE, sizeof RESPONSE_CLOSE - 1);
+    } else {
+      out_append(c, RESPONSE, sizeof RESPONSE - 1);
+    }
+    if (close_req && c->body_left == 0) c->close_after = 1;
+    pos += hlen;
+  }
+  return pos;
+}
+
+/* Keeps the unconsumed tail of buf (which may be c->in itself) as the connection's pending input. */
+static void stash(struct conn *c, const char *buf, size_t len, size_t used) {
+  size_t rest = len - used;
+  if (rest > 0 && buf != c->in && c->incap < rest) {
+    char *q = realloc(c->in, rest);
+    if (!q) die("realloc");
+    c->in = q;
+    c->incap = rest;
+  }
+  if (rest > 0) memmove(c->in, buf + used, rest);
+  c->inlen = rest;
+}
+
+/* Handles input held in c->in (after the output drained). */
+static void process_pending(struct conn *c) {
+  if (c->inlen == 0) return;
+  size_t used = process(c, c->in, c->inlen);
+  stash(c, c->in, c->inlen, used);
+}
+
+/* Sends what is queued. Returns -1 when the connection is finished (closed by the caller). */
+static int flush(int ep, struct conn *c) {
+  while (c->outoff < c->outlen) {
+    ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      return -1;
+    }
+    c->outoff += (size_t)n;
+  }
+  int pending = c->outoff < c->outlen;
+  if (!pending && c->close_after) return -1;
+  if (pending != c->want_write) {
+    struct epoll_event ev = {.events = pending ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) return -1;
+    c->want_write = pending;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *port_s = argc > 1 ? argv[1] : getenv("PORT");
+  int port = port_s ? atoi(port_s) : 0;
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (lfd < 0) die("socket");
+  int one = 1;
+  setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+  if (listen(lfd, SOMAXCONN) < 0) die("listen");
+  socklen_t alen = sizeof addr;
+  if (getsockname(lfd, (struct sockaddr *)&addr, &alen) < 0) die("getsockname");
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) die("epoll_create1");
+  struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
+  if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev) < 0) die("epoll_ctl");
+  printf("READY %d\n", ntohs(addr.sin_port));
+  fflush(stdout);
+
+  static char rbuf[READ_CHUNK];
+  struct epoll_event events[256];
+  for (;;) {
+    int n = epoll_wait(ep, events, 256, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die("epoll_wait");
+    }
+    for (int i = 0; i < n; i++) {
+      struct conn *c = events[i].data.ptr;
+      if (c == NULL) {
+        for (;;) {
+          int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (fd < 0) break; /* EAGAIN, or a transient error: try again on the next event */
+          c = calloc(1, sizeof *c);
+          if (!c) die("calloc");
+          c->fd = fd;
+          struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+          if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+          }
+        }
+        continue;
+      }
+      if (c->want_write) {
+        if (flush(ep, c) < 0) {
+          conn_free(ep, c);
+          continue;
+        }
+        if (c->want_write) continue;
+        /* drained: handle requests already buffered before reading more */
+        process_pending(c);
+        if (flush(ep, c) < 0) conn_free(ep, c);
+        continue;
+      }
+      ssize_t r = recv(c->fd, rbuf, READ_CHUNK, 0);
+      if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (r <= 0) {
+        conn_free(ep, c);
+        continue;
+      }
+      if (c->inlen == 0) {
+        size_t used = process(c, rbuf, (size_t)r);
+        stash(c, rbuf, (size_t)r, used);
+      } else {
+        if (c->incap < c->inlen + (size_t)r) {
+          char *q = realloc(c->in, c->inlen + (size_t)r);
+          if (!q) die("realloc");
+          c->in = q;
+          c->incap = c->inlen + (size_t)r;
+        }
+        memcpy(c->in + c->inlen, rbuf, (size_t)r);
+        c->inlen += (size_t)r;
+        process_pending(c);
+      }
+      if (flush(ep, c) < 0) conn_free(ep, c);
+    }
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * bench/harness.ts — the bench's process machinery: the server and generator catalogue, building
+ * the C programs, starting a server pinned to its CPU and waiting for READY, reading its CPU time
+ * and RSS from /proc, running wrk or bench/c/loadgen and parsing their output. Every child is
+ * tracked and killed on exit or SIGINT, and every wait is bounded.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (holds binding.gyp), from bench/ or dist/bench/. */
+export const root: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, "binding.gyp"))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error("bench: cannot find the repository root (binding.gyp)");
+})();
+export const distBench = join(root, "dist", "bench");
+export const buildDir = join(root, "bench", ".build");
+
+// ------------------------------------------------------------------------------------- children
+
+const children = new Set<ChildProcess>();
+
+/** Kills every child still running (SIGKILL: the bench is ending). */
+export function killAll(): void {
+  for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+}
+
+let handlersInstalled = false;
+/** Kill children on exit, SIGINT and SIGTERM. */
+export function installExitHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      killAll();
+      process.stderr.write(`\nbench: ${signal}, children killed\n`);
+      process.exit(130);
+    });
+  }
+}
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return child;
+}
+
+export function which(command: string): string | null {
+  const r = spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
+}
+
+// ------------------------------------------------------------------------------------- building
+
+/** Compiles bench/c/<name>.c into bench/.build/<name> when missing or stale; returns the path or null. */
+export function buildC(name: string, log: (line: string) => void): string | null {
+  const source = join(root, "bench", "c", `${name}.c`);
+  const out = join(buildDir, name);
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  const cc = which("cc") ?? which("gcc") ?? which("clang");
+  if (cc === null) {
+    log(`bench: no C compiler found: ${name} is unavailable`);
+    return null;
+  }
+  mkdirSync(buildDir, { recursive: true });
+  const r = spawnSync(cc, ["-O2", "-Wall", "-o", out, source], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) {
+    log(`bench: ${cc} failed for ${source}:\n${r.stderr ?? ""}${r.error?.message ?? ""}`);
+    return null;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------- servers
+
+export interface ServerSpec {
+  /** The name used by --servers and in the results. */
+  readonly name: string;
+  /** What it is, for the table. */
+  readonly label: string;
+  /** Command and arguments (the port is passed as 0 and read back from READY). */
+  readonly command: readonly string[];
+}
+
+export const SERVER_NAMES = [
+  "selectors",
+  "selectors-socket",
+  "loop-owned",
+  "loop-attached",
+  "promise",
+  "node-net",
+  "node-net-2",
+  "node-http",
+  "c-epoll",
+  "python",
+] as const;
+export type ServerName = (typeof SERVER_NAMES)[number];
+
+/** The servers this machine can run, and a reason for each one it cannot. */
+export function serverCatalogue(cEpoll: string | null, python: string | null): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
+  const node = process.execPath;
+  const js = (file: string): string => join(distBench, "servers", file);
+  const specs = new Map<ServerName, ServerSpec>();
+  const missing = new Map<ServerName, string>();
+  const add = (name: ServerName, label: string, command: string[] | null, reason: string): void => {
+    if (command === null) missing.set(name, reason);
+    else if (command[0] === node && !existsSync(command[1]!)) missing.set(name, `${command[1]} is not built (npm install / npx tsc)`);
+    else specs.set(name, { name, label, command });
+  };
+  add("selectors", "seed-style DefaultSelector, lowlevel fds", [node, js("selectors-lowlevel.js"), "0"], "");
+  add("selectors-socket", "seed-style DefaultSelector + Socket", [node, js("selectors-socket.js"), "0"], "");
+  add("loop-owned", "EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
+  add("loop-attached", "EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
+  add("promise", "asyncio-seed shape: sockAccept/sockRecv/sockSendall", [node, js("promise.js"), "0"], "");
+  add("node-net", "node:net (libuv)", [node, js("node-net.js"), "0"], "");
+  add("node-net-2", "node:net again (noise floor)", [node, js("node-net.js"), "0"], "");
+  add("node-http", "node:http (libuv + llhttp)", [node, js("node-http.js"), "0"], "");
+  add("c-epoll", "C epoll (reference limit)", cEpoll === null ? null : [cEpoll, "0"], "no C compiler");
+  add(
+    "python",
+    "Python seed: selectors.DefaultSelector",
+    python === null ? null : [python, join(root, "bench", "py", "seed_server.py"), "0"],
+    "python3 not found",
+  );
+  return { specs, missing };
+}
+
+export interface Pinning {
+  server: string[];
+  generator: string[];
+}
+
+/** taskset prefixes: server on CPU 1, generator on CPU 0, when there are two CPUs and taskset. */
+export function pinning(enabled: boolean): Pinning {
+  if (!enabled || cpus().length < 2 || which("taskset") === null) return { server: [], generator: [] };
+  return { server: ["taskset", "-c", "1"], generator: ["taskset", "-c", "0"] };
+}
+
+export interface RunningServer {
+  readonly pid: number;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a server (with RLIMIT_NOFILE raised to `nofile`) and waits up to 15 s for "READY <port>". */
+export function startServer(spec: ServerSpec, pin: Pinning, nofile: number): Promise<RunningServer> {
+  const argv = [...pin.server, "bash", "-c", `ulimit -n ${nofile} 2>/dev/null; exec "$@"`, "bench-server", ...spec.command];
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] }));
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => fail(new Error(`${spec.name}: no READY within 15 s`)), 15_000);
+    const fail = (error: Error): void => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(new Error(`${error.message}${err ? `\n${err.trim().slice(-2000)}` : ""}`));
+    };
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    child.once("exit", (code, signal) => fail(new Error(`${spec.name} exited before READY (${code ?? signal})`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m === null) return;
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      child.stdout!.removeAllListeners("data");
+      child.stdout!.resume();
+      const stop = (): Promise<void> =>
+        new Promise((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          const kill = setTimeout(() => child.kill("SIGKILL"), 2_000);
+          child.once("exit", () => {
+            clearTimeout(kill);
+            done();
+          });
+          child.kill("SIGTERM");
+        });
+      resolve({ pid: child.pid!, port: Number(m[1]), stop });
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------------- /proc
+
+const CLK_TCK = (() => {
+  const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
+  const n = Number(r.stdout?.trim());
+  return Number.isFinite(n) && n > 0 ? n : 100;
+})();
+
+/** The process's user+system CPU time in seconds from /proc/<pid>/stat (all threads, 1/CLK_TCK steps). */
+export function statCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[0] is field 3 (state): utime is field 14, stime field 15
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/**
+ * The CPU time of the process's live threads in seconds at nanosecond resolution: the sum of
+ * sum_exec_runtime in /proc/<pid>/task/<tid>/schedstat. NaN where schedstat is unavailable.
+ * (A thread that exits between two readings takes its time with it; the bench servers' threads
+ * live as long as the server.)
+ */
+export function schedCpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface CpuReading {
+  stat: number;
+  sched: number;
+}
+
+export function cpuSeconds(pid: number): CpuReading {
+  return { stat: statCpuSeconds(pid), sched: schedCpuSeconds(pid) };
+}
+
+/** CPU seconds between two readings: schedstat's when available, else stat's. */
+export function cpuDelta(a: CpuReading, b: CpuReading): { seconds: number; statSeconds: number; source: "schedstat" | "stat" } {
+  const sched = b.sched - a.sched;
+  const stat = b.stat - a.stat;
+  return Number.isFinite(sched) && sched > 0
+    ? { seconds: sched, statSeconds: stat, source: "schedstat" }
+    : { seconds: stat, statSeconds: stat, source: "stat" };
+}
+
+/** VmRSS in KiB. */
+export function rssKiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ------------------------------------------------------------------------------------- generators
+
+export interface Latency {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999?: number;
+  max: number;
+}
+
+export interface GenResult {
+  requests: number;
+  errors: number;
+  seconds: number;
+  /** Microseconds. */
+  latency?: Latency;
+}
+
+/** Runs a command to completion with a hard time limit; resolves with stdout. */
+export function runBounded(argv: readonly string[], limitMs: number, input?: "pipe"): Promise<{ stdout: string; stderr: string; code: number | null }> {
+  return new Promise((resolve) => {
+    const child = track(spawn(argv[0]!, argv.slice(1), { stdio: [input ?? "ignore", "pipe", "pipe"] }));
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), limitMs);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
+
+export type Mode = "keepalive" | "close" | "pipeline" | "echo" | "rate";
+
+export interface LoadOptions {
+  mode: Mode;
+  port: number;
+  seconds: number;
+  connections: number;
+  depth: number;
+  bodySize: number;
+  rate: number;
+  /** Stop after this many responses (loadgen only). */
+  requests?: number;
+}
+
+export function loadgenArgs(loadgen: string, o: LoadOptions): string[] {
+  return [
+    loadgen,
+    "--port",
+    String(o.port),
+    "--mode",
+    o.mode,
+    "--connections",
+    String(o.connections),
+    "--duration",
+    String(o.seconds),
+    "--depth",
+    String(o.depth),
+    "--body-size",
+    String(o.bodySize),
+    "--rate",
+    String(o.rate),
+    ...(o.requests ? ["--requests", String(o.requests)] : []),
+  ];
+}
+
+export async function runLoadgen(loadgen: string, pin: Pinning, o: LoadOptions): Promise<GenResult> {
+  const r = await runBounded([...pin.generator, ...loadgenArgs(loadgen, o)], o.seconds * 1000 + 15_000);
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  let parsed: { requests: number; errors: number; seconds: number; latency_us: Latency };
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no output"}`);
+  }
+  return { requests: parsed.requests, errors: parsed.errors, seconds: parsed.seconds, latency: parsed.latency_us };
+}
+
+function wrkMicros(text: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text);
+  if (!m) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === "us" ? v : m[2] === "ms" ? v * 1e3 : m[2] === "s" ? v * 1e6 : v * 60e6;
+}
+
+/** wrk's -d takes whole seconds. */
+export function wrkSeconds(seconds: number): number {
+  return Math.max(1, Math.round(seconds));
+}
+
+export async function runWrk(wrk: string, pin: Pinning, o: LoadOptions): Promise<GenResult> {
+  const seconds = wrkSeconds(o.seconds);
+  const argv = [...pin.generator, wrk, "-t1", `-c${o.connections}`, `-d${seconds}s`, "--latency", "--timeout", "5s"];
+  if (o.mode === "close") argv.push("-H", "Connection: close");
+  if (o.mode === "pipeline") argv.push("-s", join(root, "bench", "wrk", "pipeline.lua"));
+  argv.push(`http://127.0.0.1:${o.port}/`);
+  if (o.mode === "pipeline") argv.push("--", String(o.depth));
+  const r = await runBounded(argv, seconds * 1000 + 15_000);
+  const done = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(r.stdout);
+  if (!done) throw new Error(`wrk failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  let errors = 0;
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
+  // In close mode wrk counts the server's expected close as a read error; count the rest.
+  if (socketErrors) errors += Number(socketErrors[1]) + (o.mode === "close" ? 0 : Number(socketErrors[2])) + Number(socketErrors[3]) + Number(socketErrors[4]);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
+  if (non2xx) errors += Number(non2xx[1]);
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(r.stdout);
+    return m ? wrkMicros(m[1]!) : Number.NaN;
+  };
+  const max = /Latency\s+\S+\s+\S+\s+(\S+)/.exec(r.stdout);
+  return {
+    requests: Number(done[1]),
+    errors,
+    seconds: wrkMicros(`${done[2]}${done[3]}`) / 1e6,
+    latency: { p50: pct("50"), p90: pct("90"), p99: pct("99"), max: max ? wrkMicros(max[1]!) : Number.NaN },
+  };
+}
+
+export interface IdleResult {
+  held: number;
+  rssBeforeKiB: number;
+  rssAfterKiB: number;
+  bytesPerConnection: number;
+}
+
+/** Opens `count` connections (one request each), holds them, and measures the server's RSS growth. */
+export async function runIdle(loadgen: string, pin: Pinning, pid: number, port: number, count: number, settleMs: number): Promise<IdleResult> {
+  await sleep(settleMs);
+  const before = rssKiB(pid);
+  const argv = [
+    ...pin.generator,
+    "bash",
+    "-c",
+    `ulimit -n ${count + 256} 2>/dev/null; exec "$@"`,
+    "loadgen",
+    loadgen,
+    "--port",
+    String(port),
+    "--mode",
+    "idle",
+    "--connections",
+    String(count),
+    "--duration",
+    "20",
+  ];
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] }));
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const held = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`idle: connections not held within 30 s ${err}`));
+    }, 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /HELD (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`idle: loadgen exited (${code}) before holding: ${err.trim()}`));
+    });
+  });
+  await sleep(settleMs);
+  const after = rssKiB(pid);
+  child.removeAllListeners("exit");
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  child.stdin!.end();
+  const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  await exited;
+  clearTimeout(kill);
+  return { held, rssBeforeKiB: before, rssAfterKiB: after, bytesPerConnection: held > 0 ? ((after - before) * 1024) / held : Number.NaN };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

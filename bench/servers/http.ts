@@ -1,0 +1,130 @@
+/**
+ * bench/servers/http.ts — the tiny HTTP responder every bench server shares, so they all do the
+ * same work and send the same bytes (bench/c/epoll_server.c and bench/py/seed_server.py follow the
+ * same rules):
+ * - a request ends at "\r\n\r\n";
+ * - a request whose method starts with 'P' (POST) has a body of `Content-Length` bytes, which is
+ *   echoed back as the response body (the 1 MiB echo workload);
+ * - any other request gets the seed's 18-byte JSON body `{"Hello": "World"}`;
+ * - a request header containing "Connection: close" (exact case, as wrk and bench/c/loadgen send
+ *   it) gets "Connection: close" in its response, and the connection closes after it.
+ * Also the server-side helpers: the port argument and the READY line.
+ */
+
+export const BODY = '{"Hello": "World"}';
+export const RESPONSE = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, "latin1");
+export const RESPONSE_CLOSE = Buffer.from(
+  `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`,
+  "latin1",
+);
+
+const HEADER_END = Buffer.from("\r\n\r\n", "latin1");
+const CONNECTION_CLOSE = Buffer.from("\r\nConnection: close", "latin1");
+const CONTENT_LENGTH = Buffer.from("\r\nContent-Length:", "latin1");
+const LETTER_P = 0x50;
+/** Headers longer than this without an end are refused (the connection closes). */
+const MAX_HEADER = 16 * 1024;
+
+/** `RESPONSE` repeated n times, built once per n (pipelined requests answered with one write). */
+const repeated: Buffer[] = [];
+function responses(n: number): Buffer {
+  if (n === 1) return RESPONSE;
+  let buf = repeated[n];
+  if (buf === undefined) {
+    buf = Buffer.alloc(RESPONSE.length * n);
+    for (let i = 0; i < n; i++) RESPONSE.copy(buf, i * RESPONSE.length);
+    if (n < 256) repeated[n] = buf;
+  }
+  return buf;
+}
+
+function echoHeader(length: number, close: boolean): Buffer {
+  return Buffer.from(
+    `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n${close ? "Connection: close\r\n" : ""}\r\n`,
+    "latin1",
+  );
+}
+
+/**
+ * One connection's request framing. `feed()` returns the response pieces for the bytes given, in
+ * order; echoed body pieces are views of the input, so a caller that keeps them past its next read
+ * into the same buffer must copy them. The returned array is reused by the next call.
+ */
+export class Framer {
+  /** The connection must close once the pieces returned so far are sent. */
+  closeAfter = false;
+  /** The request framing is broken (oversized header): close at once. */
+  broken = false;
+  #partial: Buffer | null = null;
+  #bodyLeft = 0;
+  #closeAtBodyEnd = false;
+  readonly #pieces: Uint8Array[] = [];
+
+  feed(input: Buffer, start: number, end: number): Uint8Array[] {
+    const pieces = this.#pieces;
+    pieces.length = 0;
+    let buf = input;
+    if (this.#partial !== null) {
+      buf = Buffer.concat([this.#partial, input.subarray(start, end)]);
+      start = 0;
+      end = buf.length;
+      this.#partial = null;
+    } else if (start !== 0 || end !== input.length) {
+      // Buffer#indexOf has no end bound: search a view, not the stale bytes of a reused buffer.
+      buf = input.subarray(0, end);
+    }
+    let pos = start;
+    let fixed = 0; // consecutive plain responses not yet pushed
+    let closeAt = -2; // the next "Connection: close" at or after pos; -2: not searched yet
+    while (pos < end && !this.closeAfter) {
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(end - pos, this.#bodyLeft);
+        pieces.push(buf.subarray(pos, pos + n));
+        pos += n;
+        this.#bodyLeft -= n;
+        if (this.#bodyLeft === 0 && this.#closeAtBodyEnd) this.closeAfter = true;
+        continue;
+      }
+      const headerEnd = buf.indexOf(HEADER_END, pos);
+      if (headerEnd < 0) break;
+      const next = headerEnd + 4;
+      if (closeAt !== -1 && closeAt < pos) closeAt = buf.indexOf(CONNECTION_CLOSE, pos);
+      const close = closeAt >= 0 && closeAt < next;
+      if (buf[pos] === LETTER_P) {
+        if (fixed > 0) (pieces.push(responses(fixed)), (fixed = 0));
+        const cl = buf.indexOf(CONTENT_LENGTH, pos);
+        const length = cl >= 0 && cl < next ? Number.parseInt(buf.toString("latin1", cl + CONTENT_LENGTH.length, next), 10) || 0 : 0;
+        pieces.push(echoHeader(length, close));
+        this.#bodyLeft = length;
+        this.#closeAtBodyEnd = close;
+        if (close && length === 0) this.closeAfter = true;
+      } else if (close) {
+        if (fixed > 0) (pieces.push(responses(fixed)), (fixed = 0));
+        pieces.push(RESPONSE_CLOSE);
+        this.closeAfter = true;
+      } else {
+        fixed++;
+      }
+      pos = next;
+    }
+    if (fixed > 0) pieces.push(responses(fixed));
+    if (pos < end && !this.closeAfter) {
+      if (end - pos > MAX_HEADER) this.broken = true;
+      else this.#partial = Buffer.from(buf.subarray(pos, end));
+    }
+    return pieces;
+  }
+}
+
+/** The port from argv[2] or PORT (0, the default, picks a free one). */
+export function portArgument(): number {
+  const raw = process.argv[2] ?? process.env.PORT ?? "0";
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${raw}`);
+  return port;
+}
+
+/** Tells the bench the server is listening (stdout is a pipe: the write is synchronous on Linux). */
+export function ready(port: number): void {
+  process.stdout.write(`READY ${port}\n`);
+}
