@@ -179,6 +179,37 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, kq);
 }
 
+#ifdef __linux__
+// kevent() with the BSD semantics on top of libkqueue, which differs in two ways: an fd that is
+// not a kqueue gives ENOENT (the BSDs: EBADF), and a failed change (or an EV_RECEIPT) is reported
+// in the event list only when it fills the list; otherwise the following wait overwrites the
+// count and the EV_ERROR entry is lost. So each change is applied on its own with no event list,
+// its outcome placed in the list here, and, as the BSDs do, a call that reports any change
+// returns at once without waiting; with no room for an error the call fails with it.
+int LibkqueueKevent(int kq, std::vector<struct kevent>& changes, std::vector<struct kevent>& events, int timeoutMs) {
+  timespec zero{0, 0};
+  if (kevent(kq, nullptr, 0, nullptr, 0, &zero) < 0) return errno == ENOENT ? -EBADF : -errno;
+  size_t reported = 0;
+  for (struct kevent& change : changes) {
+    // Without an event list libkqueue fails an EV_RECEIPT change; the receipt is made here.
+    struct kevent submit = change;
+    submit.flags &= static_cast<unsigned short>(~EV_RECEIPT);
+    int err = kevent(kq, &submit, 1, nullptr, 0, &zero) < 0 ? errno : 0;
+    if (err == 0 && !(change.flags & EV_RECEIPT)) continue;
+    if (reported == events.size()) {
+      if (err != 0) return -err;
+      continue;
+    }
+    events[reported] = change;
+    events[reported].flags |= EV_ERROR;
+    events[reported].data = err;
+    ++reported;
+  }
+  if (reported > 0 || events.empty()) return static_cast<int>(reported);
+  return KeventRetrying(kq, nullptr, 0, events.data(), static_cast<int>(events.size()), timeoutMs);
+}
+#endif
+
 // kevent(kq, changes, out, timeoutMs): changes and out are Int32Arrays of six-int entries
 // (ident, filter, flags, fflags, data, udata), either may be null. Returns the number of events
 // written to out, or -errno. `data` is clamped to the int32 range.
@@ -207,8 +238,12 @@ Napi::Value Kevent(const Napi::CallbackInfo& info) {
            reinterpret_cast<void*>(static_cast<intptr_t>(c[5])));
   }
   std::vector<struct kevent> eventList(nevents);
+#ifdef __linux__
+  int n = LibkqueueKevent(kq, changeList, eventList, timeoutMs);
+#else
   int n = KeventRetrying(kq, changeList.data(), static_cast<int>(nchanges), eventList.data(), static_cast<int>(nevents),
                          timeoutMs);
+#endif
   for (int i = 0; i < n; ++i) {
     const struct kevent& ev = eventList[i];
     int32_t* o = out.data + kStride * i;
