@@ -1206,6 +1206,7 @@ export class EventLoop implements HandleOwner, Disposable {
       let settled = false;
       const finish = (): void => {
         settled = true;
+        handle._onDrop = null; // removing our own registration must not build a drop error
         signal?.removeEventListener("abort", onAbort);
         this.#removeIfCurrent(handle, write);
       };
