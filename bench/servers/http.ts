@@ -19,11 +19,26 @@ export const RESPONSE_CLOSE = Buffer.from(
 );
 
 const HEADER_END = Buffer.from("\r\n\r\n", "latin1");
-const CONNECTION_CLOSE = Buffer.from("\r\nConnection: close", "latin1");
-const CONTENT_LENGTH = Buffer.from("\r\nContent-Length:", "latin1");
+const CONNECTION_CLOSE = "\r\nConnection: close";
+const CONTENT_LENGTH = "\r\nContent-Length:";
 const LETTER_P = 0x50;
+const CR = 0x0d;
 /** Headers longer than this without an end are refused (the connection closes). */
 const MAX_HEADER = 16 * 1024;
+
+/**
+ * Where `name` (starting "\r\n") begins within buf[from, to), or -1. A plain loop over the header
+ * bytes: headers are short, and it needs no bound-limited view of a reused read buffer.
+ */
+function findField(buf: Uint8Array, from: number, to: number, name: string): number {
+  const last = to - name.length;
+  outer: for (let i = from; i <= last; i++) {
+    if (buf[i] !== CR || buf[i + 2] !== name.charCodeAt(2)) continue;
+    for (let j = 3; j < name.length; j++) if (buf[i + j] !== name.charCodeAt(j)) continue outer;
+    return i;
+  }
+  return -1;
+}
 
 /** `RESPONSE` repeated n times, built once per n (pipelined requests answered with one write). */
 const repeated: Buffer[] = [];
@@ -48,7 +63,7 @@ function echoHeader(length: number, close: boolean): Buffer {
 /**
  * One connection's request framing. `feed()` returns the response pieces for the bytes given, in
  * order; echoed body pieces are views of the input, so a caller that keeps them past its next read
- * into the same buffer must copy them. The returned array is reused by the next call.
+ * into the same buffer must copy them.
  */
 export class Framer {
   /** The connection must close once the pieces returned so far are sent. */
@@ -58,24 +73,19 @@ export class Framer {
   #partial: Buffer | null = null;
   #bodyLeft = 0;
   #closeAtBodyEnd = false;
-  readonly #pieces: Uint8Array[] = [];
 
   feed(input: Buffer, start: number, end: number): Uint8Array[] {
-    const pieces = this.#pieces;
-    pieces.length = 0;
+    // A new array per call: truncating a reused one (length = 0) is a slow runtime call in V8.
+    const pieces: Uint8Array[] = [];
     let buf = input;
     if (this.#partial !== null) {
       buf = Buffer.concat([this.#partial, input.subarray(start, end)]);
       start = 0;
       end = buf.length;
       this.#partial = null;
-    } else if (start !== 0 || end !== input.length) {
-      // Buffer#indexOf has no end bound: search a view, not the stale bytes of a reused buffer.
-      buf = input.subarray(0, end);
     }
     let pos = start;
     let fixed = 0; // consecutive plain responses not yet pushed
-    let closeAt = -2; // the next "Connection: close" at or after pos; -2: not searched yet
     while (pos < end && !this.closeAfter) {
       if (this.#bodyLeft > 0) {
         const n = Math.min(end - pos, this.#bodyLeft);
@@ -85,15 +95,15 @@ export class Framer {
         if (this.#bodyLeft === 0 && this.#closeAtBodyEnd) this.closeAfter = true;
         continue;
       }
+      // Buffer#indexOf has no end bound: a match past `end` (stale bytes of a reused buffer) is none.
       const headerEnd = buf.indexOf(HEADER_END, pos);
-      if (headerEnd < 0) break;
+      if (headerEnd < 0 || headerEnd + 4 > end) break;
       const next = headerEnd + 4;
-      if (closeAt !== -1 && closeAt < pos) closeAt = buf.indexOf(CONNECTION_CLOSE, pos);
-      const close = closeAt >= 0 && closeAt < next;
+      const close = findField(buf, pos, headerEnd + 2, CONNECTION_CLOSE) >= 0;
       if (buf[pos] === LETTER_P) {
         if (fixed > 0) (pieces.push(responses(fixed)), (fixed = 0));
-        const cl = buf.indexOf(CONTENT_LENGTH, pos);
-        const length = cl >= 0 && cl < next ? Number.parseInt(buf.toString("latin1", cl + CONTENT_LENGTH.length, next), 10) || 0 : 0;
+        const cl = findField(buf, pos, headerEnd + 2, CONTENT_LENGTH);
+        const length = cl >= 0 ? Number.parseInt(buf.toString("latin1", cl + CONTENT_LENGTH.length, next), 10) || 0 : 0;
         pieces.push(echoHeader(length, close));
         this.#bodyLeft = length;
         this.#closeAtBodyEnd = close;

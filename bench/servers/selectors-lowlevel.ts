@@ -104,6 +104,13 @@ sel.register(listener, EVENT_READ, accept);
 const address = native.getsockname(listener);
 ready(Array.isArray(address) ? address[1] : 0);
 
+// BENCH_EXIT_AFTER=<seconds>: exit (cleanly, so --cpu-prof writes its profile) after that long.
+const exitAfter = Number(process.env.BENCH_EXIT_AFTER ?? "0");
+if (exitAfter > 0) {
+  const stopAt = performance.now() + exitAfter * 1000;
+  while (performance.now() < stopAt) for (const [key, mask] of sel.select(0.2)) key.data(key.fileobj, mask);
+  process.exit(0);
+}
 for (;;) {
   for (const [key, mask] of sel.select()) key.data(key.fileobj, mask);
 }
