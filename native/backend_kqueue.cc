@@ -29,6 +29,14 @@ namespace {
 // One entry of the JavaScript-side kevent layout: six int32 per event.
 constexpr size_t kStride = 6;  // ident, filter, flags, fflags, data, udata
 
+// The most events one kevent() call returns. libkqueue (kqueue on Linux) caps a call at 512
+// (MAX_KEVENT); the BSDs return as many as the list holds.
+#ifdef __linux__
+constexpr size_t kMaxPerCall = 512;
+#else
+constexpr size_t kMaxPerCall = static_cast<size_t>(INT32_MAX);
+#endif
+
 void ToTimespec(int timeoutMs, timespec* ts) {
   ts->tv_sec = timeoutMs / 1000;
   ts->tv_nsec = static_cast<long>(timeoutMs % 1000) * 1000000L;
@@ -89,28 +97,21 @@ class KqueuePoller final : public Poller {
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
     if (kq_ < 0) return -EBADF;
     size_t want = registered_ == 0 ? 1 : 2 * registered_;
-    if (events_.size() < want) events_.resize(want);
-    int n = KeventRetrying(kq_, nullptr, 0, events_.data(), static_cast<int>(want), timeoutMs);
+    size_t asked = want < kMaxPerCall ? want : kMaxPerCall;
+    if (events_.size() < asked) events_.resize(asked);
+    int n = KeventRetrying(kq_, nullptr, 0, events_.data(), static_cast<int>(asked), timeoutMs);
     if (n <= 0) return n;
     size_t count = 0;
     ++stamp_;
-    for (int i = 0; i < n; ++i) {
-      const struct kevent& ev = events_[i];
-      if (ev.flags & EV_ERROR) continue;
-      int fd = static_cast<int>(ev.ident);
-      unsigned bits = ev.filter == EVFILT_READ ? kRead : ev.filter == EVFILT_WRITE ? kWrite : 0;
-      if (bits == 0 || fd < 0) continue;
-      size_t ufd = static_cast<size_t>(fd);
-      if (ufd >= seen_.size()) seen_.resize(ufd + 1, SeenSlot{0, 0});
-      if (seen_[ufd].stamp == stamp_) {
-        out[2 * seen_[ufd].slot + 1] |= static_cast<int32_t>(bits);
-        continue;
-      }
-      if (count >= capacity) continue;
-      seen_[ufd] = SeenSlot{stamp_, static_cast<uint32_t>(count)};
-      out[2 * count] = fd;
-      out[2 * count + 1] = static_cast<int32_t>(bits);
-      ++count;
+    for (;;) {
+      size_t before = count;
+      Merge(n, out, capacity, &count);
+      // A full answer may not be all that is ready (libkqueue caps each call): ask again without
+      // waiting until a call brings nothing new. Level-triggered knotes come back in turn, and
+      // a repeat only ORs its bits into the fd's pair, so this ends.
+      if (static_cast<size_t>(n) < asked || count >= capacity || count == before) break;
+      n = KeventRetrying(kq_, nullptr, 0, events_.data(), static_cast<int>(asked), 0);
+      if (n <= 0) break;
     }
     return static_cast<int>(count);
   }
@@ -153,6 +154,29 @@ class KqueuePoller final : public Poller {
       }
     }
     return 0;
+  }
+
+  // Folds n events from events_ into out's (fd, bits) pairs: one pair per fd per Wait (stamp_),
+  // the READ and WRITE filters' bits merged.
+  void Merge(int n, int32_t* out, size_t capacity, size_t* count) {
+    for (int i = 0; i < n; ++i) {
+      const struct kevent& ev = events_[i];
+      if (ev.flags & EV_ERROR) continue;
+      int fd = static_cast<int>(ev.ident);
+      unsigned bits = ev.filter == EVFILT_READ ? kRead : ev.filter == EVFILT_WRITE ? kWrite : 0;
+      if (bits == 0 || fd < 0) continue;
+      size_t ufd = static_cast<size_t>(fd);
+      if (ufd >= seen_.size()) seen_.resize(ufd + 1, SeenSlot{0, 0});
+      if (seen_[ufd].stamp == stamp_) {
+        out[2 * seen_[ufd].slot + 1] |= static_cast<int32_t>(bits);
+        continue;
+      }
+      if (*count >= capacity) continue;
+      seen_[ufd] = SeenSlot{stamp_, static_cast<uint32_t>(*count)};
+      out[2 * *count] = fd;
+      out[2 * *count + 1] = static_cast<int32_t>(bits);
+      ++*count;
+    }
   }
 
   struct SeenSlot {

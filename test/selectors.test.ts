@@ -72,15 +72,32 @@ function softFdLimit(): number {
   return value === undefined || value === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
+/**
+ * The fd count once it stops changing: libkqueue releases a closed kqueue's own fds from its
+ * monitoring thread a little later, and opens two fds of its own on first use.
+ */
+async function settledFdCount(expected?: number): Promise<number> {
+  let last = fdCount();
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && last !== expected) {
+    await sleepMs(150);
+    const now = fdCount();
+    if (now === last && expected === undefined) break;
+    last = now;
+  }
+  return last;
+}
+
 let fdsBefore = 0;
 let tmp = "";
-beforeAll(() => {
-  fdsBefore = fdCount();
+beforeAll(async () => {
+  for (const { cls } of availableSelectors) new cls().close();
+  fdsBefore = await settledFdCount();
   tmp = mkdtempSync(join(tmpdir(), "ns-selectors-"));
 });
-afterAll(() => {
+afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
-  expect(fdCount()).toBe(fdsBefore);
+  expect(await settledFdCount(fdsBefore)).toBe(fdsBefore);
 });
 
 /** Everything a test opened, closed after it whatever happened. */

@@ -15,10 +15,10 @@ import {
   AF_INET,
   AF_INET6,
   AF_UNIX,
-  DefaultSelector,
   EVENT_WRITE,
   EVENT_READ,
   IPPROTO_TCP,
+  PollSelector,
   SHUT_RD,
   SHUT_RDWR,
   SHUT_WR,
@@ -87,9 +87,12 @@ function listener4(): [Socket, number] {
   return [server, (server.getsockname() as [string, number])[1]];
 }
 
-/** Waits (at most `seconds`) until `sock` is ready for `events`; fails the test otherwise. */
+/**
+ * Waits (at most `seconds`) until `sock` is ready for `events`; fails the test otherwise. poll(2)
+ * on purpose: libkqueue's EVFILT_WRITE reads (and so clears) SO_ERROR, which these tests check.
+ */
 function waitFor(sock: Socket, events: number, seconds = 5): number {
-  using sel = new DefaultSelector();
+  using sel = new PollSelector();
   sel.register(sock, events);
   const ready = sel.select(seconds);
   expect(ready.length, `socket not ready for ${events} within ${seconds}s`).toBe(1);
