@@ -8,9 +8,20 @@ export interface CodedError extends Error {
   code: string;
 }
 
+/** A value as text without ever throwing (a Symbol, a detached typed array, a throwing toString()). */
+function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 export function codedError(code: string, message: string, kind: "Error" | "TypeError" | "RangeError" = "Error"): CodedError {
-  const error = (kind === "TypeError" ? new TypeError(message) : kind === "RangeError" ? new RangeError(message) : new Error(message)) as CodedError;
-  error.code = code;
+  const m = text(message);
+  const error = (kind === "TypeError" ? new TypeError(m) : kind === "RangeError" ? new RangeError(m) : new Error(m)) as CodedError;
+  error.code = text(code);
   return error;
 }
 
