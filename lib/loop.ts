@@ -1158,11 +1158,30 @@ export class EventLoop implements HandleOwner, Disposable {
     }
     if (r === 0) return Promise.resolve();
     if (r !== -EINPROGRESS && !wouldBlock(r)) return Promise.reject(connectError(r, label, port));
+    // On loopback a refusal is often known already: report it without a wait.
+    let err: number;
+    try {
+      err = native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (err !== 0 && err !== EINPROGRESS && err !== EAGAIN && err !== EINTR) return Promise.reject(connectError(-err, label, port));
     const step = (): void | typeof AGAIN => {
-      const err = native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
-      if (err === 0) return undefined;
-      if (err === EINPROGRESS || err === EAGAIN || err === EINTR) return AGAIN;
-      throw connectError(-err, label, port);
+      const soError = native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
+      if (soError === EINPROGRESS || soError === EAGAIN || soError === EINTR) return AGAIN;
+      if (soError !== 0) throw connectError(-soError, label, port);
+      // Writable with no pending error: connected, unless the backend read (and so cleared) the
+      // error first, as libkqueue does. Then connect() once more reports the failure.
+      try {
+        native.getpeername(fd);
+        return undefined;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOTCONN") throw error;
+      }
+      const again = native.connect(fd, sock.family, ...args);
+      if (again === 0 || again === -C.EISCONN) return undefined;
+      if (again === -EINPROGRESS || again === -C.EALREADY || wouldBlock(again)) return AGAIN;
+      throw connectError(again, label, port);
     };
     return this.#wait(sock, fd, true, step, signal);
   }

@@ -2,7 +2,7 @@
 // runs in, a driver that runs a test body in a mode with a watchdog, loopback sockets, and a
 // compile step for tests that run the library in a child process.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,10 +87,6 @@ export function portOf(sock: Socket): number {
   return address[1];
 }
 
-export function openFds(): number {
-  return readdirSync("/proc/self/fd").length;
-}
-
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const ADDON = join(root, "build", "Release", "native_selectors.node");
 
@@ -113,5 +109,6 @@ export function compileToTemp(): string {
 }
 
 export function childEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, NATIVE_SELECTORS_ADDON: ADDON };
+  // The addon this test process runs against (a variant build when one is chosen), else the default.
+  return { ...process.env, NATIVE_SELECTORS_ADDON: process.env.NATIVE_SELECTORS_ADDON ?? ADDON };
 }

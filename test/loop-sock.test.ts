@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, type SocketAddress } from "../lib/index.js";
-import { MODES, drive, newLoop, openFds, portOf, sleep, tcpListener, tcpSocket, type Mode } from "./loop-helpers.js";
+import { expectFdCount, fdBaseline } from "./helpers/native-helpers.js";
+import { MODES, drive, newLoop, portOf, sleep, tcpListener, tcpSocket, type Mode } from "./loop-helpers.js";
 
 const loops: EventLoop[] = [];
 const sockets: Socket[] = [];
@@ -439,7 +440,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
 
   it("leaks no fds over accepts, exchanges and aborts", async () => {
     const loop = make(mode);
-    const before = openFds();
+    const before = await fdBaseline();
     await drive(loop, mode, async () => {
       for (let i = 0; i < 5; i++) {
         const [client, server] = await connected(loop);
@@ -454,7 +455,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       }
     });
     sockets.splice(0);
-    expect(openFds()).toBe(before);
+    await expectFdCount(before);
   });
 });
 
