@@ -16,6 +16,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <mutex>
 #include <vector>
 
 #include "args.h"
@@ -211,6 +212,13 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
 // its outcome placed in the list here, and, as the BSDs do, a call that reports any change
 // returns at once without waiting; with no room for an error the call fails with it.
 int LibkqueueKevent(int kq, std::vector<struct kevent>& changes, std::vector<struct kevent>& events, int timeoutMs) {
+  // libkqueue reads its fd map before any kqueue() has set it up, so kevent() on any fd crashes
+  // until the process has made one kqueue: the library is readied once, process-wide.
+  static std::once_flag ready;
+  std::call_once(ready, [] {
+    int q = kqueue();
+    if (q >= 0) close(q);
+  });
   timespec zero{0, 0};
   if (kevent(kq, nullptr, 0, nullptr, 0, &zero) < 0) return errno == ENOENT ? -EBADF : -errno;
   size_t reported = 0;
