@@ -37,6 +37,15 @@ const pick = (list) => list[int(list.length)];
 const chance = (p) => random() < p;
 
 const c = n.constants;
+// libkqueue (the kqueue backend on Linux) opens its monitoring thread's fds on first use and
+// keeps them for the life of the process, and frees a closed kqueue's fds a little later. So the
+// first call is a raw kevent from cold (it must not crash; the addon readies libkqueue), and the
+// fds are counted once that has settled.
+if (n.kqueue) {
+  const r = n.kqueue.kevent(100000, null, null, 0);
+  if (r !== -c.EBADF) throw new Error(`kevent on a never-open fd from cold gave ${r}`);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
 const fdsAtStart = readdirSync("/proc/self/fd").length;
 
 // ---- the fd pool --------------------------------------------------------------------------------
