@@ -227,6 +227,53 @@ if (scenario === "serve-one") {
     if (scenario === "timer") expect(result.ms).toBeGreaterThanOrEqual(300);
   });
 
+  it.each(["run", "block", "attached"])("in a worker thread (%s): the loop works and Worker#terminate() ends it promptly", async (scenario) => {
+    const workerScript = join(out, "loop-worker.mjs");
+    const index = pathToFileURL(join(out, "lib", "index.js")).href;
+    writeFileSync(
+      workerScript,
+      `import { run, EventLoop, socketpair } from ${JSON.stringify(index)};
+import { parentPort, workerData } from "node:worker_threads";
+if (workerData === "run") {
+  const reply = await run(async (loop) => {
+    const [a, b] = socketpair();
+    a.setblocking(false);
+    b.setblocking(false);
+    const received = loop.sockRecv(b, 64);
+    await loop.sockSendall(a, "hi from a worker");
+    const data = await received;
+    a.close();
+    b.close();
+    return data.toString();
+  });
+  parentPort.postMessage(reply);
+} else if (workerData === "block") {
+  const loop = new EventLoop();
+  loop.callSoon(() => parentPort.postMessage("owning the thread"));
+  await loop.runForever(); // nothing registered: waits until terminated
+} else {
+  const loop = new EventLoop().attach();
+  const [a, b] = socketpair();
+  b.setblocking(false);
+  loop.addReader(b, () => {
+    parentPort.postMessage("read " + b.recv(64).toString());
+  });
+  a.send("ping");
+}
+`,
+    );
+    const { Worker } = await import("node:worker_threads");
+    const worker = new Worker(workerScript, { workerData: scenario, env: childEnv() });
+    const message = await new Promise<unknown>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    expect(message).toBe({ run: "hi from a worker", block: "owning the thread", attached: "read ping" }[scenario]);
+    const started = performance.now();
+    await worker.terminate();
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
   it.each(["epoll", "poll"])("an attached loop with a registered reader keeps the process alive (%s)", async (backend) => {
     const result = await runChild(["reader", backend], undefined, 1500);
     expect(result.lines).toEqual(["reader registered"]);
