@@ -393,10 +393,8 @@ export interface IdleResult {
   bytesPerConnection: number;
 }
 
-/** Opens `count` connections (one request each), holds them, and measures the server's RSS growth. */
-export async function runIdle(loadgen: string, pin: Pinning, pid: number, port: number, count: number, settleMs: number): Promise<IdleResult> {
-  await sleep(settleMs);
-  const before = rssKiB(pid);
+/** Starts bench/c/loadgen in idle mode: resolves once it holds its connections (release with stdin). */
+async function holdConnections(loadgen: string, pin: Pinning, port: number, count: number): Promise<{ held: number; release(): Promise<void> }> {
   const argv = [
     ...pin.generator,
     "bash",
@@ -435,15 +433,38 @@ export async function runIdle(loadgen: string, pin: Pinning, pid: number, port: 
       reject(new Error(`idle: loadgen exited (${code}) before holding: ${err.trim()}`));
     });
   });
-  await sleep(settleMs);
-  const after = rssKiB(pid);
   child.removeAllListeners("exit");
-  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  child.stdin!.end();
-  const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
-  await exited;
-  clearTimeout(kill);
-  return { held, rssBeforeKiB: before, rssAfterKiB: after, bytesPerConnection: held > 0 ? ((after - before) * 1024) / held : Number.NaN };
+  const release = async (): Promise<void> => {
+    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    child.stdin!.end();
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(kill);
+  };
+  return { held, release };
+}
+
+/**
+ * Memory per idle connection, as the marginal cost of live connections: a first batch of
+ * count/5 connections (one request each) is opened and kept, so the server's accept and request
+ * paths are compiled and its heap has started to grow; then `count` more are opened (one request
+ * each) and held beside them. The server's RSS growth over that second batch, divided by the
+ * connections in it, is the figure. Nothing is released in between, so no freed memory is reused.
+ */
+export async function runIdle(loadgen: string, pin: Pinning, pid: number, port: number, count: number, settleMs: number): Promise<IdleResult> {
+  const warm = await holdConnections(loadgen, pin, port, Math.max(100, Math.round(count / 5)));
+  try {
+    await sleep(settleMs);
+    const before = rssKiB(pid);
+    const hold = await holdConnections(loadgen, pin, port, count);
+    await sleep(settleMs);
+    const after = rssKiB(pid);
+    await hold.release();
+    const held = hold.held;
+    return { held, rssBeforeKiB: before, rssAfterKiB: after, bytesPerConnection: held > 0 ? ((after - before) * 1024) / held : Number.NaN };
+  } finally {
+    await warm.release();
+  }
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -359,7 +359,7 @@ async function main(): Promise<void> {
         step++;
         progress(`[${step}/${total}] round ${round}/${o.rounds}  ${WORKLOAD_TITLES.idle.padEnd(24)} ${spec.name}`);
         try {
-          const server = await startServer(spec, pin, o.idle + 1024);
+          const server = await startServer(spec, pin, Math.round(o.idle * 1.2) + 1024);
           try {
             const idle = await runIdle(loadgen, pin, server.pid, server.port, o.idle, o.quick ? 150 : 400);
             samples.push({

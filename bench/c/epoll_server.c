@@ -32,7 +32,7 @@ struct conn {
   size_t inlen, incap;
   size_t body_left; /* echo bytes still to come for the current request */
   char *out;
-  size_t outlen, outoff, outcap;
+  size_t outlen, outoff;
   int close_after;
   int close_at_body_end;
   int want_write;
@@ -43,18 +43,26 @@ static void die(const char *what) {
   exit(1);
 }
 
+/* Responses are assembled in one shared buffer and sent at once; only what the kernel does not take
+ * is copied into the connection (so an idle connection holds no output buffer). A connection with
+ * output pending is not read from, so it never appends while it has a backlog. */
+static struct {
+  char *buf;
+  size_t len, cap;
+} scratch;
+
 static void out_append(struct conn *c, const char *p, size_t n) {
-  if (c->outoff > 0 && c->outoff == c->outlen) c->outoff = c->outlen = 0;
-  if (c->outlen + n > c->outcap) {
-    size_t cap = c->outcap ? c->outcap : 4096;
-    while (cap < c->outlen + n) cap *= 2;
-    char *q = realloc(c->out, cap);
+  (void)c;
+  if (scratch.len + n > scratch.cap) {
+    size_t cap = scratch.cap ? scratch.cap : 65536;
+    while (cap < scratch.len + n) cap *= 2;
+    char *q = realloc(scratch.buf, cap);
     if (!q) die("realloc");
-    c->out = q;
-    c->outcap = cap;
+    scratch.buf = q;
+    scratch.cap = cap;
   }
-  memcpy(c->out + c->outlen, p, n);
-  c->outlen += n;
+  memcpy(scratch.buf + scratch.len, p, n);
+  scratch.len += n;
 }
 
 static void conn_free(int ep, struct conn *c) {
@@ -125,7 +133,42 @@ static void process_pending(struct conn *c) {
   stash(c, c->in, c->inlen, used);
 }
 
-/* Sends what is queued. Returns -1 when the connection is finished (closed by the caller). */
+/* Sets the interest to EPOLLOUT while output waits, EPOLLIN otherwise. */
+static int want(int ep, struct conn *c, int pending) {
+  if (pending == c->want_write) return 0;
+  struct epoll_event ev = {.events = pending ? EPOLLOUT : EPOLLIN, .data.ptr = c};
+  if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) return -1;
+  c->want_write = pending;
+  return 0;
+}
+
+/* Sends the responses just assembled; keeps the rest. Returns -1 when the connection is finished. */
+static int flush_new(int ep, struct conn *c) {
+  size_t off = 0;
+  while (off < scratch.len) {
+    ssize_t n = send(c->fd, scratch.buf + off, scratch.len - off, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      scratch.len = 0;
+      return -1;
+    }
+    off += (size_t)n;
+  }
+  size_t rest = scratch.len - off;
+  if (rest > 0) {
+    c->out = malloc(rest);
+    if (!c->out) die("malloc");
+    memcpy(c->out, scratch.buf + off, rest);
+    c->outlen = rest;
+    c->outoff = 0;
+  }
+  scratch.len = 0;
+  if (rest == 0 && c->close_after) return -1;
+  return want(ep, c, rest > 0);
+}
+
+/* Sends the connection's backlog on EPOLLOUT. Returns -1 when the connection is finished. */
 static int flush(int ep, struct conn *c) {
   while (c->outoff < c->outlen) {
     ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
@@ -137,13 +180,13 @@ static int flush(int ep, struct conn *c) {
     c->outoff += (size_t)n;
   }
   int pending = c->outoff < c->outlen;
-  if (!pending && c->close_after) return -1;
-  if (pending != c->want_write) {
-    struct epoll_event ev = {.events = pending ? EPOLLOUT : EPOLLIN, .data.ptr = c};
-    if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0) return -1;
-    c->want_write = pending;
+  if (!pending) {
+    free(c->out);
+    c->out = NULL;
+    c->outlen = c->outoff = 0;
+    if (c->close_after) return -1;
   }
-  return 0;
+  return want(ep, c, pending);
 }
 
 int main(int argc, char **argv) {
@@ -199,7 +242,7 @@ int main(int argc, char **argv) {
         if (c->want_write) continue;
         /* drained: handle requests already buffered before reading more */
         process_pending(c);
-        if (flush(ep, c) < 0) conn_free(ep, c);
+        if (flush_new(ep, c) < 0) conn_free(ep, c);
         continue;
       }
       ssize_t r = recv(c->fd, rbuf, READ_CHUNK, 0);
@@ -222,7 +265,7 @@ int main(int argc, char **argv) {
         c->inlen += (size_t)r;
         process_pending(c);
       }
-      if (flush(ep, c) < 0) conn_free(ep, c);
+      if (flush_new(ep, c) < 0) conn_free(ep, c);
     }
   }
 }

@@ -20,11 +20,13 @@ const loop = new EventLoop();
 const rbuf = Buffer.allocUnsafe(65536);
 const acceptOut = new Int32Array(64);
 
-class Conn {
-  readonly framer = new Framer();
-  pending: Buffer[] = [];
+class Conn extends Framer {
+  /** Output the kernel has not taken yet (created on first need: idle connections stay small). */
+  pending: Buffer[] | null = null;
   writing = false;
-  constructor(readonly fd: number) {}
+  constructor(readonly fd: number) {
+    super();
+  }
 }
 
 function finish(conn: Conn): void {
@@ -39,14 +41,14 @@ function queue(conn: Conn, pieces: readonly Uint8Array[], sent: number): void {
       sent -= piece.length;
       continue;
     }
-    conn.pending.push(Buffer.from(piece.subarray(sent)));
+    (conn.pending ??= []).push(Buffer.from(piece.subarray(sent)));
     sent = 0;
   }
 }
 
 function afterOutput(conn: Conn): void {
-  const waiting = conn.pending.length > 0;
-  if (!waiting && conn.framer.closeAfter) return finish(conn);
+  const waiting = conn.pending !== null && conn.pending.length > 0;
+  if (!waiting && conn.closeAfter) return finish(conn);
   if (waiting === conn.writing) return;
   conn.writing = waiting;
   // While output waits, stop reading (backpressure), as the other servers do.
@@ -60,7 +62,7 @@ function afterOutput(conn: Conn): void {
 }
 
 function onWritable(conn: Conn): void {
-  while (conn.pending.length > 0) {
+  while (conn.pending !== null && conn.pending.length > 0) {
     const head = conn.pending[0]!;
     const n = native.send(conn.fd, head);
     if (n === -EAGAIN) break;
@@ -78,8 +80,8 @@ function onReadable(conn: Conn): void {
   const n = native.recv(conn.fd, rbuf, 0, rbuf.length);
   if (n === -EAGAIN) return;
   if (n <= 0) return finish(conn);
-  const pieces = conn.framer.feed(rbuf, 0, n);
-  if (conn.framer.broken) return finish(conn);
+  const pieces = conn.feed(rbuf, 0, n);
+  if (conn.broken) return finish(conn);
   let total = 0;
   for (const piece of pieces) total += piece.length;
   if (total > 0) {

@@ -18,12 +18,14 @@ const sel = new DefaultSelector<Callback, number>();
 const rbuf = Buffer.allocUnsafe(65536);
 const acceptOut = new Int32Array(64);
 
-/** One connection: its framing and the output the kernel has not taken yet. */
-class Conn {
-  readonly framer = new Framer();
-  pending: Buffer[] = [];
+/** One connection: its framing (inherited) and the output the kernel has not taken yet. */
+class Conn extends Framer {
+  /** Output the kernel has not taken yet (created on first need: idle connections stay small). */
+  pending: Buffer[] | null = null;
   writing = false;
-  constructor(readonly fd: number) {}
+  constructor(readonly fd: number) {
+    super();
+  }
 }
 
 function finish(conn: Conn): void {
@@ -45,14 +47,14 @@ function send(conn: Conn, pieces: readonly Uint8Array[]): boolean {
       sent -= piece.length;
       continue;
     }
-    conn.pending.push(Buffer.from(piece.subarray(sent)));
+    (conn.pending ??= []).push(Buffer.from(piece.subarray(sent)));
     sent = 0;
   }
   return true;
 }
 
 function flushPending(conn: Conn): boolean {
-  while (conn.pending.length > 0) {
+  while (conn.pending !== null && conn.pending.length > 0) {
     const head = conn.pending[0]!;
     const n = native.send(conn.fd, head);
     if (n === -EAGAIN) return true;
@@ -67,8 +69,8 @@ function flushPending(conn: Conn): boolean {
 }
 
 function afterOutput(conn: Conn): void {
-  const waiting = conn.pending.length > 0;
-  if (!waiting && conn.framer.closeAfter) return finish(conn);
+  const waiting = conn.pending !== null && conn.pending.length > 0;
+  if (!waiting && conn.closeAfter) return finish(conn);
   if (waiting !== conn.writing) {
     conn.writing = waiting;
     sel.modify(conn.fd, waiting ? EVENT_WRITE : EVENT_READ, sel.getKey(conn.fd).data);
@@ -83,8 +85,8 @@ function read(conn: Conn, mask: number): void {
   const n = native.recv(conn.fd, rbuf, 0, rbuf.length);
   if (n === -EAGAIN) return;
   if (n <= 0) return finish(conn);
-  const pieces = conn.framer.feed(rbuf, 0, n);
-  if (conn.framer.broken || !send(conn, pieces)) return finish(conn);
+  const pieces = conn.feed(rbuf, 0, n);
+  if (conn.broken || !send(conn, pieces)) return finish(conn);
   afterOutput(conn);
 }
 
