@@ -50,6 +50,11 @@ const MIN_CANCELLED_TO_COMPACT = 100;
 const MAX_NODE_DELAY = 0x7fffffff;
 /** recv sizes up to this are allocated from Node's Buffer pool; larger reads go through a scratch buffer. */
 const POOLED_RECV = 4096;
+/**
+ * The largest single read: recv(n) may return fewer bytes than n anyway, and no stream socket
+ * buffer or datagram comes near this, so a huge n costs no huge allocation.
+ */
+const MAX_RECV_CHUNK = 8 * 1024 * 1024;
 
 /**
  * Accept backoff (asyncio's ACCEPT_RETRY_DELAY, made exponential): when accept fails because the
@@ -1034,9 +1039,10 @@ export class EventLoop implements HandleOwner, Disposable {
         r = native.recv(fd, buffer, 0, n);
         if (r >= 0) return r === n ? buffer : buffer.subarray(0, r);
       } else {
+        const size = Math.min(n, MAX_RECV_CHUNK);
         let scratch = this.#scratch;
-        if (scratch === null || scratch.length < n) scratch = this.#scratch = Buffer.allocUnsafeSlow(n);
-        r = native.recv(fd, scratch, 0, n);
+        if (scratch === null || scratch.length < size) scratch = this.#scratch = Buffer.allocUnsafeSlow(size);
+        r = native.recv(fd, scratch, 0, size);
         if (r >= 0) {
           buffer = Buffer.allocUnsafe(r);
           scratch.copy(buffer, 0, 0, r);
