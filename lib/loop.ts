@@ -599,20 +599,26 @@ export class EventLoop implements HandleOwner, Disposable {
     let ok = false;
     let value: T | undefined;
     let failure: unknown;
+    // A promise that settles after this run ended (stopped early) must not stop a later run.
+    let over = false;
     Promise.resolve(promise).then(
       (v) => {
         settled = true;
         ok = true;
         value = v;
-        this.stop();
+        if (!over) this.stop();
       },
       (error: unknown) => {
         settled = true;
         failure = error;
-        this.stop();
+        if (!over) this.stop();
       },
     );
-    await this.runForever();
+    try {
+      await this.runForever();
+    } finally {
+      over = true;
+    }
     if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
     if (!ok) throw failure;
     return value as T;

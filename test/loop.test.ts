@@ -523,6 +523,19 @@ describe("EventLoop: owning the thread", () => {
     const never = new Promise<void>(() => undefined);
     loop.callLater(0.01, () => loop.stop());
     await expect(loop.runUntilComplete(never)).rejects.toMatchObject({ code: "ERR_LOOP_STOPPED" });
+    // A promise left behind by a stopped run settles during a later run: that run goes on.
+    let settle!: () => void;
+    const late = new Promise<void>((resolve) => (settle = resolve));
+    loop.callLater(0.005, () => loop.stop());
+    await expect(loop.runUntilComplete(late)).rejects.toMatchObject({ code: "ERR_LOOP_STOPPED" });
+    const seen: string[] = [];
+    loop.callLater(0.005, () => settle());
+    loop.callLater(0.03, () => {
+      seen.push("still running");
+      loop.stop();
+    });
+    await loop.runForever();
+    expect(seen).toEqual(["still running"]);
   });
 
   it("refuses a second run and attach() while running; another loop cannot run meanwhile", async () => {
