@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { backends, lowlevel, poll, type BackendKind } from "../../lib/index.js";
+import { backends, defaultBackend, lowlevel, poll, type BackendKind } from "../../lib/index.js";
 import { closeAll, closedFd, expectCode, expectSystemError, expectFdCount, fdBaseline, listenTcp, sleep, tcpPair } from "../helpers/native-helpers.js";
 
 const c = lowlevel.constants;
@@ -81,6 +81,18 @@ describe("poll()", () => {
 });
 
 describe("Poller", () => {
+  it("reports the build's backends, its default and which backend fds libuv can watch", () => {
+    expect(backends[defaultBackend]).toBe(true);
+    // test:poll / test:kqueue (scripts/test-variant.mjs) say which default their build must have.
+    const expected = process.env.NATIVE_SELECTORS_EXPECT_BACKEND;
+    if (expected) expect(defaultBackend).toBe(expected);
+    else if (process.platform === "linux") expect(defaultBackend).toBe("epoll");
+    expect(lowlevel.backendFdWatchable.poll).toBe(false);
+    expect(lowlevel.backendFdWatchable.epoll).toBe(backends.epoll);
+    // libkqueue's kqueue fd (Linux) never becomes readable; a real kqueue fd does.
+    expect(lowlevel.backendFdWatchable.kqueue).toBe(backends.kqueue && process.platform !== "linux");
+  });
+
   it("has a backend for this platform, and rejects unknown or unavailable kinds", () => {
     expect(kinds).toContain("poll");
     if (process.platform === "linux") expect(kinds).toContain("epoll");
