@@ -219,8 +219,6 @@ export class EventLoop implements HandleOwner, Disposable {
 
   constructor(selector?: BaseSelector<LoopKeyData>) {
     if (selector !== undefined && !(selector instanceof BaseSelector))
-      throw codedError("ERR_INVALID_ARG_TYPE", `The "selector" argument must be a selector (BaseSelector). Received ${describe(selector)}`, "TypeError");
-    if (selector !== undefined && !(selector instanceof BaseSelector))
       throw codedError(
         "ERR_INVALID_ARG_TYPE",
         `The "selector" argument must be a selector (DefaultSelector, EpollSelector...). Received ${describe(selector)}`,
