@@ -274,7 +274,7 @@ export function svgChart(summaries: readonly Summary[], title: string, subtitle:
   const rowHeights: number[] = [];
   for (let i = 0; i < panels.length; i += cols) rowHeights.push(Math.max(...panels.slice(i, i + cols).map((p) => p.height)));
   const width = cols * panelWidth + 20;
-  const height = 70 + rowHeights.reduce((a, b) => a + b + 16, 0);
+  const height = 84 + rowHeights.reduce((a, b) => a + b + 16, 0);
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
@@ -283,9 +283,9 @@ export function svgChart(summaries: readonly Summary[], title: string, subtitle:
   parts.push(`<text x="10" y="22" font-size="15" font-weight="bold">${xmlEscape(title)}</text>`);
   parts.push(`<text x="10" y="40" fill="#555">${xmlEscape(subtitle)}</text>`);
   parts.push(
-    `<text x="10" y="56" fill="#555">Bars: median over rounds (whiskers: min–max) of each server relative to node:net in the same round; the dashed line is node:net (1×). Higher is better.</text>`,
+    `<text x="10" y="56" fill="#555">Bars: requests per server CPU second ÷ node:net's (idle: node:net's memory per connection ÷ the server's), same round;</text>`,
   );
-  let y = 70;
+  let y = 84;
   panels.forEach((p, index) => {
     const col = index % cols;
     if (col === 0 && index > 0) y += rowHeights[index / cols - 1]! + 16;
@@ -294,9 +294,7 @@ export function svgChart(summaries: readonly Summary[], title: string, subtitle:
     const plotW = panelWidth - labelWidth - 60;
     const scale = (v: number): number => (Math.min(v, p.max) / p.max) * plotW;
     parts.push(`<g>`);
-    parts.push(
-      `<text x="${x0}" y="${y + 14}" font-weight="bold">${xmlEscape(WORKLOAD_TITLES[p.w])} — ${p.w === "idle" ? "node:net memory ÷ server memory per connection" : "requests per server CPU second ÷ node:net's"}</text>`,
-    );
+    parts.push(`<text x="${x0}" y="${y + 14}" font-weight="bold">${xmlEscape(WORKLOAD_TITLES[p.w])}${p.w === "idle" ? " (memory per connection)" : ""}</text>`);
     p.list.forEach((s, i) => {
       const by = y + 26 + i * (barHeight + 4);
       const v = p.value(s);
