@@ -14,13 +14,14 @@ import {
   lowlevel,
   socketpair,
   type ExceptionContext,
+  type LoopKeyData,
 } from "../../lib/index.js";
 
 type Drive = "owned" | "attached";
 const DRIVES: Drive[] = ["owned", "attached"];
 const SELECTORS = [
-  { name: "DefaultSelector", make: () => new DefaultSelector() },
-  { name: "PollSelector", make: () => new PollSelector() },
+  { name: "DefaultSelector", make: () => new DefaultSelector<LoopKeyData>() },
+  { name: "PollSelector", make: () => new PollSelector<LoopKeyData>() },
 ] as const;
 
 const opened: Socket[] = [];
@@ -215,7 +216,7 @@ describe("registering a selector's own fd", () => {
   }
 
   it("EventLoop.addReader on the loop's own selector fd throws EINVAL and leaves no reader", () => {
-    const loop = new EventLoop(new DefaultSelector());
+    const loop = new EventLoop(new DefaultSelector<LoopKeyData>());
     const own = (loop.selector as unknown as { fileno(): number }).fileno();
     expect(() => loop.addReader(own, () => undefined)).toThrow(expect.objectContaining({ code: "EINVAL" }));
     expect(loop.selector.getMap().size).toBe(0);
