@@ -11,14 +11,19 @@
 import { DefaultSelector, EVENT_READ, EVENT_WRITE, lowlevel as native } from "../../lib/index.js";
 import { Framer, portArgument, ready } from "./http.js";
 
-type Callback = (fd: number, mask: number) => void;
+/** A key's data: seed 003's `callback(key.fileobj, mask)`; fileobj is the listener fd or a Conn. */
+type Callback = (fileobj: Conn | number, mask: number) => void;
 
 const { AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SOMAXCONN, EAGAIN } = native.constants;
-const sel = new DefaultSelector<Callback, number>();
+const sel = new DefaultSelector<Callback, Conn | number>();
 const rbuf = Buffer.allocUnsafe(65536);
 const acceptOut = new Int32Array(64);
 
-/** One connection: its framing (inherited) and the output the kernel has not taken yet. */
+/**
+ * One connection: its fd, its framing (inherited) and the output the kernel has not taken yet.
+ * It is the registered file object (it has fileno()), so, as in the seed, one shared `read`
+ * callback serves every connection and no closure is made per connection.
+ */
 class Conn extends Framer {
   /** Output the kernel has not taken yet (created on first need: idle connections stay small). */
   pending: Buffer[] | null = null;
@@ -26,10 +31,13 @@ class Conn extends Framer {
   constructor(readonly fd: number) {
     super();
   }
+  fileno(): number {
+    return this.fd;
+  }
 }
 
 function finish(conn: Conn): void {
-  sel.unregister(conn.fd);
+  sel.unregister(conn);
   native.close(conn.fd);
 }
 
@@ -73,11 +81,12 @@ function afterOutput(conn: Conn): void {
   if (!waiting && conn.closeAfter) return finish(conn);
   if (waiting !== conn.writing) {
     conn.writing = waiting;
-    sel.modify(conn.fd, waiting ? EVENT_WRITE : EVENT_READ, sel.getKey(conn.fd).data);
+    sel.modify(conn, waiting ? EVENT_WRITE : EVENT_READ, read);
   }
 }
 
-function read(conn: Conn, mask: number): void {
+function read(fileobj: Conn | number, mask: number): void {
+  const conn = fileobj as Conn;
   if (mask & EVENT_WRITE) {
     if (!flushPending(conn)) return finish(conn);
     return afterOutput(conn);
@@ -90,11 +99,12 @@ function read(conn: Conn, mask: number): void {
   afterOutput(conn);
 }
 
-function accept(listener: number): void {
+function accept(fileobj: Conn | number): void {
+  const listener = fileobj as number;
   const count = native.acceptBatch(listener, acceptOut);
   for (let i = 0; i < count; i++) {
     const conn = new Conn(acceptOut[i]!);
-    sel.register(conn.fd, EVENT_READ, (_fd, mask) => read(conn, mask));
+    sel.register(conn, EVENT_READ, read);
   }
 }
 
