@@ -129,6 +129,9 @@ class KqueuePoller final : public Poller {
   // If an add fails, the adds already made by this call are rolled back.
   int Apply(int fd, unsigned old, unsigned interest) {
     if (kq_ < 0) return -EBADF;
+    // A kqueue cannot watch itself: the BSDs refuse with EINVAL (as epoll does), libkqueue would
+    // accept its own pipe end, which never reports anything.
+    if (fd == kq_ && (interest & ~old) != 0) return -EINVAL;
     unsigned added = 0;
     for (unsigned bit : {kRead, kWrite}) {
       if ((interest & bit) && !(old & bit)) {
