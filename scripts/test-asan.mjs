@@ -85,6 +85,10 @@ require("node:module").syncBuiltinESMExports();
 `,
 );
 
+// Every process runs with the sanitizer runtime and the addon instrumented: several times slower,
+// so the per-test and per-hook limits are raised (the suite's own are for plain builds).
+const timeouts = ["--testTimeout=180000", "--hookTimeout=180000"];
+
 // Reports also go to files: a vitest worker's stderr may not reach this process whole.
 const logDir = mkdtempSync(join(tmpdir(), "native-selectors-asan-"));
 const env = {
@@ -96,10 +100,12 @@ const env = {
   NATIVE_SELECTORS_ASAN: "1",
 };
 const vitest = `${root}/node_modules/vitest/vitest.mjs`;
-console.log(`> LD_PRELOAD=${runtime} NATIVE_SELECTORS_ADDON=${addon} node ${vitest} run --execArgv=--require=${childEnvModule} ${vitestArgs.join(" ")}`);
+console.log(
+  `> LD_PRELOAD=${runtime} NATIVE_SELECTORS_ADDON=${addon} node ${vitest} run --execArgv=--require=${childEnvModule} ${timeouts.join(" ")} ${vitestArgs.join(" ")}`,
+);
 
 // Stream the output as it comes (a CI log shows progress) and keep it to search for reports.
-const child = spawn(process.execPath, [vitest, "run", `--execArgv=--require=${childEnvModule}`, ...vitestArgs], {
+const child = spawn(process.execPath, [vitest, "run", `--execArgv=--require=${childEnvModule}`, ...timeouts, ...vitestArgs], {
   cwd: root,
   env,
   stdio: ["ignore", "pipe", "pipe"],
