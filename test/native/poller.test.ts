@@ -227,15 +227,17 @@ describe("Poller", () => {
       }
     });
 
-    it.skipIf(kind === "poll")("refuses to watch its own fd (EINVAL)", () => {
-      const p = new lowlevel.Poller(kind);
-      try {
-        expectSystemError(() => p.add(p.fileno(), READ), "EINVAL", kind === "epoll" ? "epoll_ctl" : "kevent");
-        expect(p.wait(new Int32Array(2), 0)).toBe(0);
-      } finally {
-        p.close();
-      }
-    });
+    // poll has no fd of its own.
+    if (kind !== "poll")
+      it("refuses to watch its own fd (EINVAL)", () => {
+        const p = new lowlevel.Poller(kind);
+        try {
+          expectSystemError(() => p.add(p.fileno(), READ), "EINVAL", kind === "epoll" ? "epoll_ctl" : "kevent");
+          expect(p.wait(new Int32Array(2), 0)).toBe(0);
+        } finally {
+          p.close();
+        }
+      });
 
     it("remove of a closed fd returns -errno (or 0 for poll), and the registration is gone", () => {
       const p = new lowlevel.Poller(kind);
