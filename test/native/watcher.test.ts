@@ -39,9 +39,12 @@ function nextEvent(events: Array<[number, number]>, timeoutMs = 2000): Promise<[
 }
 
 /** Runs a CommonJS script in a child node with the addon's path as `addonPath`. */
+// With `holdMs`, the child is killed holdMs after its first output (whatever the machine's speed)
+// unless it has ended by then.
 function runChild(
   source: string,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
+  holdMs?: number,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
   const script = `const addonPath = ${JSON.stringify(loadedAddonPath())};\n${source}`;
   return new Promise((resolve) => {
@@ -49,14 +52,20 @@ function runChild(
     let stdout = "";
     let stderr = "";
     let timedOut = false;
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
+    const kill = (): void => {
       timedOut = true;
       child.kill("SIGKILL");
-    }, timeoutMs);
+    };
+    let holdTimer: NodeJS.Timeout | undefined;
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+      if (holdMs !== undefined && holdTimer === undefined) holdTimer = setTimeout(kill, holdMs);
+    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(kill, timeoutMs);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(holdTimer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
@@ -194,7 +203,8 @@ describe("Watcher", () => {
     expect(unref.stdout).toBe("armed");
     expect(unref.timedOut).toBe(false);
     expect(unref.code).toBe(0);
-    const held = await runChild(body(true), 800);
+    // Still alive 700 ms after it armed the watcher: only the kill ends it.
+    const held = await runChild(body(true), 30_000, 700);
     expect(held.stdout).toBe("armed");
     expect(held.timedOut).toBe(true);
   });
