@@ -185,6 +185,16 @@ function connectError(errno: number, host: string, port: number | undefined): No
 export class EventLoop implements HandleOwner, Disposable {
   readonly #selector: BaseSelector<IoData>;
   #ready: Handle[] = [];
+  /**
+   * Registrations of settled sock* calls, kept in the selector until the next iteration: the next
+   * sockRecv/sockSendall on the same fd (a request/response loop) then takes the registration
+   * over with no syscall, instead of an epoll_ctl DEL now and an ADD a moment later. Whatever is
+   * still parked when the next iteration starts is removed then; a parked registration whose fd
+   * becomes ready meanwhile is removed by the dispatch (its handle is cancelled).
+   */
+  #parkedHandles: IoHandle[] = [];
+  #parkedWrite: boolean[] = [];
+  #sweepImmediate: NodeJS.Immediate | null = null;
   readonly #timers = new TimerHeap();
   #cancelledTimers = 0;
   #closed = false;
@@ -404,9 +414,32 @@ export class EventLoop implements HandleOwner, Disposable {
     const removed = write ? writer : reader;
     this.#ioChanged(fd, lost === null ? events : 0, false);
     lost?._drop(() => systemError(-EBADF, write ? "recv" : "send"));
-    if (removed === null) return false;
+    if (removed === null || this.#parkedHandles.includes(removed)) return false;
     removed._drop(() => codedError("ERR_IO_CANCELLED", `the ${write ? "writer" : "reader"} this call waited on was removed from fd ${fd}`));
     return true;
+  }
+
+  /** Parks the registration of a settled sock* call (see #parkedHandles). */
+  #park(handle: IoHandle, write: boolean): void {
+    handle.cancel();
+    this.#parkedHandles.push(handle);
+    this.#parkedWrite.push(write);
+    // Attached, no iteration may follow soon: sweep after this libuv phase instead.
+    if (this.#attached && this.#sweepImmediate === null) this.#sweepImmediate = setImmediate(this.#onSweepImmediate);
+  }
+
+  readonly #onSweepImmediate = (): void => {
+    this.#sweepImmediate = null;
+    this.#sweepParked();
+  };
+
+  /** Removes the parked registrations nobody took over. */
+  #sweepParked(): void {
+    const handles = this.#parkedHandles;
+    const writes = this.#parkedWrite;
+    this.#parkedHandles = [];
+    this.#parkedWrite = [];
+    for (let i = 0; i < handles.length; i++) this.#removeIfCurrent(handles[i]!, writes[i]!);
   }
 
   /** Removes the handle's registration if it still holds it (a settled or aborted sock* call). */
@@ -452,6 +485,7 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /** One iteration: wait (unless `mayBlock` is false), queue the ready handles, run them. */
   #runOnce(mayBlock: boolean): void {
+    if (this.#parkedHandles.length > 0) this.#sweepParked();
     const timers = this.#timers;
     let timeout: number | null = 0;
     if (mayBlock && this.#ready.length === 0 && !this.#stopping) {
@@ -556,6 +590,7 @@ export class EventLoop implements HandleOwner, Disposable {
         return !this.#stopping;
       };
       const done = (error?: unknown): void => {
+        if (this.#parkedHandles.length > 0 && !this.#closed) this.#sweepParked();
         this.#running = false;
         this.#stopping = false;
         if (ownedLoop === this) ownedLoop = null;
@@ -1233,15 +1268,16 @@ export class EventLoop implements HandleOwner, Disposable {
   #wait<T>(sock: SocketLike, fd: number, write: boolean, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const finish = (): void => {
+      const finish = (park: boolean): void => {
         settled = true;
         handle._onDrop = null; // removing our own registration must not build a drop error
         signal?.removeEventListener("abort", onAbort);
-        this.#removeIfCurrent(handle, write);
+        if (park && !this.#closed) this.#park(handle, write);
+        else this.#removeIfCurrent(handle, write);
       };
       const onAbort = (): void => {
         if (settled) return;
-        finish();
+        finish(false);
         reject(abortError(signal!));
       };
       const onReady = (): void => {
@@ -1250,12 +1286,12 @@ export class EventLoop implements HandleOwner, Disposable {
         try {
           result = step();
         } catch (error) {
-          finish();
+          finish(true);
           reject(error);
           return;
         }
         if (result === AGAIN) return;
-        finish();
+        finish(true);
         resolve(result);
       };
       const handle = new IoHandle(this, fd, sock, onReady, []);
