@@ -65,6 +65,11 @@ const ACCEPT_RETRY_MIN = 0.05;
 const ACCEPT_RETRY_MAX = 1;
 const EXHAUSTION_CODES: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
+/** Whether a key's data is the loop's own [reader, writer] pair (not a registration made behind its back). */
+function isIoData(data: unknown): data is IoData {
+  return Array.isArray(data) && data.length === 2 && (data[0] === null || data[0] instanceof IoHandle) && (data[1] === null || data[1] instanceof IoHandle);
+}
+
 function isExhaustion(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && EXHAUSTION_CODES.has(code);
@@ -337,7 +342,7 @@ export class EventLoop implements HandleOwner, Disposable {
     const fd = handle._fd;
     if (!write) this.#unpause(fd);
     const bit = write ? EVENT_WRITE : EVENT_READ;
-    const key = selector.getMap().get(fd);
+    const key = this.#key(fd);
     if (key === undefined) {
       selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
       try {
@@ -396,7 +401,7 @@ export class EventLoop implements HandleOwner, Disposable {
 
   #removeIo(fd: number, write: boolean): boolean {
     const selector = this.#selector;
-    const key = selector.getMap().get(fd);
+    const key = this.#key(fd);
     if (key === undefined) return false;
     const [reader, writer] = key.data;
     const events = key.events & ~(write ? EVENT_WRITE : EVENT_READ);
@@ -445,14 +450,35 @@ export class EventLoop implements HandleOwner, Disposable {
   /** Removes the handle's registration if it still holds it (a settled or aborted sock* call). */
   #removeIfCurrent(handle: IoHandle, write: boolean): void {
     if (this.#closed) return;
-    const key = this.#selector.getMap().get(handle._fd);
+    const key = this.#key(handle._fd);
     if (key !== undefined && key.data[write ? 1 : 0] === handle) this.#removeIo(handle._fd, write);
+  }
+
+  /**
+   * The loop's key for fd, or undefined. A key registered on the loop's selector directly (through
+   * `loop.selector`) carries no handles: the loop owns its selector, so it removes such a key and
+   * reports it (ERR_FOREIGN_REGISTRATION) instead of failing on it.
+   */
+  #key(fd: number): SelectorKey<IoData> | undefined {
+    const key = this.#selector.getMap().get(fd);
+    if (key === undefined || isIoData(key.data)) return key;
+    this.#dropForeign(key);
+    return undefined;
+  }
+
+  #dropForeign(key: SelectorKey<IoData>): void {
+    this.#selector.unregister(key.fd);
+    this.#ioChanged(key.fd, 0, false);
+    this.callExceptionHandler({
+      message: `fd ${key.fd} was registered on the loop's selector directly; the loop owns its selector and removed it`,
+      exception: codedError("ERR_FOREIGN_REGISTRATION", `fd ${key.fd} was registered on the loop's selector behind the loop's back`),
+    });
   }
 
   /** Takes a reader out of the selector for a backoff delay, then puts it back (if still current). */
   #pauseReader(handle: IoHandle): void {
     const fd = handle._fd;
-    const key = this.#closed ? undefined : this.#selector.getMap().get(fd);
+    const key = this.#closed ? undefined : this.#key(fd);
     if (key === undefined || key.data[0] !== handle) return;
     const now = this.time();
     const last = this.#readerBackoff.get(fd);
@@ -496,6 +522,10 @@ export class EventLoop implements HandleOwner, Disposable {
     const ready = this.#ready;
     for (let i = 0; i < events.length; i++) {
       const [key, mask] = events[i]!;
+      if (!isIoData(key.data)) {
+        this.#dropForeign(key);
+        continue;
+      }
       const [reader, writer] = key.data;
       if (mask & EVENT_READ && reader !== null) {
         if (reader.cancelled()) this.#removeIfCurrent(reader, false);
@@ -555,7 +585,7 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /** A ready handle whose Socket was closed: its registration (if still its own) goes away. */
   #dropClosed(handle: IoHandle): void {
-    const key = this.#selector.getMap().get(handle._fd);
+    const key = this.#key(handle._fd);
     const error = (): Error => systemError(-EBADF, "select");
     if (key !== undefined && (key.data[0] === handle || key.data[1] === handle)) {
       this.#dropKey(key, error);
@@ -1332,6 +1362,7 @@ export class EventLoop implements HandleOwner, Disposable {
     const keys = [...this.#selector.getMap().values()];
     this.#selector.close();
     for (const key of keys) {
+      if (!isIoData(key.data)) continue;
       key.data[0]?._drop(error);
       key.data[1]?._drop(error);
     }

@@ -194,6 +194,28 @@ describe.each(DRIVES)("rude callbacks (%s)", (drive) => {
   });
 });
 
+describe.each(DRIVES)("a registration made behind the loop's back (%s)", (drive) => {
+  it("on loop.selector directly: removed and reported (ERR_FOREIGN_REGISTRATION), the loop goes on", async () => {
+    const loop = new EventLoop(new DefaultSelector<LoopKeyData>());
+    const codes: Array<string | undefined> = [];
+    loop.setExceptionHandler((_l, ctx) => codes.push((ctx.exception as { code?: string } | undefined)?.code));
+    const [a, b] = pair();
+    const [c, d] = pair();
+    b.send("x");
+    d.send("y");
+    // Foreign data on a ready fd, and on an fd the loop is then asked to watch.
+    (loop.selector as unknown as { register(f: unknown, e: number, d: unknown): void }).register(a, EVENT_READ, 70000);
+    (loop.selector as unknown as { register(f: unknown, e: number, d: unknown): void }).register(c, EVENT_READ, null);
+    let read = "";
+    loop.addReader(c, () => (read += c.recv(10).toString()));
+    await runFor(loop, drive, 0.05);
+    expect(read).toBe("y");
+    expect(codes).toEqual(["ERR_FOREIGN_REGISTRATION", "ERR_FOREIGN_REGISTRATION"]);
+    expect(loop.selector.getMap().has(a)).toBe(false);
+    loop.close();
+  });
+});
+
 describe("registering a selector's own fd", () => {
   for (const { kind, cls } of availableSelectors) {
     if (kind === "poll") continue;
