@@ -29,7 +29,11 @@ describe("public API random-argument test", () => {
       throw new Error(
         `seed ${seed}: ${result.failures.length} calls ended in something other than a coded Error:\n${result.failures.map((f) => `${f.op}: ${f.what}`).join("\n\n")}`,
       );
-    expectClean(r);
+    try {
+      expectClean(r);
+    } catch (error) {
+      throw new Error(`seed ${seed} (replay: HARDENING_FUZZ_SEED=${seed}): ${(error as Error).message}`);
+    }
     expect(result).toBeDefined();
     expect(result!.returned + result!.threw).toBe(CALLS);
     // Every operation was drawn, and plenty of calls really failed with codes (the fuzz bites).

@@ -51,11 +51,12 @@ describe("worker thread terminated while its reactor runs", () => {
       expectClean(r);
       const { results } = r.result as { results: Array<{ before: number; ready: number; after: number }> };
       expect(results).toHaveLength(3);
+      const detail = JSON.stringify(results);
       for (const round of results) {
         // The worker had its listener, connections, socketpairs and raw fds open...
-        expect(round.ready).toBeGreaterThanOrEqual(round.before + 15);
+        expect(round.ready, detail).toBeGreaterThanOrEqual(round.before + 15);
         // ...and the process is back where it was once the worker is gone.
-        expect(round.after).toBe(round.before);
+        expect(round.after, detail).toBe(round.before);
       }
     }, 70_000);
   }
