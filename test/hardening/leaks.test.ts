@@ -37,9 +37,16 @@ describe("finalizers", () => {
   it("close selectors and Sockets dropped without close()", async () => {
     const r = await runFixture("finalizers", [], { nodeArgs: ["--expose-gc"] });
     expectClean(r);
-    const { before, alive, after, expectedAlive } = r.result as { before: number; alive: number; after: number; expectedAlive: number };
-    // 200 x (epoll fd + socketpair + socket) were open, then all of them closed by finalizers.
-    expect(alive).toBe(expectedAlive);
+    const { backend, before, alive, after, N } = r.result as { backend: string; before: number; alive: number; after: number; N: number };
+    // Each of the N rounds held a socketpair, a Socket (a PollSelector has no fd) and the default
+    // selector's own fds: one epoll fd, none for poll, several for libkqueue (kqueue on Linux,
+    // where the number depends on libkqueue's internals: at least one).
+    const sockets = before + 3 * N;
+    if (backend === "epoll") expect(alive).toBe(sockets + N);
+    else if (backend === "poll") expect(alive).toBe(sockets);
+    else expect(alive).toBeGreaterThanOrEqual(sockets + N);
+    // Then all of them were closed by finalizers: the count is back to the warmed-up baseline
+    // (the fixture waits out libkqueue's deferred closes).
     expect(after).toBe(before);
   });
 });

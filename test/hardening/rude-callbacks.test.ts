@@ -1,7 +1,8 @@
 // test/hardening/rude-callbacks.test.ts — callbacks that misbehave inside a dispatch batch: one
 // that throws, one that closes or re-registers the other fds of the same batch, one that closes
-// its own fd while registered; and registering a selector's own fd. The EventLoop runs owning the
-// thread and attached, over epoll (DefaultSelector) and poll (one Watcher per fd when attached).
+// its own fd while registered; and registering a selector's own fd (for the backends that have
+// one). The EventLoop runs owning the thread and attached, over DefaultSelector (the build's default
+// backend) and PollSelector (one Watcher per fd when attached).
 import { afterEach, describe, expect, it } from "vitest";
 
 import {
@@ -216,6 +217,7 @@ describe.each(DRIVES)("a registration made behind the loop's back (%s)", (drive)
   });
 });
 
+// Only the backends with an fd of their own (epoll, kqueue): a PollSelector has none to register.
 describe("registering a selector's own fd", () => {
   for (const { kind, cls } of availableSelectors) {
     if (kind === "poll") continue;
@@ -231,18 +233,18 @@ describe("registering a selector's own fd", () => {
       expect(error).toBeInstanceOf(Error);
       expect(error!.code).toBe("EINVAL");
       expect(error!.errno).toBe(-lowlevel.constants.EINVAL);
-      expect(error!.syscall).toBe("epoll_ctl");
+      expect(error!.syscall).toBe(kind === "epoll" ? "epoll_ctl" : "kevent");
       expect(sel.getMap().size).toBe(0);
       sel.close();
     });
-  }
 
-  it("EventLoop.addReader on the loop's own selector fd throws EINVAL and leaves no reader", () => {
-    const loop = new EventLoop(new DefaultSelector<LoopKeyData>());
-    const own = (loop.selector as unknown as { fileno(): number }).fileno();
-    expect(() => loop.addReader(own, () => undefined)).toThrow(expect.objectContaining({ code: "EINVAL" }));
-    expect(loop.selector.getMap().size).toBe(0);
-    expect(loop.removeReader(own)).toBe(false);
-    loop.close();
-  });
+    it(`EventLoop over ${kind}: addReader on the loop's own selector fd throws EINVAL and leaves no reader`, () => {
+      const loop = new EventLoop(new cls<LoopKeyData>());
+      const own = (loop.selector as unknown as { fileno(): number }).fileno();
+      expect(() => loop.addReader(own, () => undefined)).toThrow(expect.objectContaining({ code: "EINVAL" }));
+      expect(loop.selector.getMap().size).toBe(0);
+      expect(loop.removeReader(own)).toBe(false);
+      loop.close();
+    });
+  }
 });
