@@ -3,7 +3,7 @@
 // the public API on real sockets; plus the contract of issue 3 that CPython leaves untested:
 // timeout rounding, HUP/ERR masking, the getMap view, error codes, and closing by the GC.
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -27,41 +27,10 @@ import {
   type BaseSelector,
   type SelectorKey,
 } from "../lib/index.js";
+import { expectCode, fdCount, fdTarget, sleep, thrown } from "./helpers/native-helpers.js";
 
 const R = EVENT_READ;
 const W = EVENT_WRITE;
-
-function fdCount(): number {
-  return readdirSync("/proc/self/fd").length;
-}
-
-function fdTarget(fd: number): string | null {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return null;
-  }
-}
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as NodeJS.ErrnoException;
-  }
-  throw new Error("expected the call to throw");
-}
-
-function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
-  const error = thrown(fn);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
-
-function sleepMs(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** The soft RLIMIT_NOFILE of this process. */
 function softFdLimit(): number {
@@ -80,7 +49,7 @@ async function settledFdCount(expected?: number): Promise<number> {
   let last = fdCount();
   const deadline = Date.now() + 3000;
   while (Date.now() < deadline && last !== expected) {
-    await sleepMs(150);
+    await sleep(150);
     const now = fdCount();
     if (now === last && expected === undefined) break;
     last = now;
@@ -541,7 +510,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
           .filter(([, ev]) => ev & R)
           .map(([key]) => key.fileobj as Socket);
         if (readers.length > 0) break;
-        await sleepMs(100);
+        await sleep(100);
       }
       expect(readers).toEqual([w2r.get(wr)]);
       const rd = readers[0]!;
@@ -632,7 +601,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
       expect(dt).toBeLessThan(5000);
       expect(await exited).toBe(0);
       // The signal really came during the wait: Node runs the listener once the thread is free.
-      for (let i = 0; i < 50 && delivered === 0; i++) await sleepMs(10);
+      for (let i = 0; i < 50 && delivered === 0; i++) await sleep(10);
       expect(delivered).toBe(1);
     } finally {
       process.off("SIGUSR2", onSignal);
@@ -774,7 +743,7 @@ describe.each(availableSelectors.filter((s) => s.kind !== "poll"))("$kind select
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       gc();
-      await sleepMs(20);
+      await sleep(20);
       open = dropped.filter(([fd, target]) => fdTarget(fd) === target).length;
       if (open === 0) break;
     }

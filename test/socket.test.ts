@@ -3,7 +3,7 @@
 // SO_ERROR, connectEx, sendall of a large body, every bad argument, closed sockets (EBADF), close
 // by Symbol.dispose and by the garbage collector, and no fd leaks across the file.
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync, rmSync, mkdtempSync } from "node:fs";
+import { rmSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -36,37 +36,9 @@ import {
   lowlevel,
   socketpair,
 } from "../lib/index.js";
+import { expectCode, fdCount, fdTarget, thrown } from "./helpers/native-helpers.js";
 
 const E = lowlevel.constants;
-
-function fdCount(): number {
-  return readdirSync("/proc/self/fd").length;
-}
-
-/** What /proc says the fd is (e.g. "socket:[1234]"), or null when it is not open. */
-function fdTarget(fd: number): string | null {
-  try {
-    return readlinkSync(`/proc/self/fd/${fd}`);
-  } catch {
-    return null;
-  }
-}
-
-function thrown(fn: () => unknown): NodeJS.ErrnoException {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(Error);
-    return error as NodeJS.ErrnoException;
-  }
-  throw new Error("expected the call to throw");
-}
-
-function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
-  const error = thrown(fn);
-  expect(error.code, error.message).toBe(code);
-  return error;
-}
 
 /** A system error as Node shapes it: code, negative errno, syscall. */
 function expectSystemError(fn: () => unknown, code: string, syscall?: string): NodeJS.ErrnoException {

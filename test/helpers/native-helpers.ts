@@ -1,6 +1,6 @@
-// test/helpers/native-helpers.ts — shared helpers for the native-layer tests: fd accounting, the
-// path of the loaded addon (for child processes), connected loopback pairs, error-shape checks.
-import { readdirSync } from "node:fs";
+// test/helpers/native-helpers.ts — helpers shared by the test files: fd accounting, the path of
+// the loaded addon (for child processes), connected loopback pairs, error-shape checks.
+import { readdirSync, readlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,17 +56,30 @@ export function loadedAddonPath(): string {
   throw new Error("the addon's path is not in require.cache");
 }
 
-/** Asserts that fn throws an Error with the given string code (and, for system errors, its shape). */
-export function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
-  let caught: unknown;
+/** What /proc says fd is (e.g. "socket:[1234]"), or null when it is not open. */
+export function fdTarget(fd: number): string | null {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return null;
+  }
+}
+
+/** The Error fn throws (failing the test if it returns or throws a non-Error). */
+export function thrown(fn: () => unknown): NodeJS.ErrnoException {
   try {
     fn();
   } catch (error) {
-    caught = error;
+    expect(error).toBeInstanceOf(Error);
+    return error as NodeJS.ErrnoException;
   }
-  expect(caught, `expected an Error with code ${code}`).toBeInstanceOf(Error);
-  const error = caught as NodeJS.ErrnoException;
-  expect(error.code).toBe(code);
+  throw new Error("expected the call to throw");
+}
+
+/** Asserts that fn throws an Error with the given string code. */
+export function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
+  const error = thrown(fn);
+  expect(error.code, error.message).toBe(code);
   return error;
 }
 
