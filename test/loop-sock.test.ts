@@ -510,7 +510,7 @@ async function echoHttp(loop: EventLoop, listener: Socket): Promise<void> {
     const length = Number(/Content-Length: (\d+)/i.exec(head.subarray(0, end).toString())![1]);
     await loop.sockSendall(conn, "HTTP/1.0 200 OK\r\n\r\n");
     let remaining = length;
-    let body = head.subarray(end);
+    let body: Buffer = head.subarray(end);
     for (;;) {
       if (body.length > 0) {
         await loop.sockSendall(conn, body);
