@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "errors.h"
 #include "exports.h"
+#include "receiver.h"
 #include "state.h"
 
 namespace ns {
@@ -19,19 +20,21 @@ namespace {
 class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Poller",
-                       {
-                           InstanceMethod<&PollerWrap::Add>("add"),
-                           InstanceMethod<&PollerWrap::Modify>("modify"),
-                           InstanceMethod<&PollerWrap::Remove>("remove"),
-                           InstanceMethod<&PollerWrap::Wait>("wait"),
-                           InstanceMethod<&PollerWrap::Close>("close"),
-                           InstanceMethod<&PollerWrap::Fileno>("fileno"),
-                           InstanceAccessor<&PollerWrap::Kind>("kind"),
-                       });
+    Napi::Function ctor = DefineClass(env, "Poller",
+                                      {
+                                          InstanceMethod<&PollerWrap::Add>("add"),
+                                          InstanceMethod<&PollerWrap::Modify>("modify"),
+                                          InstanceMethod<&PollerWrap::Remove>("remove"),
+                                          InstanceMethod<&PollerWrap::Wait>("wait"),
+                                          InstanceMethod<&PollerWrap::Close>("close"),
+                                          InstanceMethod<&PollerWrap::Fileno>("fileno"),
+                                      });
+    DefinePrototypeGetter<&PollerWrap::Kind>(ctor, "kind");
+    return ctor;
   }
 
   explicit PollerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PollerWrap>(info) {
+    TagInstance(info, &kTypeTag);
     Napi::Env env = info.Env();
     std::string kind = StringArg(info, 0, "kind");
     int err = 0;
@@ -124,7 +127,11 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     return Napi::Number::New(info.Env(), poller_ ? poller_->Fileno() : -1);
   }
 
-  Napi::Value Kind(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kind_); }
+  static Napi::Value Kind(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), CheckedThis<PollerWrap>(info, &kTypeTag, "Poller")->kind_);
+  }
+
+  static constexpr napi_type_tag kTypeTag = {0x6e732d706f6c6c65ULL, 0x72a3c1d95b0e4f17ULL};
 
   std::unique_ptr<Poller> poller_;
   std::string kind_;

@@ -20,6 +20,7 @@
 #include "args.h"
 #include "errors.h"
 #include "exports.h"
+#include "receiver.h"
 #include "state.h"
 
 namespace ns {
@@ -27,19 +28,21 @@ namespace ns {
 class Watcher final : public Napi::ObjectWrap<Watcher> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Watcher",
-                       {
-                           InstanceMethod<&Watcher::Start>("start"),
-                           InstanceMethod<&Watcher::Stop>("stop"),
-                           InstanceMethod<&Watcher::Close>("close"),
-                           InstanceMethod<&Watcher::SetRef>("setRef"),
-                           InstanceAccessor<&Watcher::Fd>("fd"),
-                           InstanceAccessor<&Watcher::Events>("events"),
-                       });
+    Napi::Function ctor = DefineClass(env, "Watcher",
+                                      {
+                                          InstanceMethod<&Watcher::Start>("start"),
+                                          InstanceMethod<&Watcher::Stop>("stop"),
+                                          InstanceMethod<&Watcher::Close>("close"),
+                                          InstanceMethod<&Watcher::SetRef>("setRef"),
+                                      });
+    DefinePrototypeGetter<&Watcher::Fd>(ctor, "fd");
+    DefinePrototypeGetter<&Watcher::Events>(ctor, "events");
+    return ctor;
   }
 
   // new Watcher(fd, callback(status, events))
   explicit Watcher(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Watcher>(info) {
+    TagInstance(info, &kTypeTag);
     Napi::Env env = info.Env();
     fd_ = FdArg(info, 0);
     callback_ = Napi::Persistent(FunctionArg(info, 1, "callback"));
@@ -188,8 +191,14 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
-  Napi::Value Events(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), events_); }
+  static Napi::Value Fd(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), CheckedThis<Watcher>(info, &kTypeTag, "Watcher")->fd_);
+  }
+  static Napi::Value Events(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), CheckedThis<Watcher>(info, &kTypeTag, "Watcher")->events_);
+  }
+
+  static constexpr napi_type_tag kTypeTag = {0x6e732d7761746368ULL, 0x1f9d3b72c40e8a65ULL};
 
   int fd_ = -1;
   unsigned events_ = 0;

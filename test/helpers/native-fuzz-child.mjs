@@ -483,6 +483,19 @@ const calls = [
   ["Watcher.stop", () => watchers.length && pick(watchers).stop()],
   ["Watcher.close", () => watchers.length && pick(watchers).close()],
   ["Watcher.setRef", () => watchers.length && pick(watchers).setRef(maybe(() => pick([true, false]), 0.9))],
+  // Getters on any receiver, the other class's instances included: a coded ERR_INVALID_THIS, never a read.
+  [
+    "getter-receiver",
+    () => {
+      const getter = pick([
+        Object.getOwnPropertyDescriptor(n.Poller.prototype, "kind").get,
+        Object.getOwnPropertyDescriptor(n.Watcher.prototype, "fd").get,
+        Object.getOwnPropertyDescriptor(n.Watcher.prototype, "events").get,
+      ]);
+      const receivers = [...pollers, ...watchers, {}, null, 3, Object.create(n.Poller.prototype), Object.create(n.Watcher.prototype)];
+      return getter.call(pick(receivers));
+    },
+  ],
   ["Watcher.fd", () => watchers.length && pick(watchers).fd + pick(watchers).events],
 ];
 if (n.epoll) {
@@ -505,14 +518,15 @@ if (n.epoll) {
 if (n.kqueue) {
   calls.push(["kqueue.create", () => n.kqueue.create()], ["kqueue.kevent", () => n.kqueue.kevent(maybe(fd, 0.9), keventArray(), keventArray(), timeout())]);
 }
-// Methods called on the wrong receiver: V8's own receiver checks answer these ("Illegal
-// invocation"), or node-addon-api's unwrap; any Error is acceptable there, a crash is not.
+// Methods called on the wrong receiver, and a class called without new: V8's own checks answer
+// these ("Illegal invocation", a TypeError without a code, thrown before the addon runs); any Error
+// is acceptable there, a crash is not. (Getters check their receiver themselves: "getter-receiver".)
 const receiverMisuse = [
   () => n.Poller.prototype.add.call({}, 3, 1),
   () => n.Poller.prototype.wait.call(Object.create(n.Poller.prototype), new Int32Array(2), 0),
   () => n.Watcher.prototype.start.call(null, 1),
-  () => Object.getOwnPropertyDescriptor(n.Poller.prototype, "kind").get.call({}),
-  () => Object.getOwnPropertyDescriptor(n.Watcher.prototype, "fd").get.call(Object.create(n.Watcher.prototype)),
+  () => n.Watcher.prototype.stop.call(pollers.length ? pick(pollers) : {}),
+  () => n.Poller.prototype.close.call(watchers.length ? pick(watchers) : {}),
   () => n.Poller("poll"),
 ];
 

@@ -129,6 +129,39 @@ describe("Watcher", () => {
     }
   });
 
+  it("getters and methods check their receiver: another class's instance is refused, never read", () => {
+    const [a, b] = lowlevel.socketpair();
+    const watcher = new lowlevel.Watcher(a, () => {});
+    const poller = new lowlevel.Poller("poll");
+    try {
+      const getter = (proto: object, name: string) => Object.getOwnPropertyDescriptor(proto, name)!.get!;
+      const kind = getter(lowlevel.Poller.prototype, "kind");
+      const fd = getter(lowlevel.Watcher.prototype, "fd");
+      const events = getter(lowlevel.Watcher.prototype, "events");
+      expect(kind.call(poller)).toBe("poll");
+      expect(fd.call(watcher)).toBe(a);
+      // A Watcher read as a Poller (and the reverse) would be type confusion in C++.
+      for (const [get, receiver] of [
+        [kind, watcher],
+        [kind, {}],
+        [kind, Object.create(lowlevel.Poller.prototype)],
+        [fd, poller],
+        [events, poller],
+        [events, null],
+      ] as const) {
+        const error = expectCode(() => get.call(receiver), "ERR_INVALID_THIS");
+        expect(error).toBeInstanceOf(TypeError);
+      }
+      // Methods: V8 checks their receiver itself ("Illegal invocation", a TypeError without a code).
+      expect(() => lowlevel.Poller.prototype.add.call(watcher as never, b, READ)).toThrow(TypeError);
+      expect(() => lowlevel.Watcher.prototype.start.call(poller as never, READ)).toThrow(TypeError);
+    } finally {
+      watcher.close();
+      poller.close();
+      closeAll(a, b);
+    }
+  });
+
   it("closes idempotently and refuses start after close; checks its arguments", () => {
     const [a, b] = lowlevel.socketpair();
     const w = new lowlevel.Watcher(a, () => {});
