@@ -1145,6 +1145,123 @@ export class EventLoop implements HandleOwner, Disposable {
   }
 
   /**
+   * Receives up to `n` bytes and the sender's address: `[data, address]` (asyncio's
+   * sock_recvfrom). The address is null where the kernel reports none (a connected stream).
+   */
+  sockRecvfrom(sock: SocketLike, n: number, options?: SockOptions): Promise<[Buffer, SocketAddress | null]> {
+    let fd: number;
+    try {
+      fd = this.#prepare(sock, "recvfrom", options);
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
+        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${describe(n)}`, "RangeError");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const step = (): [Buffer, SocketAddress | null] | typeof AGAIN => {
+      const size = Math.min(n, MAX_RECV_CHUNK);
+      let into: Buffer;
+      if (size <= POOLED_RECV) {
+        into = Buffer.allocUnsafe(size);
+      } else {
+        let scratch = this.#scratch;
+        if (scratch === null || scratch.length < size) scratch = this.#scratch = Buffer.allocUnsafeSlow(size);
+        into = scratch;
+      }
+      const r = native.recvfrom(fd, into, 0, size);
+      if (typeof r === "number") {
+        if (wouldBlock(r)) return AGAIN;
+        throw systemError(r, "recvfrom");
+      }
+      const count = r[0];
+      let data: Buffer;
+      if (into !== this.#scratch) data = count === size ? into : into.subarray(0, count);
+      else {
+        data = Buffer.allocUnsafe(count);
+        into.copy(data, 0, 0, count);
+      }
+      return [data, r[1]];
+    };
+    return this.#attempt(sock, fd, false, step, options?.signal);
+  }
+
+  /**
+   * Receives into `buffer` (its first `nbytes` bytes; 0 or omitted: all of it) with the sender's
+   * address: `[count, address]` (asyncio's sock_recvfrom_into).
+   */
+  sockRecvfromInto(sock: SocketLike, buffer: BufferLike, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
+    let fd: number;
+    let length: number;
+    try {
+      fd = this.#prepare(sock, "recvfrom", options);
+      if (!ArrayBuffer.isView(buffer))
+        throw codedError("ERR_INVALID_ARG_TYPE", `The "buffer" argument must be a Buffer, TypedArray or DataView. Received ${describe(buffer)}`, "TypeError");
+      length = buffer.byteLength;
+      if (nbytes !== undefined && nbytes !== 0) {
+        if (typeof nbytes !== "number" || !Number.isInteger(nbytes) || nbytes < 0 || nbytes > length)
+          throw codedError(
+            "ERR_OUT_OF_RANGE",
+            `The "nbytes" argument must be an integer >= 0 and <= the buffer's length (${length}). Received ${describe(nbytes)}`,
+            "RangeError",
+          );
+        length = nbytes;
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const step = (): [number, SocketAddress | null] | typeof AGAIN => {
+      const r = native.recvfrom(fd, buffer, 0, length);
+      if (typeof r !== "number") return r;
+      if (wouldBlock(r)) return AGAIN;
+      throw systemError(r, "recvfrom");
+    };
+    return this.#attempt(sock, fd, false, step, options?.signal);
+  }
+
+  /**
+   * Sends `data` as one datagram to `address` and resolves with the count (asyncio's
+   * sock_sendto). Addresses as sockConnect takes them; host names are resolved with node:dns while
+   * attached, with a blocking getaddrinfo while the loop owns the thread.
+   */
+  sockSendto(sock: SocketLike, data: string | BufferLike, address: ConnectAddress, options?: SockOptions): Promise<number> {
+    let fd: number;
+    let view: BufferLike;
+    let args: [string, number?, number?, number?];
+    try {
+      fd = this.#prepare(sock, "sendto", options);
+      if (typeof data === "string") view = Buffer.from(data, "utf8");
+      else if (ArrayBuffer.isView(data)) view = data;
+      else
+        throw codedError(
+          "ERR_INVALID_ARG_TYPE",
+          `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`,
+          "TypeError",
+        );
+      args = this.#connectArgs(sock.family, address);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const send = (target: number): Promise<number> => {
+      const step = (): number | typeof AGAIN => {
+        const r = native.sendto(target, view, undefined, undefined, undefined, sock.family, ...args);
+        if (r >= 0) return r;
+        if (wouldBlock(r)) return AGAIN;
+        throw systemError(r, "sendto");
+      };
+      return this.#attempt(sock, target, true, step, options?.signal);
+    };
+    const host = args[0];
+    if (sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this) {
+      const signal = options?.signal;
+      return lookup(host, { family: sock.family === AF_INET6 ? 6 : 4 }).then(({ address: resolved }) => {
+        if (signal?.aborted) throw abortError(signal);
+        args[0] = resolved;
+        return send(this.#prepare(sock, "sendto", options));
+      });
+    }
+    return send(fd);
+  }
+
+  /**
    * Sends all of `data` (a string is sent as UTF-8), continuing partial writes each time the
    * socket is writable. Do not change `data` until the promise settles. If the call fails or is
    * aborted, part of the data may have been sent.

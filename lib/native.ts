@@ -202,6 +202,21 @@ export interface NativeBinding {
   recv(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
   /** Bytes written from buffer[offset, offset+length) or -errno; never raises SIGPIPE. */
   send(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
+  /** As recv, with the sender's address: [bytes, address] (null when the kernel gives none) or -errno. */
+  recvfrom(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): [number, SocketAddress | null] | number;
+  /** Sends buffer[offset, offset+length) to an address (a datagram): bytes written or -errno. Host names resolve (blocking). */
+  sendto(
+    fd: number,
+    buffer: BufferLike,
+    offset: number | undefined,
+    length: number | undefined,
+    flags: number | undefined,
+    family: number,
+    hostOrPath: string,
+    port?: number,
+    flowinfo?: number,
+    scopeId?: number,
+  ): number;
   /** A gathered write (sendmsg): bytes written or -errno. */
   writev(fd: number, buffers: readonly BufferLike[]): number;
   shutdown(fd: number, how: number): void;

@@ -7,9 +7,15 @@
  * FinalizationRegistry that closes the fd of a Socket dropped without close()).
  *
  * Python's exceptions map to error codes: BlockingIOError is `EAGAIN` (or `EINPROGRESS` from a
- * non-blocking connect), OSError(EBADF) on a closed socket is `EBADF`, TypeError/ValueError/
- * OverflowError for a bad argument are ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE /
- * ERR_OUT_OF_RANGE. Every blocking call blocks the thread, exactly as in Python.
+ * non-blocking connect), OSError(EBADF) on a closed socket is `EBADF`, TimeoutError ("timed out")
+ * is `ETIMEDOUT`, TypeError/ValueError/OverflowError for a bad argument are ERR_INVALID_ARG_TYPE /
+ * ERR_INVALID_ARG_VALUE / ERR_OUT_OF_RANGE. Every blocking call blocks the thread, exactly as in
+ * Python.
+ *
+ * Timeouts follow Python's three modes: `settimeout(null)` blocking (the fd is blocking),
+ * `settimeout(0)` non-blocking, `settimeout(seconds)` timed: the fd is non-blocking and each call
+ * that would block waits in poll(2) for at most the timeout (sendall: for all of its data), then
+ * throws ETIMEDOUT.
  */
 import { constants as bufferConstants } from "node:buffer";
 
@@ -48,6 +54,12 @@ export type AddressInput = string | readonly [host: string, port: number] | read
 export type SendData = string | BufferLike;
 
 const EBADF = C.EBADF;
+const EAGAIN = C.EAGAIN;
+const EWOULDBLOCK = C.EWOULDBLOCK;
+const EINPROGRESS = C.EINPROGRESS;
+const ETIMEDOUT = C.ETIMEDOUT;
+const POLLIN = native.poll.POLLIN;
+const POLLOUT = native.poll.POLLOUT;
 const MAX_BUFFER = bufferConstants.MAX_LENGTH;
 /** recv() sizes up to this come from Node's Buffer pool; above it a short read is copied out. */
 const POOLED_RECV = 4096;
@@ -78,6 +90,28 @@ function describe(value: unknown): string {
 
 function closedError(syscall: string): NodeJS.ErrnoException {
   return systemError(-EBADF, syscall);
+}
+
+/** Python's TimeoutError("timed out"): code ETIMEDOUT with errno and syscall, as a system error. */
+function timeoutError(syscall: string): NodeJS.ErrnoException {
+  const error = codedError("ETIMEDOUT", `ETIMEDOUT: timed out, ${syscall}`) as NodeJS.ErrnoException;
+  error.errno = -ETIMEDOUT;
+  error.syscall = syscall;
+  return error;
+}
+
+function wouldBlock(r: unknown): boolean {
+  return r === -EAGAIN || r === -EWOULDBLOCK;
+}
+
+/** A timeout in seconds as settimeout() takes it: null (blocking) or a finite number >= 0. */
+function checkTimeout(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "number")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "timeout" argument must be a number of seconds or null. Received ${describe(value)}`, "TypeError");
+  if (!(value >= 0) || !Number.isFinite(value))
+    throw codedError("ERR_OUT_OF_RANGE", `The value of "timeout" is out of range. It must be a finite number >= 0. Received ${value}`, "RangeError");
+  return value;
 }
 
 /** An integer in [min, max], else ERR_INVALID_ARG_TYPE (not a number) or ERR_OUT_OF_RANGE. */
@@ -130,8 +164,32 @@ function addressArgs(family: number, address: unknown, method: string): NativeAd
   return [host, port, flowinfo, scopeId];
 }
 
+/** How many bytes of `buffer` a recv*Into call may fill: its first `nbytes` (0 or omitted: all of it). */
+function intoLength(buffer: BufferLike, nbytes: number | undefined): number {
+  if (!ArrayBuffer.isView(buffer))
+    throw codedError(
+      "ERR_INVALID_ARG_TYPE",
+      `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${describe(buffer)}`,
+      "TypeError",
+    );
+  const length = buffer.byteLength;
+  if (nbytes === undefined || nbytes === 0) return length;
+  checkInt("nbytes", nbytes, 0, MAX_BUFFER);
+  if (nbytes > length)
+    throw codedError(
+      "ERR_OUT_OF_RANGE",
+      `The value of "nbytes" is out of range. It must be <= the buffer's length (${length}). Received ${nbytes}`,
+      "RangeError",
+    );
+  return nbytes;
+}
+
+/** The bytes of `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE for anything else. */
 function toBytes(data: SendData): BufferLike {
-  return typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (!ArrayBuffer.isView(data))
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(data)}`, "TypeError");
+  return data;
 }
 
 /**
@@ -141,7 +199,8 @@ function toBytes(data: SendData): BufferLike {
  */
 export class Socket implements Disposable {
   #fd: number;
-  #blocking: boolean;
+  /** null: blocking; 0: non-blocking; > 0: timed (the fd is non-blocking), in seconds. */
+  #timeout: number | null;
   /** The address family (AF_INET, AF_INET6 or AF_UNIX). */
   readonly family: number;
   /** The socket type (SOCK_STREAM, SOCK_DGRAM...). */
@@ -161,11 +220,11 @@ export class Socket implements Disposable {
     this.proto = checkInt("proto", proto, 0, 0xffff);
     if (fileno === undefined) {
       this.#fd = native.socket(family, type, proto, false);
-      this.#blocking = true;
+      this.#timeout = null;
     } else {
       this.#fd = checkInt("fileno", fileno, 0, 0x7fffffff);
       // getNonBlocking also proves the fd is open (EBADF otherwise).
-      this.#blocking = known ?? !native.getNonBlocking(fileno);
+      this.#timeout = (known ?? !native.getNonBlocking(fileno)) ? null : 0;
     }
     finalizer.register(this, this.#fd, this);
   }
@@ -180,18 +239,52 @@ export class Socket implements Disposable {
     return this.#fd === -1;
   }
 
-  /** Switches the fd between blocking (true) and non-blocking (false) mode. */
+  /** Blocking (true, the same as settimeout(null)) or non-blocking (false, settimeout(0)). */
   setblocking(flag: boolean): void {
-    const fd = this.#fd;
-    if (fd === -1) throw closedError("fcntl");
-    const blocking = Boolean(flag);
-    native.setNonBlocking(fd, !blocking);
-    this.#blocking = blocking;
+    this.settimeout(flag ? null : 0);
   }
 
-  /** Whether the socket is in blocking mode (as Python, answered without a syscall). */
+  /** False when non-blocking (timeout 0); true when blocking or timed (as Python, without a syscall). */
   getblocking(): boolean {
-    return this.#blocking;
+    return this.#timeout !== 0;
+  }
+
+  /**
+   * Python's settimeout(): null blocks, 0 makes the socket non-blocking, a number of seconds > 0
+   * makes every call that would block wait at most that long, then throw ETIMEDOUT.
+   */
+  settimeout(timeout: number | null): void {
+    const value = checkTimeout(timeout);
+    const fd = this.#fd;
+    if (fd === -1) throw closedError("fcntl");
+    native.setNonBlocking(fd, value !== null);
+    this.#timeout = value;
+  }
+
+  /** The timeout in seconds, 0 when non-blocking, null when blocking. */
+  gettimeout(): number | null {
+    return this.#timeout;
+  }
+
+  /**
+   * Given `first`, the result of a native call (>= 0, an address pair, or -errno), retries the call
+   * while it would block on a timed socket, each time after waiting in poll(2) for readiness until
+   * the deadline (ms on performance.now(); by default the timeout from now). Throws ETIMEDOUT then.
+   */
+  #timed<T>(fd: number, write: boolean, syscall: string, call: () => T | number, first: T | number, deadline?: number): T | number {
+    let r = first;
+    const timeout = this.#timeout;
+    if (timeout === null || timeout === 0 || !wouldBlock(r)) return r;
+    const end = deadline ?? performance.now() + timeout * 1000;
+    for (;;) {
+      const left = Math.ceil(end - performance.now());
+      if (left <= 0) throw timeoutError(syscall);
+      const ready = native.waitFd(fd, write ? POLLOUT : POLLIN, left);
+      if (ready < 0) return ready;
+      if (ready === 0) throw timeoutError(syscall);
+      r = call();
+      if (!wouldBlock(r)) return r;
+    }
   }
 
   /** Binds to an address (see AddressInput). */
@@ -216,7 +309,8 @@ export class Socket implements Disposable {
   accept(): [Socket, SocketAddress] {
     const fd = this.#fd;
     if (fd === -1) throw closedError("accept");
-    const result = native.acceptAddress(fd, false);
+    const accept = () => native.acceptAddress(fd, false);
+    const result = this.#timed(fd, false, "accept", accept, accept());
     if (typeof result === "number") throw systemError(result, "accept");
     knownBlocking = true;
     // The native [fd, address] pair becomes the [Socket, address] result without a second array.
@@ -225,22 +319,41 @@ export class Socket implements Disposable {
     return pair;
   }
 
-  /** Connects; throws the failure (ECONNREFUSED...), or EINPROGRESS on a non-blocking socket. */
+  /**
+   * Connects; throws the failure (ECONNREFUSED...), EINPROGRESS on a non-blocking socket, or
+   * ETIMEDOUT when a timed socket's connection is not made within the timeout.
+   */
   connect(address: AddressInput): void {
     const fd = this.#fd;
     if (fd === -1) throw closedError("connect");
-    const r = native.connect(fd, this.family, ...addressArgs(this.family, address, "connect"));
+    const r = this.#connect(fd, addressArgs(this.family, address, "connect"));
+    if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) throw timeoutError("connect");
     if (r !== 0) throw systemError(r, "connect");
   }
 
   /**
    * As connect(), but returns the errno instead of throwing it (Python's connect_ex): 0 on success,
-   * a positive errno such as ECONNREFUSED or EINPROGRESS otherwise. Bad arguments still throw.
+   * a positive errno such as ECONNREFUSED or EINPROGRESS otherwise (on a timed socket whose
+   * timeout passes: EAGAIN, as CPython's EWOULDBLOCK). Bad arguments still throw.
    */
   connectEx(address: AddressInput): number {
     const fd = this.#fd;
     if (fd === -1) return EBADF;
-    return 0 - native.connect(fd, this.family, ...addressArgs(this.family, address, "connectEx"));
+    const r = this.#connect(fd, addressArgs(this.family, address, "connectEx"));
+    if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) return EAGAIN;
+    return 0 - r;
+  }
+
+  /** connect(2); on a timed socket, waits for the outcome (SO_ERROR). 0 or -errno (-ETIMEDOUT when the wait ran out). */
+  #connect(fd: number, args: NativeAddress): number {
+    const r = native.connect(fd, this.family, ...args);
+    const timeout = this.#timeout;
+    // Only EINPROGRESS is a connection under way; EAGAIN (a Unix listener's full backlog) is final, as in CPython.
+    if (timeout === null || timeout === 0 || r !== -EINPROGRESS) return r;
+    const ready = native.waitFd(fd, POLLOUT, Math.ceil(timeout * 1000));
+    if (ready < 0) return ready;
+    if (ready === 0) return -ETIMEDOUT;
+    return 0 - native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
   }
 
   /** Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. */
@@ -249,7 +362,8 @@ export class Socket implements Disposable {
     if (fd === -1) throw closedError("recv");
     if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
     const buffer = bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
-    const n = native.recv(fd, buffer, 0, bufsize, flags);
+    let n = native.recv(fd, buffer, 0, bufsize, flags);
+    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => native.recv(fd, buffer, 0, bufsize, flags), n);
     if (n < 0) throw systemError(n, "recv");
     if (n === bufsize) return buffer;
     // A short read into a large private buffer is copied so the result does not pin it.
@@ -264,24 +378,9 @@ export class Socket implements Disposable {
   recvInto(buffer: BufferLike, nbytes?: number, flags?: number): number {
     const fd = this.#fd;
     if (fd === -1) throw closedError("recv");
-    if (!ArrayBuffer.isView(buffer))
-      throw codedError(
-        "ERR_INVALID_ARG_TYPE",
-        `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${describe(buffer)}`,
-        "TypeError",
-      );
-    let length = buffer.byteLength;
-    if (nbytes !== undefined && nbytes !== 0) {
-      checkInt("nbytes", nbytes, 0, MAX_BUFFER);
-      if (nbytes > length)
-        throw codedError(
-          "ERR_OUT_OF_RANGE",
-          `The value of "nbytes" is out of range. It must be <= the buffer's length (${length}). Received ${nbytes}`,
-          "RangeError",
-        );
-      length = nbytes;
-    }
-    const n = native.recv(fd, buffer, 0, length, flags);
+    const length = intoLength(buffer, nbytes);
+    let n = native.recv(fd, buffer, 0, length, flags);
+    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => native.recv(fd, buffer, 0, length, flags), n);
     if (n < 0) throw systemError(n, "recv");
     return n;
   }
@@ -290,7 +389,9 @@ export class Socket implements Disposable {
   send(data: SendData, flags?: number): number {
     const fd = this.#fd;
     if (fd === -1) throw closedError("send");
-    const n = native.send(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data, undefined, undefined, flags);
+    const bytes = toBytes(data);
+    let n = native.send(fd, bytes, undefined, undefined, flags);
+    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, true, "send", () => native.send(fd, bytes, undefined, undefined, flags), n);
     if (n < 0) throw systemError(n, "send");
     return n;
   }
@@ -303,19 +404,69 @@ export class Socket implements Disposable {
     const fd = this.#fd;
     if (fd === -1) throw closedError("send");
     const bytes = toBytes(data);
-    if (!ArrayBuffer.isView(bytes))
-      throw codedError(
-        "ERR_INVALID_ARG_TYPE",
-        `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(bytes)}`,
-        "TypeError",
-      );
     const total = bytes.byteLength;
+    const timeout = this.#timeout;
+    // A timed sendall has one deadline for all of its data (as Python since 3.5).
+    const deadline = timeout !== null && timeout > 0 ? performance.now() + timeout * 1000 : undefined;
     let offset = 0;
+    const sendRest = () => native.send(fd, bytes, offset, total - offset, flags);
     do {
-      const n = native.send(fd, bytes, offset, total - offset, flags);
+      let n = sendRest();
+      if (n < 0 && deadline !== undefined) n = this.#timed(fd, true, "send", sendRest, n, deadline);
       if (n < 0) throw systemError(n, "send");
       offset += n;
     } while (offset < total);
+  }
+
+  /**
+   * Receives up to `bufsize` bytes and the sender's address: `[data, address]` (Python's
+   * recvfrom). The address is null where the kernel reports none (a connected stream socket). A
+   * datagram longer than `bufsize` is truncated, the rest of it discarded (as recvfrom(2)).
+   */
+  recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null] {
+    const fd = this.#fd;
+    if (fd === -1) throw closedError("recvfrom");
+    if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
+    const buffer = bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
+    const receive = () => native.recvfrom(fd, buffer, 0, bufsize, flags);
+    let result = receive();
+    if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
+    if (typeof result === "number") throw systemError(result, "recvfrom");
+    const n = result[0];
+    const data = n === bufsize ? buffer : bufsize > POOLED_RECV && n < bufsize >>> 1 ? Buffer.from(buffer.subarray(0, n)) : buffer.subarray(0, n);
+    return [data, result[1]];
+  }
+
+  /** As recvInto(), with the sender's address: `[count, address]` (Python's recvfrom_into). */
+  recvfromInto(buffer: BufferLike, nbytes?: number, flags?: number): [number, SocketAddress | null] {
+    const fd = this.#fd;
+    if (fd === -1) throw closedError("recvfrom");
+    const length = intoLength(buffer, nbytes);
+    const receive = () => native.recvfrom(fd, buffer, 0, length, flags);
+    let result = receive();
+    if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
+    if (typeof result === "number") throw systemError(result, "recvfrom");
+    return result;
+  }
+
+  /**
+   * Sends a datagram to `address` and returns the count (Python's sendto(data, address) and
+   * sendto(data, flags, address)). Host names are resolved with a blocking getaddrinfo, as Python.
+   */
+  sendto(data: SendData, address: AddressInput): number;
+  sendto(data: SendData, flags: number, address: AddressInput): number;
+  sendto(data: SendData, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
+    const fd = this.#fd;
+    if (fd === -1) throw closedError("sendto");
+    const flags = maybeAddress === undefined ? undefined : (flagsOrAddress as number);
+    const address = maybeAddress === undefined ? flagsOrAddress : maybeAddress;
+    const bytes = toBytes(data);
+    const args = addressArgs(this.family, address, "sendto");
+    const send = () => native.sendto(fd, bytes, undefined, undefined, flags, this.family, ...args);
+    let n = send();
+    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, true, "sendto", send, n);
+    if (n < 0) throw systemError(n, "sendto");
+    return n;
   }
 
   /** Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR). */

@@ -366,6 +366,45 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   }
 }
 
+// recvfrom(fd, buffer, offset?, length?, flags?): [bytes, address] or -errno. The address is
+// null when the kernel gives none (a connected stream) or its family is not one we know.
+Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
+  sockaddr_storage ss;
+  for (;;) {
+    memset(&ss, 0, sizeof ss);
+    socklen_t len = sizeof ss;
+    ssize_t n = recvfrom(fd, view.data, view.length, flags, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (n >= 0) {
+      Napi::Array pair = Napi::Array::New(env, 2);
+      pair.Set(0u, Napi::Number::New(env, static_cast<double>(n)));
+      pair.Set(1u, len == 0 ? env.Null() : AddressToJs(env, ss, len));
+      return pair;
+    }
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
+// sendto(fd, buffer, offset, length, flags, family, hostOrPath, port?, flowinfo?, scopeId?):
+// bytes written or -errno. Never raises SIGPIPE. Host names are resolved (blocking), as Python's.
+Napi::Value SendTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
+  int family = FamilyArg(info, 5);
+  sockaddr_storage ss;
+  socklen_t len = AddressFromArgs(info, 6, family, &ss);
+  for (;;) {
+    ssize_t n = sendto(fd, view.data, view.length, flags | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno != EINTR) return Napi::Number::New(env, -errno);
+  }
+}
+
 // writev(fd, buffers): a gathered write through sendmsg (so MSG_NOSIGNAL applies). Returns the
 // bytes written or -errno. At most IOV_MAX (1024) buffers per call.
 Napi::Value Writev(const Napi::CallbackInfo& info) {
@@ -561,6 +600,8 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"acceptBatch", AcceptBatch},
       {"recv", Recv},
       {"send", Send},
+      {"recvfrom", RecvFrom},
+      {"sendto", SendTo},
       {"writev", Writev},
       {"shutdown", Shutdown},
       {"close", Close},

@@ -337,6 +337,25 @@ const calls = [
   ],
   ["recv", () => n.recv(maybe(fd, 0.9), maybe(buffer, 0.9), maybe(smallInt, 0.6), maybe(smallInt, 0.6), maybe(flagsArg, 0.9))],
   ["send", () => n.send(maybe(fd, 0.9), maybe(buffer, 0.9), maybe(smallInt, 0.6), maybe(smallInt, 0.6), maybe(flagsArg, 0.9))],
+  ["recvfrom", () => n.recvfrom(maybe(fd, 0.9), maybe(buffer, 0.9), maybe(smallInt, 0.6), maybe(smallInt, 0.6), maybe(flagsArg, 0.9))],
+  [
+    "sendto",
+    () => {
+      const f = maybe(family, 0.9);
+      return n.sendto(
+        maybe(fd, 0.9),
+        maybe(buffer, 0.9),
+        maybe(smallInt, 0.6),
+        maybe(smallInt, 0.6),
+        maybe(flagsArg, 0.9),
+        f,
+        maybe(() => host(f), 0.9),
+        maybe(() => port(false), 0.9),
+        maybe(() => pick([0, 1, 0xfffff, 0x100000])),
+        maybe(() => pick([0, 1, 2 ** 32])),
+      );
+    },
+  ],
   [
     "writev",
     () =>
