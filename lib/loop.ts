@@ -144,6 +144,13 @@ function abortError(signal: AbortSignal): CodedError {
   return error;
 }
 
+/** The bytes of a sock* call's `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE. */
+function bytesOf(data: string | BufferLike): BufferLike {
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (ArrayBuffer.isView(data)) return data;
+  throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`, "TypeError");
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "object") return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
@@ -1228,14 +1235,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let args: [string, number?, number?, number?];
     try {
       fd = this.#prepare(sock, "sendto", options);
-      if (typeof data === "string") view = Buffer.from(data, "utf8");
-      else if (ArrayBuffer.isView(data)) view = data;
-      else
-        throw codedError(
-          "ERR_INVALID_ARG_TYPE",
-          `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`,
-          "TypeError",
-        );
+      view = bytesOf(data);
       args = this.#connectArgs(sock.family, address);
     } catch (error) {
       return Promise.reject(error);
@@ -1249,15 +1249,7 @@ export class EventLoop implements HandleOwner, Disposable {
       };
       return this.#attempt(sock, target, true, step, options?.signal);
     };
-    const host = args[0];
-    if (sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this) {
-      const signal = options?.signal;
-      return lookup(host, { family: sock.family === AF_INET6 ? 6 : 4 }).then(({ address: resolved }) => {
-        if (signal?.aborted) throw abortError(signal);
-        args[0] = resolved;
-        return send(this.#prepare(sock, "sendto", options));
-      });
-    }
+    if (this.#resolvesWithDns(sock, args[0])) return this.#resolve(sock, args).then(() => send(this.#prepare(sock, "sendto", options)));
     return send(fd);
   }
 
@@ -1271,14 +1263,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let view: BufferLike;
     try {
       fd = this.#prepare(sock, "send", options);
-      if (typeof data === "string") view = Buffer.from(data, "utf8");
-      else if (ArrayBuffer.isView(data)) view = data;
-      else
-        throw codedError(
-          "ERR_INVALID_ARG_TYPE",
-          `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`,
-          "TypeError",
-        );
+      view = bytesOf(data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1313,15 +1298,24 @@ export class EventLoop implements HandleOwner, Disposable {
       return Promise.reject(error);
     }
     const host = args[0];
-    if (sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this) {
-      const signal = options?.signal;
-      return lookup(host, { family: sock.family === AF_INET6 ? 6 : 4 }).then(({ address: resolved }) => {
-        if (signal?.aborted) throw abortError(signal);
-        args[0] = resolved;
-        return this.#connect(sock, this.#prepare(sock, "connect", options), args, host, signal);
-      });
-    }
+    if (this.#resolvesWithDns(sock, host))
+      return this.#resolve(sock, args).then(() => this.#connect(sock, this.#prepare(sock, "connect", options), args, host, options?.signal));
     return this.#connect(sock, fd, args, host, options?.signal);
+  }
+
+  /**
+   * Whether a host name is resolved with node:dns (attached, not an IP literal) before a connect or
+   * sendto. While the loop owns the thread Node's resolver cannot run: the syscall's own blocking
+   * getaddrinfo resolves it then.
+   */
+  #resolvesWithDns(sock: SocketLike, host: string): boolean {
+    return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this;
+  }
+
+  /** Replaces args[0], a host name, by its address from node:dns (the caller checks the loop, socket and signal again after). */
+  async #resolve(sock: SocketLike, args: [string, number?, number?, number?]): Promise<void> {
+    const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
+    args[0] = address;
   }
 
   #connectArgs(family: number, address: unknown): [string, number?, number?, number?] {

@@ -11,30 +11,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_DGRAM, Socket, lowlevel, type SocketAddress } from "../lib/index.js";
-import { expectFdCount, fdBaseline } from "./helpers/native-helpers.js";
-import { MODES, drive, newLoop, portOf, sleep, tcpListener, tcpSocket, type Mode } from "./loop-helpers.js";
+import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, Socket, lowlevel, type SocketAddress } from "../lib/index.js";
+import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
+import { MODES, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
 
-const loops: EventLoop[] = [];
-const sockets: Socket[] = [];
-function make(mode: Mode): EventLoop {
-  const loop = newLoop(mode);
-  loops.push(loop);
-  return loop;
-}
-function track<T extends Socket>(s: T): T {
-  sockets.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const loop of loops.splice(0)) {
-    loop.detach();
-    loop.close();
-  }
-  for (const s of sockets.splice(0)) s.close();
-});
+const { make, track } = loopFixtures();
 
 let fdsBefore = 0;
 let tmp = "";
@@ -70,20 +53,6 @@ function isEmpty(s: Socket): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EAGAIN") return true;
     throw error;
-  }
-}
-
-function ipv6Available(): boolean {
-  try {
-    const s = new Socket(AF_INET6, SOCK_DGRAM);
-    try {
-      s.bind(["::1", 0]);
-      return true;
-    } finally {
-      s.close();
-    }
-  } catch {
-    return false;
   }
 }
 
@@ -281,7 +250,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
     });
   });
 
-  it.runIf(ipv6Available())("IPv6 on ::1 with [host, port, flowinfo, scopeId] addresses", async () => {
+  it.runIf(ipv6Available(SOCK_DGRAM))("IPv6 on ::1 with [host, port, flowinfo, scopeId] addresses", async () => {
     const loop = make(mode);
     const rx = udp(AF_INET6);
     const tx = udp(AF_INET6);

@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { afterEach } from "vitest";
+
 import { AF_INET, EventLoop, PollSelector, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, Socket, socketpair } from "../lib/index.js";
 
 /** owned: runUntilComplete; attached: attach() on the default selector (one watcher on the epoll fd); attached-poll: attach() on PollSelector (a watcher per fd). */
@@ -79,6 +81,33 @@ export function pair(): [Socket, Socket] {
   a.setblocking(false);
   b.setblocking(false);
   return [a, b];
+}
+
+/**
+ * The loops and Sockets a test file makes, detached and closed after each test. Call once at the
+ * top level of the file: `const { make, track } = loopFixtures();`.
+ */
+export function loopFixtures(): { make: (mode: Mode) => EventLoop; track: <T extends Socket>(s: T) => T } {
+  const loops: EventLoop[] = [];
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const loop of loops.splice(0)) {
+      loop.detach();
+      loop.close();
+    }
+    for (const s of sockets.splice(0)) s.close();
+  });
+  return {
+    make(mode: Mode): EventLoop {
+      const loop = newLoop(mode);
+      loops.push(loop);
+      return loop;
+    },
+    track<T extends Socket>(s: T): T {
+      sockets.push(s);
+      return s;
+    },
+  };
 }
 
 export function portOf(sock: Socket): number {

@@ -7,30 +7,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, type SocketAddress } from "../lib/index.js";
-import { expectFdCount, fdBaseline } from "./helpers/native-helpers.js";
-import { MODES, drive, newLoop, portOf, sleep, tcpListener, tcpSocket, type Mode } from "./loop-helpers.js";
+import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
+import { MODES, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
 
-const loops: EventLoop[] = [];
-const sockets: Socket[] = [];
-function make(mode: Mode): EventLoop {
-  const loop = newLoop(mode);
-  loops.push(loop);
-  return loop;
-}
-function track<T extends Socket>(s: T): T {
-  sockets.push(s);
-  return s;
-}
-afterEach(() => {
-  for (const loop of loops.splice(0)) {
-    loop.detach();
-    loop.close();
-  }
-  for (const s of sockets.splice(0)) s.close();
-});
+const { make, track } = loopFixtures();
 
 /** A connected TCP pair made through the loop: [client, server side]. */
 async function connected(loop: EventLoop): Promise<[Socket, Socket]> {
@@ -45,20 +28,6 @@ async function connected(loop: EventLoop): Promise<[Socket, Socket]> {
 }
 
 const ABORTED = { name: "AbortError", code: "ABORT_ERR" };
-
-function ipv6Available(): boolean {
-  try {
-    const s = new Socket(AF_INET6, SOCK_STREAM);
-    try {
-      s.bind(["::1", 0]);
-      return true;
-    } finally {
-      s.close();
-    }
-  } catch {
-    return false;
-  }
-}
 
 describe.each(MODES)("sock* calls (%s)", (mode) => {
   // test_sock_accept
@@ -457,7 +426,6 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
         server.close();
       }
     });
-    sockets.splice(0);
     await expectFdCount(before);
   });
 });

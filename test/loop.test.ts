@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 import { EVENT_READ, EVENT_WRITE, EventLoop, Socket, getRunningLoop, lowlevel, run, type ExceptionContext } from "../lib/index.js";
 import { expectFdCount, fdBaseline } from "./helpers/native-helpers.js";
-import { MODES, drive, newLoop, pair, sleep, tcpListener, tcpSocket, type Mode } from "./loop-helpers.js";
+import { MODES, drive, newLoop, pair, sleep, tcpListener, type Mode } from "./loop-helpers.js";
 
 const loops: EventLoop[] = [];
 function make(mode: Mode): EventLoop {

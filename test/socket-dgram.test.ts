@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, socketpair } from "../lib/index.js";
-import { expectCode, expectFdCount, expectSystemError, fdBaseline } from "./helpers/native-helpers.js";
+import { expectCode, expectFdCount, expectSystemError, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
+import { portOf } from "./loop-helpers.js";
 
 const E = lowlevel.constants;
 
@@ -36,26 +37,6 @@ function udp(family: number = AF_INET): Socket {
     throw error;
   }
   return s;
-}
-
-function portOf(s: Socket): number {
-  const address = s.getsockname();
-  if (typeof address === "string") throw new Error("not an IP socket");
-  return address[1];
-}
-
-function ipv6Available(): boolean {
-  try {
-    const s = new Socket(AF_INET6, SOCK_DGRAM);
-    try {
-      s.bind(["::1", 0]);
-      return true;
-    } finally {
-      s.close();
-    }
-  } catch {
-    return false;
-  }
 }
 
 describe("UDP over IPv4", () => {
@@ -222,7 +203,7 @@ describe("UDP over IPv4", () => {
   });
 });
 
-describe.runIf(ipv6Available())("UDP over IPv6", () => {
+describe.runIf(ipv6Available(SOCK_DGRAM))("UDP over IPv6", () => {
   it("::1 with [host, port, flowinfo, scopeId] addresses, both sendto forms", () => {
     using rx = udp(AF_INET6);
     using tx = udp(AF_INET6);

@@ -152,3 +152,17 @@ export function closedFd(): number {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Whether a socket of `type` can bind ::1 here (a machine without IPv6 skips the IPv6 cases). */
+export function ipv6Available(type: number = c.SOCK_STREAM): boolean {
+  let fd = -1;
+  try {
+    fd = lowlevel.socket(c.AF_INET6, type, 0, true);
+    lowlevel.bind(fd, c.AF_INET6, "::1", 0);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (fd >= 0) lowlevel.close(fd);
+  }
+}
