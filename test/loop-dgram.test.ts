@@ -13,7 +13,7 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, Socket, lowlevel, type SocketAddress } from "../lib/index.js";
+import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, Socket, defaultBackend, lowlevel, type SocketAddress } from "../lib/index.js";
 import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
 import { MODES, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
 
@@ -330,21 +330,27 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
     });
   });
 
-  it.runIf(process.platform === "linux")("a connected UDP socket whose peer port is closed: sockRecvfrom rejects with ECONNREFUSED", async () => {
-    const loop = make(mode);
-    const probe = new Socket(AF_INET, SOCK_DGRAM);
-    probe.bind(["127.0.0.1", 0]);
-    const port = portOf(probe);
-    probe.close();
-    const sock = udp();
-    sock.connect(["127.0.0.1", port]);
-    await drive(loop, mode, async () => {
-      const pending = loop.sockRecvfrom(sock, 64);
-      await sleep(loop, 0.02);
-      sock.send("anyone?");
-      await expect(pending).rejects.toMatchObject({ code: "ECONNREFUSED", syscall: "recvfrom" });
-    });
-  });
+  // Not over libkqueue: its read filter reads (and so clears) the socket's pending error to fill in
+  // the event, and the recvfrom after it finds EAGAIN (see the README's libkqueue notes).
+  const errorSurvivesWakeUp = mode === "attached-poll" || defaultBackend !== "kqueue";
+  it.runIf(process.platform === "linux" && errorSurvivesWakeUp)(
+    "a connected UDP socket whose peer port is closed: sockRecvfrom rejects with ECONNREFUSED",
+    async () => {
+      const loop = make(mode);
+      const probe = new Socket(AF_INET, SOCK_DGRAM);
+      probe.bind(["127.0.0.1", 0]);
+      const port = portOf(probe);
+      probe.close();
+      const sock = udp();
+      sock.connect(["127.0.0.1", port]);
+      await drive(loop, mode, async () => {
+        const pending = loop.sockRecvfrom(sock, 64);
+        await sleep(loop, 0.02);
+        sock.send("anyone?");
+        await expect(pending).rejects.toMatchObject({ code: "ECONNREFUSED", syscall: "recvfrom" });
+      });
+    },
+  );
 
   it("rejects blocking and timed sockets (ERR_SOCKET_BLOCKING), closed ones (EBADF) and bad arguments with codes", async () => {
     const loop = make(mode);
