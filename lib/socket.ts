@@ -184,6 +184,21 @@ function intoLength(buffer: BufferLike, nbytes: number | undefined): number {
   return nbytes;
 }
 
+/** A buffer for a recv of `bufsize` bytes (checked): small sizes come from Node's Buffer pool. */
+function recvBuffer(bufsize: number): Buffer {
+  if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
+  return bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
+}
+
+/** The `n` bytes a recv put into `buffer` (from recvBuffer). */
+function received(buffer: Buffer, n: number): Buffer {
+  const bufsize = buffer.length;
+  if (n === bufsize) return buffer;
+  // A short read into a large private buffer is copied so the result does not pin it.
+  if (bufsize > POOLED_RECV && n < bufsize >>> 1) return Buffer.from(buffer.subarray(0, n));
+  return buffer.subarray(0, n);
+}
+
 /** The bytes of `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE for anything else. */
 function toBytes(data: SendData): BufferLike {
   if (typeof data === "string") return Buffer.from(data, "utf8");
@@ -360,15 +375,11 @@ export class Socket implements Disposable {
   recv(bufsize: number, flags?: number): Buffer {
     const fd = this.#fd;
     if (fd === -1) throw closedError("recv");
-    if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
-    const buffer = bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
+    const buffer = recvBuffer(bufsize);
     let n = native.recv(fd, buffer, 0, bufsize, flags);
     if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => native.recv(fd, buffer, 0, bufsize, flags), n);
     if (n < 0) throw systemError(n, "recv");
-    if (n === bufsize) return buffer;
-    // A short read into a large private buffer is copied so the result does not pin it.
-    if (bufsize > POOLED_RECV && n < bufsize >>> 1) return Buffer.from(buffer.subarray(0, n));
-    return buffer.subarray(0, n);
+    return received(buffer, n);
   }
 
   /**
@@ -426,15 +437,12 @@ export class Socket implements Disposable {
   recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null] {
     const fd = this.#fd;
     if (fd === -1) throw closedError("recvfrom");
-    if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
-    const buffer = bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
+    const buffer = recvBuffer(bufsize);
     const receive = () => native.recvfrom(fd, buffer, 0, bufsize, flags);
     let result = receive();
     if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
     if (typeof result === "number") throw systemError(result, "recvfrom");
-    const n = result[0];
-    const data = n === bufsize ? buffer : bufsize > POOLED_RECV && n < bufsize >>> 1 ? Buffer.from(buffer.subarray(0, n)) : buffer.subarray(0, n);
-    return [data, result[1]];
+    return [received(buffer, result[0]), result[1]];
   }
 
   /** As recvInto(), with the sender's address: `[count, address]` (Python's recvfrom_into). */
