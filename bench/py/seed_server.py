@@ -1,8 +1,9 @@
 """bench/py/seed_server.py — seed 003's "Socket Server Using Event Loops" in Python, as the bench's
 tiny HTTP responder: selectors.DefaultSelector, an accept callback that registers a read callback,
 and `while True: sel.select()` calling `key.data(key.fileobj, mask)`. Same framing and response
-bytes as every bench server (bench/servers/http.ts): a request ends at CRLFCRLF, a POST's
-Content-Length body is echoed back, "Connection: close" closes after the response.
+bytes as every bench server (bench/py/framing.py, the twin of bench/servers/http.ts): a request
+ends at CRLFCRLF, a POST's Content-Length body is echoed back, "Connection: close" closes after
+the response.
 
 usage: python3 bench/py/seed_server.py [port]   prints "READY <port>"; exits on SIGTERM.
 """
@@ -11,70 +12,21 @@ import selectors
 import socket
 import sys
 
-BODY = b'{"Hello": "World"}'
-RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n" + BODY
-RESPONSE_CLOSE = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\nConnection: close\r\n\r\n" + BODY
-)
+from framing import Framer
 
 sel = selectors.DefaultSelector()
 
 
-class Conn:
-    """One connection: unparsed input, echo state, unsent output."""
+class Conn(Framer):
+    """One connection: its framing (inherited), its socket, unsent output."""
 
-    __slots__ = ("sock", "partial", "body_left", "close_at_body_end", "close_after", "pending", "writing")
+    __slots__ = ("sock", "pending", "writing")
 
     def __init__(self, sock):
+        Framer.__init__(self)
         self.sock = sock
-        self.partial = b""
-        self.body_left = 0
-        self.close_at_body_end = False
-        self.close_after = False
         self.pending = b""
         self.writing = False
-
-    def feed(self, data):
-        if self.partial:
-            data = self.partial + data
-            self.partial = b""
-        out = []
-        pos, end = 0, len(data)
-        while pos < end and not self.close_after:
-            if self.body_left:
-                n = min(end - pos, self.body_left)
-                out.append(data[pos : pos + n])
-                pos += n
-                self.body_left -= n
-                if self.body_left == 0 and self.close_at_body_end:
-                    self.close_after = True
-                continue
-            head_end = data.find(b"\r\n\r\n", pos)
-            if head_end < 0:
-                break
-            nxt = head_end + 4
-            close = data.find(b"\r\nConnection: close", pos, nxt) >= 0
-            if data[pos] == 0x50:  # 'P': a body to echo
-                cl = data.find(b"\r\nContent-Length:", pos, nxt)
-                length = int(data[cl + 17 : head_end].split(b"\r\n", 1)[0]) if cl >= 0 else 0
-                extra = b"Connection: close\r\n" if close else b""
-                out.append(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n%s\r\n"
-                    % (length, extra)
-                )
-                self.body_left = length
-                self.close_at_body_end = close
-                if close and length == 0:
-                    self.close_after = True
-            elif close:
-                out.append(RESPONSE_CLOSE)
-                self.close_after = True
-            else:
-                out.append(RESPONSE)
-            pos = nxt
-        if pos < end and not self.close_after:
-            self.partial = data[pos:]
-        return b"".join(out)
 
     def finish(self):
         sel.unregister(self.sock)
@@ -112,7 +64,7 @@ class Conn:
         if not data:
             return self.finish()
         out = self.feed(data)
-        if out and not self.send(out):
+        if self.broken or (out and not self.send(out)):
             return self.finish()
         self.after_output()
 
