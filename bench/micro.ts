@@ -1,14 +1,26 @@
 /**
- * bench/micro.ts — selector micro-benchmarks, run by bench/run.ts in a child process (and the same
- * in Python by bench/py/micro.py, so the two can be set side by side):
+ * bench/micro.ts — micro-benchmarks of single operations, run in a child process by bench/run.ts
+ * and bench/micro-report.ts; bench/py/micro.py runs the same loops on CPython's objects, so the
+ * two can be set side by side. Socket operations, on this library's `Socket` (the value) and, as a
+ * third column, on the `lowlevel` fd calls (the `lowlevel` field):
+ * - `recv(4096)` on an empty non-blocking socketpair end: Socket throws EAGAIN, caught (lowlevel
+ *   returns -EAGAIN): nanoseconds per call;
+ * - `b.send(1 byte)` then `a.recv(4096)` on a socketpair: nanoseconds per pair (lowlevel: into a
+ *   preallocated buffer);
+ * - `accept()` + `setblocking(false)` + `close()` of a loopback connection already queued on a
+ *   non-blocking listener (lowlevel: accept4 with NONBLOCK, then close): nanoseconds per
+ *   connection, timing only those calls; the connecting clients are made and closed outside the
+ *   timed part, K at a time.
+ * Selector operations, on DefaultSelector with fds:
  * - register + modify + unregister of one socketpair end: operations per second;
  * - select(0) with N fds ready (N socketpairs, one byte written to each): nanoseconds per ready event;
  * - an empty select(0) (nothing registered): nanoseconds per call.
- * Each case runs for a fixed time (--seconds, default 0.5), after a short warm-up.
+ * Each case runs for a fixed time (--seconds, default 0.5) after a warm-up of a fifth of that.
  *
- * usage: node dist/bench/micro.js [--seconds S] [--sizes 1,100,1000]   prints one JSON object
+ * usage: node dist/bench/micro.js [--seconds S] [--sizes 1,100,1000]
+ * prints one JSON object: { "<operation>": { "value": n, "unit": "...", "lowlevel"?: n } }
  */
-import { DefaultSelector, EVENT_READ, EVENT_WRITE, lowlevel as native } from "../lib/index.js";
+import { AF_INET, DefaultSelector, EVENT_READ, EVENT_WRITE, SOCK_STREAM, Socket, lowlevel as native, socketpair } from "../lib/index.js";
 
 let seconds = 0.5;
 let sizes = [1, 100, 1000];
@@ -33,7 +45,133 @@ function timed(budget: number, batch: number, body: () => void): [number, number
   }
 }
 
-const results: Record<string, { value: number; unit: string }> = {};
+/** Nanoseconds per call of `body`, after a warm-up. */
+function nsPerCall(batch: number, body: () => void): number {
+  timed(seconds / 5, batch, body);
+  const [calls, elapsed] = timed(seconds, batch, body);
+  return (elapsed * 1e9) / calls;
+}
+
+interface Result {
+  value: number;
+  unit: string;
+  lowlevel?: number;
+}
+const results: Record<string, Result> = {};
+const { EAGAIN } = native.constants;
+
+// ------------------------------------------------------------------------------------- sockets
+
+{
+  const [a, b] = socketpair();
+  a.setblocking(false);
+  b.setblocking(false);
+  const afd = a.fileno();
+  const rbuf = Buffer.allocUnsafe(4096);
+  let unexpected = 0;
+  const socketCall = (): void => {
+    try {
+      a.recv(4096);
+      unexpected++;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "EAGAIN") throw error;
+    }
+  };
+  const lowCall = (): void => {
+    if (native.recv(afd, rbuf, 0, 4096) !== -EAGAIN) unexpected++;
+  };
+  const value = nsPerCall(100, socketCall);
+  const lowlevel = nsPerCall(100, lowCall);
+  if (unexpected !== 0) throw new Error("micro: recv on an empty socket did not fail with EAGAIN");
+  results["recv(4096) → EAGAIN, caught"] = { value, unit: "ns/call", lowlevel };
+  a.close();
+  b.close();
+}
+
+{
+  const [a, b] = socketpair();
+  a.setblocking(false);
+  b.setblocking(false);
+  const [afd, bfd] = [a.fileno(), b.fileno()];
+  const one = Buffer.from("x");
+  const rbuf = Buffer.allocUnsafe(4096);
+  let bad = 0;
+  const socketPair = (): void => {
+    b.send(one);
+    if (a.recv(4096).length !== 1) bad++;
+  };
+  const lowPair = (): void => {
+    native.send(bfd, one);
+    if (native.recv(afd, rbuf, 0, 4096) !== 1) bad++;
+  };
+  const value = nsPerCall(100, socketPair);
+  const lowlevel = nsPerCall(100, lowPair);
+  if (bad !== 0) throw new Error("micro: send+recv of 1 byte did not read 1 byte");
+  results["send(1 B) + recv(4096)"] = { value, unit: "ns/pair", lowlevel };
+  a.close();
+  b.close();
+}
+
+{
+  /** Connections per batch: the clients connect (untimed), then the server side is timed. */
+  const K = 32;
+  /** At most this many connections per measurement (bounds the TIME_WAIT entries left behind). */
+  const maxConnections = 20_000;
+  const listener = new Socket(AF_INET, SOCK_STREAM);
+  listener.bind(["127.0.0.1", 0]);
+  listener.listen(K * 2);
+  listener.setblocking(false);
+  const address = listener.getsockname();
+  const port = Array.isArray(address) ? Number(address[1]) : 0;
+  const lfd = listener.fileno();
+  const clients: number[] = [];
+  const connectClients = (): void => {
+    for (let i = 0; i < K; i++) {
+      const fd = native.socket(AF_INET, SOCK_STREAM, 0, false);
+      const r = native.connect(fd, AF_INET, "127.0.0.1", port);
+      if (r !== 0) throw native.errorFromErrno(r, "connect");
+      clients.push(fd);
+    }
+  };
+  const closeClients = (): void => {
+    for (const fd of clients) native.close(fd);
+    clients.length = 0;
+  };
+  /** Runs batches of K for `budget` seconds (or maxConnections): ns per connection in `serve`. */
+  const measure = (budget: number, serve: () => void): number => {
+    const start = process.hrtime.bigint();
+    const limit = BigInt(Math.round(budget * 1e9));
+    let inside = 0n;
+    let count = 0;
+    while (process.hrtime.bigint() - start < limit && count < maxConnections) {
+      connectClients();
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < K; i++) serve();
+      inside += process.hrtime.bigint() - t0;
+      count += K;
+      closeClients();
+    }
+    return Number(inside) / count;
+  };
+  const socketAccept = (): void => {
+    const [conn] = listener.accept();
+    conn.setblocking(false);
+    conn.close();
+  };
+  const lowAccept = (): void => {
+    const fd = native.accept(lfd);
+    if (fd < 0) throw native.errorFromErrno(fd, "accept");
+    native.close(fd);
+  };
+  measure(seconds / 5, socketAccept);
+  const value = measure(seconds, socketAccept);
+  measure(seconds / 5, lowAccept);
+  const lowlevel = measure(seconds, lowAccept);
+  results["accept + setblocking(false) + close"] = { value, unit: "ns/conn", lowlevel };
+  listener.close();
+}
+
+// ------------------------------------------------------------------------------------- selectors
 
 {
   const sel = new DefaultSelector();

@@ -1,6 +1,14 @@
-"""bench/py/micro.py — the same selector micro-benchmarks as bench/micro.ts, on CPython's
-selectors.DefaultSelector: register+modify+unregister ops/s, select(0) ns per ready event with N
-ready socketpairs, and an empty select(0) in ns per call. Prints one JSON object.
+"""bench/py/micro.py — the same micro-benchmarks as bench/micro.ts, on CPython's objects.
+
+Socket operations on socket.socket objects (non-blocking socketpair ends, a loopback listener):
+- recv(4096) on an empty socket, BlockingIOError caught: ns per call;
+- b.send(1 byte) then a.recv(4096): ns per pair;
+- accept() + setblocking(False) + close() of a connection already queued on a non-blocking
+  listener: ns per connection, timing only those calls (clients connect and close outside the
+  timed part, K at a time).
+Selector operations on selectors.DefaultSelector: register+modify+unregister ops/s, select(0) ns
+per ready event with N ready socketpairs, and an empty select(0) in ns per call.
+Prints one JSON object: {"<operation>": {"value": n, "unit": "..."}}.
 
 usage: python3 bench/py/micro.py [--seconds S] [--sizes 1,100,1000]
 """
@@ -36,7 +44,83 @@ def timed(budget, batch, body):
             return calls, elapsed / 1e9
 
 
+def ns_per_call(batch, body):
+    timed(seconds / 5, batch, body)
+    calls, elapsed = timed(seconds, batch, body)
+    return elapsed * 1e9 / calls
+
+
 results = {}
+
+# ---------------------------------------------------------------------------------- sockets
+
+a, b = socket.socketpair()
+a.setblocking(False)
+b.setblocking(False)
+
+
+def eagain():
+    try:
+        a.recv(4096)
+    except BlockingIOError:
+        pass
+    else:
+        raise SystemExit("micro.py: recv on an empty socket did not raise BlockingIOError")
+
+
+results["recv(4096) \u2192 EAGAIN, caught"] = {"value": ns_per_call(100, eagain), "unit": "ns/call"}
+
+ONE = b"x"
+
+
+def send_recv():
+    b.send(ONE)
+    if len(a.recv(4096)) != 1:
+        raise SystemExit("micro.py: send+recv of 1 byte did not read 1 byte")
+
+
+results["send(1 B) + recv(4096)"] = {"value": ns_per_call(100, send_recv), "unit": "ns/pair"}
+a.close()
+b.close()
+
+K = 32
+MAX_CONNECTIONS = 20000
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.bind(("127.0.0.1", 0))
+listener.listen(K * 2)
+listener.setblocking(False)
+address = listener.getsockname()
+
+
+def accept_measure(budget):
+    start = time.perf_counter_ns()
+    limit = int(budget * 1e9)
+    inside = 0
+    count = 0
+    accept = listener.accept
+    while time.perf_counter_ns() - start < limit and count < MAX_CONNECTIONS:
+        clients = []
+        for _ in range(K):
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.connect(address)
+            clients.append(c)
+        t0 = time.perf_counter_ns()
+        for _ in range(K):
+            conn, _addr = accept()
+            conn.setblocking(False)
+            conn.close()
+        inside += time.perf_counter_ns() - t0
+        count += K
+        for c in clients:
+            c.close()
+    return inside / count
+
+
+accept_measure(seconds / 5)
+results["accept + setblocking(false) + close"] = {"value": accept_measure(seconds), "unit": "ns/conn"}
+listener.close()
+
+# ---------------------------------------------------------------------------------- selectors
 
 sel = selectors.DefaultSelector()
 a, b = socket.socketpair()
