@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -85,6 +85,64 @@ export function buildC(name: string, log: (line: string) => void): string | null
   return out;
 }
 
+// ------------------------------------------------------------------------------------- machine
+
+function firstLine(argv: string[]): string | null {
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 5000 });
+  if (r.status !== 0 && !r.stdout && !r.stderr) return null;
+  return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]!.trim() || null;
+}
+
+/** The machine and tool versions recorded with every result. */
+export interface MachineInfo {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  packageVersion: string | null;
+  commit: string | null;
+  wrk: string | null;
+  /** "Python 3.x.y" of the interpreter every Python row and micro.py ran on. */
+  python: string | null;
+  pythonPath: string | null;
+  uvloop: string | null;
+  cc: string | null;
+  taskset: boolean;
+}
+
+export function machineInfo(wrk: string | null, python: PythonInfo | null): MachineInfo {
+  const cpu = cpus();
+  let pkg: { version?: string } = {};
+  try {
+    pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string };
+  } catch {
+    // no version then
+  }
+  const git = spawnSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  return {
+    cpuModel: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    kernel: `${process.platform} ${release()}`,
+    node: process.version,
+    packageVersion: pkg.version ?? null,
+    commit: git.status === 0 ? git.stdout.trim() : null,
+    wrk: wrk ? (firstLine([wrk, "--version"]) ?? "present") : null,
+    python: python ? `Python ${python.version}` : null,
+    pythonPath: python?.path ?? null,
+    uvloop: python?.uvloop ?? null,
+    cc: firstLine(["cc", "--version"]),
+    taskset: which("taskset") !== null,
+  };
+}
+
+/** One line: CPU, cores, kernel, Node and Python (with uvloop's version when present). */
+export function machineLine(machine: MachineInfo): string {
+  const py = machine.python ? `, ${machine.python}${machine.uvloop ? ` with uvloop ${machine.uvloop}` : ""} (${machine.pythonPath ?? "?"})` : "";
+  return `${machine.cpuModel}, ${machine.cores} cores, ${machine.kernel}, Node ${machine.node}${py}`;
+}
+
 // ------------------------------------------------------------------------------------- servers
 
 export interface ServerSpec {
@@ -96,24 +154,94 @@ export interface ServerSpec {
   readonly command: readonly string[];
 }
 
+/**
+ * Every server the bench knows, headline rows first:
+ * - the seed programs on the public API: seed 003 (`Socket` + `DefaultSelector`) and seed 000
+ *   (`run()` + `loop.sockAccept/sockRecv/sockSendall` on `Socket` objects);
+ * - CPython running the same two programs (seed 000 also on uvloop);
+ * - Node's libuv path (node:net, a second node:net for the noise floor, node:http) and C;
+ * - the tuned servers on raw fds (`lowlevel` calls, the EventLoop's readers), not what a user of
+ *   the Python-shaped API writes.
+ */
 export const SERVER_NAMES = [
-  "selectors",
-  "selectors-socket",
-  "loop-owned",
-  "loop-attached",
-  "promise",
+  "seed003-socket",
+  "seed000-sock",
+  "python-seed003",
+  "python-asyncio",
+  "python-uvloop",
   "node-net",
   "node-net-2",
   "node-http",
   "c-epoll",
-  "python",
+  "tuned-selectors",
+  "tuned-loop-owned",
+  "tuned-loop-attached",
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
+/**
+ * The servers `npm run bench` runs without --full or --servers: the headline rows, their
+ * references, and node-net-2 (a second node:net: its ratio to node-net is the noise floor).
+ */
+export const DEFAULT_SERVERS: readonly ServerName[] = [
+  "seed003-socket",
+  "seed000-sock",
+  "python-seed003",
+  "python-asyncio",
+  "python-uvloop",
+  "node-net",
+  "node-net-2",
+  "node-http",
+  "c-epoll",
+];
+
+/** The servers measured on the raw-fd paths (labelled "tuned" in the tables and targets). */
+export const TUNED_SERVERS: readonly ServerName[] = ["tuned-selectors", "tuned-loop-owned", "tuned-loop-attached"];
+
+export interface PythonInfo {
+  /** The interpreter's path. */
+  readonly path: string;
+  /** sys.version's first word, e.g. "3.11.2". */
+  readonly version: string;
+  /** uvloop's version when this interpreter imports it, else null. */
+  readonly uvloop: string | null;
+}
+
+function probePython(path: string): PythonInfo | null {
+  const script = "import sys\nprint(sys.version.split()[0])\ntry:\n    import uvloop\n    print(uvloop.__version__)\nexcept Exception:\n    print('')\n";
+  const r = spawnSync(path, ["-c", script], { encoding: "utf8", timeout: 10_000 });
+  if (r.status !== 0 || typeof r.stdout !== "string") return null;
+  const [version = "", uvloop = ""] = r.stdout.split("\n").map((l) => l.trim());
+  return version ? { path, version, uvloop: uvloop || null } : null;
+}
+
+/**
+ * The CPython for every Python row (one interpreter for all, so python-asyncio and python-uvloop
+ * differ only in the loop): `explicit` (--python or $BENCH_PYTHON) when given; otherwise the first
+ * of python3 on PATH, /usr/bin/python3 and /usr/local/bin/python3 that imports uvloop, or failing
+ * that the first that runs (the uvloop row is then skipped with the reason).
+ */
+export function findPython(explicit?: string): PythonInfo | null {
+  if (explicit) return probePython(explicit);
+  const candidates = [which("python3"), "/usr/bin/python3", "/usr/local/bin/python3"].filter((p): p is string => p !== null && existsSync(p));
+  const seen = new Set<string>();
+  let first: PythonInfo | null = null;
+  for (const path of candidates) {
+    if (seen.has(path)) continue;
+    seen.add(path);
+    const info = probePython(path);
+    if (info === null) continue;
+    if (info.uvloop !== null) return info;
+    first ??= info;
+  }
+  return first;
+}
+
 /** The servers this machine can run, and a reason for each one it cannot. */
-export function serverCatalogue(cEpoll: string | null, python: string | null): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
+export function serverCatalogue(cEpoll: string | null, python: PythonInfo | null): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
   const node = process.execPath;
   const js = (file: string): string => join(distBench, "servers", file);
+  const py = (file: string): string => join(root, "bench", "py", file);
   const specs = new Map<ServerName, ServerSpec>();
   const missing = new Map<ServerName, string>();
   const add = (name: ServerName, label: string, command: string[] | null, reason: string): void => {
@@ -121,21 +249,29 @@ export function serverCatalogue(cEpoll: string | null, python: string | null): {
     else if (command[0] === node && !existsSync(command[1]!)) missing.set(name, `${command[1]} is not built (npm install / npx tsc)`);
     else specs.set(name, { name, label, command });
   };
-  add("selectors", "seed-style DefaultSelector, lowlevel fds", [node, js("selectors-lowlevel.js"), "0"], "");
-  add("selectors-socket", "seed-style DefaultSelector + Socket", [node, js("selectors-socket.js"), "0"], "");
-  add("loop-owned", "EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
-  add("loop-attached", "EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
-  add("promise", "asyncio-seed shape: sockAccept/sockRecv/sockSendall", [node, js("promise.js"), "0"], "");
+  const noPython = "python3 not found";
+  add("seed003-socket", "seed 003 on the public API: Socket + DefaultSelector", [node, js("selectors-socket.js"), "0"], "");
+  add("seed000-sock", "seed 000 on the public API: run() + loop.sockAccept/sockRecv/sockSendall", [node, js("promise.js"), "0"], "");
+  add("python-seed003", "seed 003 in CPython: socket + selectors.DefaultSelector", python === null ? null : [python.path, py("seed_server.py"), "0"], noPython);
+  add(
+    "python-asyncio",
+    "seed 000 in CPython: asyncio.run + loop.sock_accept/sock_recv/sock_sendall",
+    python === null ? null : [python.path, py("seed000_server.py"), "0"],
+    noPython,
+  );
+  add(
+    "python-uvloop",
+    "seed 000 in CPython on uvloop",
+    python === null || python.uvloop === null ? null : [python.path, py("seed000_server.py"), "--uvloop", "0"],
+    python === null ? noPython : `uvloop is not importable by ${python.path} (apt install python3-uvloop, or --python=PATH)`,
+  );
   add("node-net", "node:net (libuv)", [node, js("node-net.js"), "0"], "");
   add("node-net-2", "node:net again (noise floor)", [node, js("node-net.js"), "0"], "");
   add("node-http", "node:http (libuv + llhttp)", [node, js("node-http.js"), "0"], "");
   add("c-epoll", "C epoll (reference limit)", cEpoll === null ? null : [cEpoll, "0"], "no C compiler");
-  add(
-    "python",
-    "Python seed: selectors.DefaultSelector",
-    python === null ? null : [python, join(root, "bench", "py", "seed_server.py"), "0"],
-    "python3 not found",
-  );
+  add("tuned-selectors", "tuned (raw fds): DefaultSelector + lowlevel calls", [node, js("selectors-lowlevel.js"), "0"], "");
+  add("tuned-loop-owned", "tuned (raw fds): EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
+  add("tuned-loop-attached", "tuned (raw fds): EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
   return { specs, missing };
 }
 
@@ -250,10 +386,43 @@ export function cpuDelta(a: CpuReading, b: CpuReading): { seconds: number; statS
     : { seconds: stat, statSeconds: stat, source: "stat" };
 }
 
-/** VmRSS in KiB. */
+function statusKiB(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** VmRSS in KiB (NaN once the process is gone). */
 export function rssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) : Number.NaN;
+  return statusKiB(pid, "VmRSS");
+}
+
+/** VmHWM, the peak RSS since the process started, in KiB. */
+export function hwmKiB(pid: number): number {
+  return statusKiB(pid, "VmHWM");
+}
+
+/**
+ * Samples the process's VmRSS every `intervalMs` (and once at start and stop); stop() ends the
+ * sampling and returns the highest reading in KiB.
+ */
+export function sampleRss(pid: number, intervalMs = 50): { stop(): number } {
+  let peak = rssKiB(pid);
+  const take = (): void => {
+    const v = rssKiB(pid);
+    if (Number.isFinite(v) && !(v <= peak)) peak = v;
+  };
+  const timer = setInterval(take, intervalMs);
+  return {
+    stop(): number {
+      clearInterval(timer);
+      take();
+      return peak;
+    },
+  };
 }
 
 export function fdCount(pid: number): number {

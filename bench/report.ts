@@ -1,8 +1,8 @@
 /**
  * bench/report.ts — turns the bench's samples into its outputs: per-(workload, server) summaries
- * (medians with min–max over rounds, every ratio taken against node:net within the same round),
- * the plain-text table, the markdown table (bench/results/latest.md), the targets verdicts, and a
- * self-contained SVG bar chart of each server against node:net.
+ * (medians with min–max over rounds, every ratio taken against its reference within the same
+ * round), the plain-text table, the markdown table (bench/results/latest.md), the targets
+ * verdicts, and a self-contained SVG bar chart of each server against node:net.
  */
 import type { IdleResult, Latency } from "./harness.js";
 
@@ -36,6 +36,13 @@ export interface Sample {
   cpuUsPerRequest: number;
   latency?: Latency;
   idle?: IdleResult;
+  /**
+   * Connection per request only: the server's highest VmRSS in KiB, sampled every 50 ms from the
+   * start of the warm-up to the end of the measured run (the RSS under connection churn).
+   */
+  peakRssKiB?: number;
+  /** VmHWM (peak RSS since the server started) in KiB at the end of the run, for reference. */
+  hwmKiB?: number;
 }
 
 export interface Spread {
@@ -59,6 +66,8 @@ export interface Summary {
   bytesPerConnection?: Spread;
   /** Idle workload: node:net's bytes per connection divided by this server's (higher is better). */
   memoryVsNodeNet?: Spread | null;
+  /** Connection per request: the server's peak RSS (KiB) during the run. */
+  peakRssKiB?: Spread;
   errors: number;
 }
 
@@ -106,6 +115,7 @@ export function summarise(samples: readonly Sample[], servers: readonly string[]
         summary.bytesPerConnection = spread(mine.map((s) => s.idle?.bytesPerConnection ?? Number.NaN));
         summary.memoryVsNodeNet = ratio((s, b) => (b.idle?.bytesPerConnection ?? Number.NaN) / (s.idle?.bytesPerConnection ?? Number.NaN));
       }
+      if (mine.some((s) => s.peakRssKiB !== undefined)) summary.peakRssKiB = spread(mine.map((s) => s.peakRssKiB ?? Number.NaN));
       out.push(summary);
     }
   }
@@ -126,64 +136,113 @@ function find(summaries: readonly Summary[], workload: Workload, server: string)
 
 const x = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(2)}×` : "n/a");
 const pctOf = (v: number): string => (Number.isFinite(v) ? `${((v - 1) * 100).toFixed(1)}%` : "n/a");
+const us = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : "n/a");
+const mib = (kib: number): string => (Number.isFinite(kib) ? (kib / 1024).toFixed(1) : "n/a");
 
-/** The issue's targets, measured as server CPU time per request. null: not measured in this run. */
-export function targets(summaries: readonly Summary[]): Target[] {
+/**
+ * The reference's server CPU per request ÷ the server's, taken in each round where both ran
+ * (how many requests the server serves for one of the reference's CPU seconds), summarised.
+ */
+export function perCpuVs(samples: readonly Sample[], workload: Workload, server: string, reference: string): Spread | null {
+  const base = new Map<number, Sample>();
+  for (const s of samples) if (s.workload === workload && s.server === reference) base.set(s.round, s);
+  const values = samples.flatMap((s) => {
+    const b = s.workload === workload && s.server === server ? base.get(s.round) : undefined;
+    return b ? [b.cpuUsPerRequest / s.cpuUsPerRequest] : [];
+  });
+  return values.length ? spread(values) : null;
+}
+
+/** What the references the targets use are. */
+const REFERENCE_TITLES: Record<string, string> = {
+  "node-net": "node-net (node:net)",
+  "c-epoll": "c-epoll (C)",
+  "python-seed003": "python-seed003 (CPython)",
+  "python-asyncio": "python-asyncio (CPython)",
+};
+
+/**
+ * The targets, measured as server CPU time per request with every ratio taken within a round:
+ * the seed programs on the public API against CPython, C and node:net, memory per idle
+ * connection and RSS under churn (seed 003 against node:net); the tuned raw-fd servers keep their
+ * own targets, checked only when they ran (--full). null: not measured in this run. The
+ * micro-benchmark targets are in bench/micro-suite.ts.
+ */
+export function targets(summaries: readonly Summary[], samples: readonly Sample[]): Target[] {
   const list: Target[] = [];
-  const vsNet = (workload: Workload, server: string, goal: number, label: string): void => {
+  const label = (w: Workload): string => WORKLOAD_TITLES[w];
+  const cpuVs = (workload: Workload, server: string, reference: string, goal: number, title: string): void => {
     const s = find(summaries, workload, server);
-    const r = s?.perCpuVsNodeNet?.median ?? Number.NaN;
+    const b = find(summaries, workload, reference);
+    const r = perCpuVs(samples, workload, server, reference);
     list.push({
-      name: `${label}: ${server} ≥ ${goal}× node:net per CPU`,
-      met: Number.isFinite(r) ? r >= goal : null,
-      detail: s
-        ? `${x(r)} (rounds ${x(s.perCpuVsNodeNet?.min ?? Number.NaN)}–${x(s.perCpuVsNodeNet?.max ?? Number.NaN)}); ${s.cpuUsPerRequest.median.toFixed(2)} µs/req`
-        : "not run",
+      name: `${title}, ${label(workload)}: ${server} ≥ ${goal.toFixed(1)}× ${REFERENCE_TITLES[reference] ?? reference} per CPU`,
+      met: r && Number.isFinite(r.median) ? r.median >= goal : null,
+      detail:
+        s && b && r
+          ? `${x(r.median)} (rounds ${x(r.min)}–${x(r.max)}); ${us(s.cpuUsPerRequest.median)} vs ${us(b.cpuUsPerRequest.median)} µs/req`
+          : `not run (${s ? reference : server} missing)`,
     });
   };
-  const vsC = (workload: Workload, server: string, label: string): void => {
-    const s = find(summaries, workload, server);
-    const c = find(summaries, workload, "c-epoll");
-    const r = s && c ? c.cpuUsPerRequest.median / s.cpuUsPerRequest.median : Number.NaN;
-    list.push({
-      name: `${label}: ${server} within 5% of the C epoll server per CPU`,
-      met: Number.isFinite(r) ? r >= 0.95 : null,
-      detail:
-        s && c
-          ? `${s.cpuUsPerRequest.median.toFixed(2)} vs ${c.cpuUsPerRequest.median.toFixed(2)} µs/req: C does ${x(1 / r)} as much per CPU (gap ${pctOf(1 / r)})`
-          : "not run",
-    });
-  };
-  vsNet("keepalive", "selectors", 1.5, "keep-alive");
-  vsC("keepalive", "selectors", "keep-alive");
-  vsNet("close", "selectors", 3, "connection per request");
-  vsC("close", "selectors", "connection per request");
-  {
-    const owned = find(summaries, "keepalive", "loop-owned");
-    const attached = find(summaries, "keepalive", "loop-attached");
-    const r = owned && attached ? owned.cpuUsPerRequest.median / attached.cpuUsPerRequest.median : Number.NaN;
-    list.push({
-      name: "keep-alive: EventLoop attached within 10% of owning the thread per CPU",
-      met: Number.isFinite(r) ? r >= 0.9 : null,
-      detail:
-        owned && attached
-          ? `attached ${attached.cpuUsPerRequest.median.toFixed(2)} vs owned ${owned.cpuUsPerRequest.median.toFixed(2)} µs/req (attached does ${x(r)} as much per CPU)`
-          : "not run",
-    });
-  }
-  vsNet("keepalive", "promise", 1.3, "keep-alive");
-  {
-    const s = find(summaries, "idle", "selectors");
+  const idleVsNet = (server: string, title: string): void => {
+    const s = find(summaries, "idle", server);
     const n = find(summaries, "idle", BASELINE);
     const r = s?.memoryVsNodeNet?.median ?? Number.NaN;
     list.push({
-      name: "idle connections: selectors ≤ 1/10 of node:net's memory per connection",
+      name: `${title}, idle connections: ${server} ≤ 1/10 of node-net's memory per connection`,
       met: Number.isFinite(r) ? r >= 10 : null,
       detail:
         s && n
           ? `${(s.bytesPerConnection!.median / 1024).toFixed(2)} KiB vs node:net ${(n.bytesPerConnection!.median / 1024).toFixed(2)} KiB per connection (${x(r)} less)`
           : "not run",
     });
+  };
+
+  const seed = "seed 003";
+  cpuVs("keepalive", "seed003-socket", "python-seed003", 1.0, seed);
+  cpuVs("close", "seed003-socket", "python-seed003", 1.0, seed);
+  cpuVs("keepalive", "seed003-socket", "c-epoll", 0.9, seed);
+  const seed0 = "seed 000";
+  cpuVs("keepalive", "seed000-sock", BASELINE, 1.5, seed0);
+  cpuVs("keepalive", "seed000-sock", "python-asyncio", 3, seed0);
+  idleVsNet("seed003-socket", seed);
+  {
+    const s = find(summaries, "close", "seed003-socket");
+    const n = find(summaries, "close", BASELINE);
+    const mine = s?.peakRssKiB?.median ?? Number.NaN;
+    const theirs = n?.peakRssKiB?.median ?? Number.NaN;
+    list.push({
+      name: `${seed}, connection per request: seed003-socket's peak RSS below node-net's`,
+      met: Number.isFinite(mine) && Number.isFinite(theirs) ? mine < theirs : null,
+      detail:
+        Number.isFinite(mine) && Number.isFinite(theirs)
+          ? `peak RSS during connection per request ${mib(mine)} MiB vs node:net ${mib(theirs)} MiB (${x(theirs / mine)} less)`
+          : "not run",
+    });
+  }
+
+  // The tuned servers (raw fds), when they ran.
+  if (samples.some((s) => s.server.startsWith("tuned-"))) {
+    const tuned = "tuned (raw fds)";
+    cpuVs("keepalive", "tuned-selectors", BASELINE, 1.5, tuned);
+    const vsC = (workload: Workload): void => {
+      const s = find(summaries, workload, "tuned-selectors");
+      const c = find(summaries, workload, "c-epoll");
+      const r = perCpuVs(samples, workload, "tuned-selectors", "c-epoll");
+      list.push({
+        name: `${tuned}, ${label(workload)}: tuned-selectors within 5% of the C server per CPU`,
+        met: r && Number.isFinite(r.median) ? r.median >= 0.95 : null,
+        detail:
+          s && c && r
+            ? `${us(s.cpuUsPerRequest.median)} vs ${us(c.cpuUsPerRequest.median)} µs/req: C does ${x(1 / r.median)} as much per CPU (gap ${pctOf(1 / r.median)})`
+            : "not run",
+      });
+    };
+    vsC("keepalive");
+    cpuVs("close", "tuned-selectors", BASELINE, 3, tuned);
+    vsC("close");
+    cpuVs("keepalive", "tuned-loop-attached", "tuned-loop-owned", 0.9, tuned);
+    idleVsNet("tuned-selectors", tuned);
   }
   return list;
 }
@@ -206,7 +265,17 @@ export interface Row {
   cells: string[];
 }
 
-export const HEADER = ["workload", "server", "req/s", "server CPU µs/req", "per CPU vs node:net", "req/s vs node:net", "latency p50 / p99 ms", "KiB/conn"];
+export const HEADER = [
+  "workload",
+  "server",
+  "req/s",
+  "server CPU µs/req",
+  "per CPU vs node:net",
+  "req/s vs node:net",
+  "latency p50 / p99 ms",
+  "KiB/conn",
+  "peak RSS MiB",
+];
 
 export function rows(summaries: readonly Summary[]): string[][] {
   return summaries.map((s) => {
@@ -220,6 +289,7 @@ export function rows(summaries: readonly Summary[]): string[][] {
       idle ? "–" : s.rpsVsNodeNet ? `${fmtSpread(s.rpsVsNodeNet, 2)}×` : "–",
       s.workload === "latency" && s.latency ? `${fmtSpread(s.latency.p50, 2, 1e-3)} / ${fmtSpread(s.latency.p99, 2, 1e-3)}` : "–",
       idle && s.bytesPerConnection ? fmtSpread(s.bytesPerConnection, 2, 1 / 1024) : "–",
+      s.peakRssKiB ? fmtSpread(s.peakRssKiB, 1, 1 / 1024) : "–",
     ];
   });
 }
@@ -242,16 +312,18 @@ export function markdownTable(header: readonly string[], body: readonly string[]
 // ------------------------------------------------------------------------------------- SVG
 
 const COLORS: Record<string, string> = {
-  selectors: "#1f77b4",
-  "selectors-socket": "#4a9fd8",
-  "loop-owned": "#2ca02c",
-  "loop-attached": "#7fcf7f",
-  promise: "#9467bd",
+  "seed003-socket": "#1f77b4",
+  "seed000-sock": "#9467bd",
+  "python-seed003": "#bcbd22",
+  "python-asyncio": "#8c8c1a",
+  "python-uvloop": "#dbdb8d",
   "node-net": "#7f7f7f",
   "node-net-2": "#b0b0b0",
   "node-http": "#d62728",
   "c-epoll": "#ff7f0e",
-  python: "#bcbd22",
+  "tuned-selectors": "#4a9fd8",
+  "tuned-loop-owned": "#2ca02c",
+  "tuned-loop-attached": "#7fcf7f",
 };
 
 function xmlEscape(s: string): string {

@@ -1,36 +1,45 @@
 /**
- * bench/run.ts — `npm run bench`: the comparison of this library's paths (seed-style selectors,
- * EventLoop owned and attached, the promise API) with Node's libuv path (node:net, node:http), a C
- * epoll server (this machine's limit) and CPython's selectors, each a separate process serving the
- * same tiny HTTP responder. Server pinned to CPU 1, load generator (wrk, or bench/c/loadgen) to
- * CPU 0; the server's own CPU time per request is read from /proc/<pid>/stat around each run.
- * Servers are interleaved round by round; medians with min–max; every ratio is against node:net in
- * the same round; node-net-2 (a second node:net) shows the noise floor. Then the selector
- * micro-benchmarks, against Python's when python3 is present.
+ * bench/run.ts — `npm run bench`: the seed programs on this library's public API against the same
+ * programs in CPython, Node's libuv path (node:net, node:http) and a C epoll server, each a
+ * separate process serving the same tiny HTTP responder. The headline rows:
+ * - seed 003 (`Socket` + `DefaultSelector`, seed003-socket) against CPython's seed 003
+ *   (python-seed003) and C, keep-alive and connection per request;
+ * - seed 000 (`run()` + `loop.sockAccept/sockRecv/sockSendall`, seed000-sock) against node:net
+ *   and CPython's asyncio (python-asyncio; python-uvloop beside it);
+ * - memory per idle connection and peak RSS under connection churn (seed 003 against node:net);
+ * - the micro-benchmarks (bench/micro-suite.ts) against CPython.
+ * `--full` adds the tuned raw-fd servers (tuned-*), node-net-2 (the noise floor) and every
+ * workload (pipelined, 1 MiB echo, latency at a fixed rate, idle for every server).
+ *
+ * Server pinned to CPU 1, load generator (wrk, or bench/c/loadgen) to CPU 0; the server's own CPU
+ * time per request is read from /proc around each run. Servers are interleaved round by round;
+ * medians with min–max; every ratio is taken within a round.
  *
  * Output: progress on stderr, the table and the targets on stdout, and bench/results/<date>.json,
- * <date>.svg and latest.md (a --quick run writes <date>-quick.* and latest-quick.md instead).
+ * <date>.svg and latest.md (--full writes <date>-full.* and latest-full.md, --quick adds -quick).
  * Run `npm run bench -- --help` for the options.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 import {
+  DEFAULT_SERVERS,
   SERVER_NAMES,
   buildC,
   cpuDelta,
   cpuSeconds,
-  distBench,
+  findPython,
+  hwmKiB,
   installExitHandlers,
   killAll,
+  machineInfo,
+  machineLine,
   pinning,
   root,
-  runBounded,
   runIdle,
   runLoadgen,
   runWrk,
+  sampleRss,
   serverCatalogue,
   startServer,
   which,
@@ -41,17 +50,49 @@ import {
   type ServerName,
   type ServerSpec,
 } from "./harness.js";
+import { MICRO_HEADER, microRows, microTargets, runMicro, type MicroResults } from "./micro-suite.js";
 import { HEADER, WORKLOADS, WORKLOAD_TITLES, markdownTable, rows, summarise, svgChart, targets, textTable, type Sample, type Workload } from "./report.js";
+
+/** The default run's workloads; idle runs only for IDLE_SERVERS unless --servers or --full. */
+const DEFAULT_WORKLOADS: readonly Workload[] = ["keepalive", "close", "idle"];
+const IDLE_SERVERS: readonly ServerName[] = ["seed003-socket", "node-net"];
+
+/** Items joined by ", " and wrapped at 100 columns, continuation lines indented by 26 spaces. */
+function wrapList(items: readonly string[], first: number): string {
+  const lines: string[] = [];
+  let line = "";
+  let width = 100 - first;
+  for (const item of items) {
+    const piece = line ? `, ${item}` : item;
+    if (line && line.length + piece.length + 1 > width) {
+      lines.push(`${line},`);
+      line = item;
+      width = 100 - 26;
+    } else line += piece;
+  }
+  lines.push(line);
+  return lines.join(`\n${" ".repeat(26)}`);
+}
 
 const HELP = `usage: npm run bench -- [options]
 
-  --quick                 1 round, 0.4 s runs, 1,000 idle connections, short micro-benchmarks
-                          (< 1 minute); uses the native generator unless --generator=wrk
-  --servers=a,b,...       servers to run (default: all available):
-                          ${SERVER_NAMES.join(", ")}
-  --workloads=a,b,...     ${WORKLOADS.join(", ")} (default: all)
+  (no options)            the headline rows in about 2 minutes on 2 cores:
+                          ${wrapList(DEFAULT_SERVERS, 26)};
+                          keep-alive and connection per request (3 rounds × 1 s after a 0.5 s warm-up;
+                          the server's peak RSS sampled during connection per request), idle
+                          connections for ${IDLE_SERVERS.join(" and ")}, and the micro-benchmarks
+  --full                  the complete run: every server (adds the tuned raw-fd servers), every
+                          workload, 3 rounds × 2 s, idle connections for every server
+                          (~12 minutes on 2 cores)
+  --quick                 a smoke run: 1 round, 0.4 s runs, 1,000 idle connections, 0.15 s micro
+                          cases; the native generator unless --generator=wrk (with --full: all of it)
+  --servers=a,b,...       servers to run (default: the headline rows above; --full: all):
+                          ${wrapList(SERVER_NAMES, 26)}
+  --workloads=a,b,...     ${WORKLOADS.join(", ")}
+                          (default: keepalive, close, idle; --full: all)
   --rounds=N              rounds, servers interleaved in each (default 3; quick 1)
-  --duration=S            seconds per measured run (default 2; quick 0.4; wrk rounds up to whole s)
+  --duration=S            seconds per measured run (default 1; --full 2; quick 0.4; wrk rounds up
+                          to whole seconds)
   --warmup=S              seconds of warm-up before each measured run (default 0.5; quick 0.1)
   --connections=N         connections for keep-alive, close and latency (default 32)
   --pipeline-depth=N      requests per pipelined write (default 16; 16 connections)
@@ -61,15 +102,23 @@ const HELP = `usage: npm run bench -- [options]
   --generator=G           auto | wrk | native (default auto: wrk for keep-alive, close and
                           pipelined when installed and runs are >= 1 s; the native generator
                           bench/c/loadgen always runs echo, idle and latency)
+  --python=PATH           the CPython for every Python row and micro.py (default: $BENCH_PYTHON,
+                          else the first python3 that imports uvloop, else the first python3)
+  --micro-seconds=S       seconds per micro-benchmark case (default 0.5; quick 0.15)
   --no-pin                do not pin server and generator to CPUs with taskset
   --no-micro              skip the micro-benchmarks        --micro-only   only them
-  --out=DIR               results directory (default bench/results); --no-save writes nothing
+  --out=DIR               results directory (default bench/results): <date>.json, <date>.svg and
+                          latest.md (--full: <date>-full.*, latest-full.md; --quick adds -quick)
+  --no-save               write no files
   --help                  this text
 `;
 
 interface Options {
   quick: boolean;
-  servers: ServerName[] | null;
+  full: boolean;
+  servers: ServerName[];
+  /** Servers the idle workload runs for (null: every server in the run). */
+  idleServers: readonly ServerName[] | null;
   workloads: Workload[];
   rounds: number;
   duration: number;
@@ -80,6 +129,8 @@ interface Options {
   idle: number;
   rate: number;
   generator: "auto" | "wrk" | "native";
+  python: string | undefined;
+  microSeconds: number;
   pin: boolean;
   micro: boolean;
   microOnly: boolean;
@@ -94,12 +145,15 @@ function usageError(message: string): never {
 
 function parseOptions(argv: readonly string[]): Options {
   const quick = argv.includes("--quick");
+  const full = argv.includes("--full");
   const o: Options = {
     quick,
-    servers: null,
-    workloads: [...WORKLOADS],
+    full,
+    servers: full ? [...SERVER_NAMES] : [...DEFAULT_SERVERS],
+    idleServers: full ? null : IDLE_SERVERS,
+    workloads: full ? [...WORKLOADS] : [...DEFAULT_WORKLOADS],
     rounds: quick ? 1 : 3,
-    duration: quick ? 0.4 : 2,
+    duration: quick ? 0.4 : full ? 2 : 1,
     warmup: quick ? 0.1 : 0.5,
     connections: 32,
     depth: 16,
@@ -107,6 +161,8 @@ function parseOptions(argv: readonly string[]): Options {
     idle: quick ? 1000 : 5000,
     rate: 5000,
     generator: "auto",
+    python: process.env.BENCH_PYTHON || undefined,
+    microSeconds: quick ? 0.15 : 0.5,
     pin: true,
     micro: true,
     microOnly: false,
@@ -124,6 +180,7 @@ function parseOptions(argv: readonly string[]): Options {
     const value = eq < 0 ? undefined : arg.slice(eq + 1);
     switch (key) {
       case "--quick":
+      case "--full":
         break;
       case "--help":
       case "-h":
@@ -134,7 +191,8 @@ function parseOptions(argv: readonly string[]): Options {
         const names = (value ?? "").split(",").filter(Boolean);
         for (const n of names) if (!(SERVER_NAMES as readonly string[]).includes(n)) usageError(`unknown server '${n}'`);
         if (names.length === 0) usageError("--servers needs a list");
-        o.servers = names as ServerName[];
+        o.servers = SERVER_NAMES.filter((n) => names.includes(n));
+        o.idleServers = null;
         break;
       }
       case "--workloads": {
@@ -171,6 +229,13 @@ function parseOptions(argv: readonly string[]): Options {
       case "--generator":
         if (value !== "auto" && value !== "wrk" && value !== "native") usageError("--generator is auto, wrk or native");
         o.generator = value;
+        break;
+      case "--python":
+        if (!value) usageError("--python needs a path");
+        o.python = value;
+        break;
+      case "--micro-seconds":
+        o.microSeconds = num(key, value, 0.05, 10);
         break;
       case "--no-pin":
         o.pin = false;
@@ -211,38 +276,6 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-// ------------------------------------------------------------------------------------- machine
-
-function firstLine(argv: string[]): string | null {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 5000 });
-  if (r.status !== 0 && !r.stdout && !r.stderr) return null;
-  return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]!.trim() || null;
-}
-
-function machineInfo(wrk: string | null, python: string | null): Record<string, unknown> {
-  const cpu = cpus();
-  let pkg: { version?: string } = {};
-  try {
-    pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version?: string };
-  } catch {
-    // no version then
-  }
-  const git = spawnSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
-  return {
-    cpuModel: cpu[0]?.model ?? "unknown",
-    cores: cpu.length,
-    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    kernel: `${process.platform} ${release()}`,
-    node: process.version,
-    packageVersion: pkg.version ?? null,
-    commit: git.status === 0 ? git.stdout.trim() : null,
-    wrk: wrk ? (firstLine([wrk, "--version"]) ?? "present") : null,
-    python: python ? firstLine([python, "--version"]) : null,
-    cc: firstLine(["cc", "--version"]),
-    taskset: which("taskset") !== null,
-  };
-}
-
 // ------------------------------------------------------------------------------------- running
 
 const MODES: Record<Exclude<Workload, "idle">, Mode> = { keepalive: "keepalive", close: "close", pipeline: "pipeline", echo: "echo", latency: "rate" };
@@ -254,7 +287,8 @@ async function main(): Promise<void> {
   const loadgen = buildC("loadgen", log);
   const cEpoll = buildC("epoll_server", log);
   const wrk = which("wrk");
-  const python = which("python3");
+  const python = findPython(o.python);
+  if (o.python && python === null) usageError(`--python=${o.python} does not run`);
   const pin = pinning(o.pin);
   const machine = machineInfo(wrk, python);
 
@@ -277,21 +311,29 @@ async function main(): Promise<void> {
   }
 
   const { specs, missing } = serverCatalogue(cEpoll, python);
-  const wanted = o.servers ?? [...SERVER_NAMES];
-  for (const name of wanted) if (missing.has(name)) log(`bench: server ${name} skipped: ${missing.get(name)}`);
-  const servers: ServerSpec[] = wanted.flatMap((n) => (specs.has(n) ? [specs.get(n)!] : []));
-  if (!servers.some((s) => s.name === "node-net") && !o.microOnly) log("bench: node-net is not in the run: no ratios will be computed");
+  const skipped: string[] = [];
+  for (const name of o.servers)
+    if (missing.has(name)) {
+      skipped.push(`${name}: ${missing.get(name)}`);
+      log(`bench: server ${name} skipped: ${missing.get(name)}`);
+    }
+  const servers: ServerSpec[] = o.servers.flatMap((n) => (specs.has(n) ? [specs.get(n)!] : []));
+  if (!servers.some((s) => s.name === "node-net") && !o.microOnly) log("bench: node-net is not in the run: no ratios against node:net will be computed");
 
   const generatorNote = useWrk ? `wrk -t1 (keep-alive, close, pipelined); bench/c/loadgen (echo, latency, idle)` : `bench/c/loadgen for every workload`;
+  const loadWorkloads = o.workloads.filter((w): w is Exclude<Workload, "idle"> => w !== "idle");
+  const idleFor = (name: string): boolean => o.workloads.includes("idle") && (o.idleServers === null || (o.idleServers as readonly string[]).includes(name));
+  const idleNames = servers.filter((s) => idleFor(s.name)).map((s) => s.name);
   log(
-    `bench: ${servers.length} servers × ${o.workloads.length} workloads × ${o.rounds} round(s), ${o.duration} s runs; generator: ${generatorNote}; ` +
-      (pin.server.length ? "server on CPU 1, generator on CPU 0" : "no CPU pinning"),
+    `bench: ${servers.length} servers × ${loadWorkloads.length} load workloads × ${o.rounds} round(s), ${o.duration} s runs` +
+      (idleNames.length ? `; idle connections for ${idleNames.length === servers.length ? "every server" : idleNames.join(", ")}` : "") +
+      `; generator: ${generatorNote}; ${pin.server.length ? "server on CPU 1, generator on CPU 0" : "no CPU pinning"}` +
+      (python ? `; ${machine.python} at ${python.path}${python.uvloop ? ` (uvloop ${python.uvloop})` : ""}` : ""),
   );
 
   const samples: Sample[] = [];
   const failures: string[] = [];
-  const loadWorkloads = o.workloads.filter((w): w is Exclude<Workload, "idle"> => w !== "idle");
-  const total = o.microOnly ? 0 : o.rounds * servers.length * o.workloads.length;
+  const total = o.microOnly ? 0 : o.rounds * (servers.length * loadWorkloads.length + idleNames.length);
   let step = 0;
 
   const options = (workload: Exclude<Workload, "idle">, port: number, seconds: number): LoadOptions => ({
@@ -323,6 +365,8 @@ async function main(): Promise<void> {
             step++;
             progress(`[${step}/${total}] round ${round}/${o.rounds}  ${WORKLOAD_TITLES[workload].padEnd(24)} ${spec.name}`);
             const viaWrk = useWrk && (workload === "keepalive" || workload === "close" || workload === "pipeline");
+            // Connection per request: the server's RSS is sampled from the warm-up to the end.
+            const rss = workload === "close" ? sampleRss(server.pid) : null;
             try {
               if (o.warmup > 0 && loadgen) await runLoadgen(loadgen, pin, options(workload, server.port, o.warmup));
               else if (o.warmup > 0 && wrk) await runWrk(wrk, pin, options(workload, server.port, 1));
@@ -331,7 +375,7 @@ async function main(): Promise<void> {
                 ? await runWrk(wrk!, pin, options(workload, server.port, o.duration))
                 : await runLoadgen(loadgen!, pin, options(workload, server.port, o.duration));
               const cpu = cpuDelta(cpu0, cpuSeconds(server.pid));
-              samples.push({
+              const sample: Sample = {
                 round,
                 server: spec.name,
                 workload,
@@ -345,17 +389,24 @@ async function main(): Promise<void> {
                 cpuSource: cpu.source,
                 cpuUsPerRequest: r.requests > 0 ? (cpu.seconds * 1e6) / r.requests : Number.NaN,
                 latency: r.latency,
-              });
+              };
+              if (rss) {
+                sample.peakRssKiB = rss.stop();
+                sample.hwmKiB = hwmKiB(server.pid);
+              }
+              samples.push(sample);
               if (r.errors > 0) log(`bench: ${spec.name} ${workload}: ${r.errors} errors`);
             } catch (error) {
               failures.push(`round ${round} ${spec.name} ${workload}: ${(error as Error).message}`);
               log(`bench: ${spec.name} ${workload} failed: ${(error as Error).message}`);
+            } finally {
+              rss?.stop();
             }
           }
           await server.stop();
         }
       }
-      if (o.workloads.includes("idle") && loadgen) {
+      if (idleFor(spec.name) && loadgen) {
         step++;
         progress(`[${step}/${total}] round ${round}/${o.rounds}  ${WORKLOAD_TITLES.idle.padEnd(24)} ${spec.name}`);
         try {
@@ -391,28 +442,13 @@ async function main(): Promise<void> {
   progressOpen = false;
 
   // micro-benchmarks
-  let micro: { node?: Record<string, { value: number; unit: string }>; python?: Record<string, { value: number; unit: string }> } = {};
+  let micro: MicroResults = { notes: [] };
   if (o.micro) {
-    const seconds = o.quick ? "0.15" : "0.5";
-    progress("micro-benchmarks: node");
-    const n = await runBounded([...pin.server, process.execPath, join(distBench, "micro.js"), "--seconds", seconds], 120_000);
-    try {
-      micro.node = JSON.parse(n.stdout.trim()) as typeof micro.node;
-    } catch {
-      log(`bench: micro.js failed: ${n.stderr.trim()}`);
-    }
-    if (python) {
-      progress("micro-benchmarks: python");
-      const p = await runBounded([...pin.server, python, join(root, "bench", "py", "micro.py"), "--seconds", seconds], 120_000);
-      try {
-        micro.python = JSON.parse(p.stdout.trim()) as typeof micro.python;
-      } catch {
-        log(`bench: micro.py failed: ${p.stderr.trim()}`);
-      }
-    }
+    micro = await runMicro(o.microSeconds, pin, python?.path ?? null, progress);
     if (progressOpen) process.stderr.write("\n");
     progressOpen = false;
-  } else micro = {};
+    for (const note of micro.notes) log(`bench: ${note}`);
+  }
 
   // report
   const elapsed = (Date.now() - started) / 1000;
@@ -422,67 +458,74 @@ async function main(): Promise<void> {
     servers.map((s) => s.name),
   );
   const tableRows = rows(summaries);
-  const verdicts = targets(summaries);
-  const microRows = Object.keys(micro.node ?? micro.python ?? {}).map((k) => {
-    const a = micro.node?.[k];
-    const b = micro.python?.[k];
-    const fmt = (v: { value: number; unit: string } | undefined): string =>
-      v ? `${v.unit === "ops/s" ? `${(v.value / 1e3).toFixed(0)}k` : v.value.toFixed(0)} ${v.unit}` : "–";
-    const better = a && b ? (a.unit === "ops/s" ? a.value / b.value : b.value / a.value) : Number.NaN;
-    return [k, fmt(a), fmt(b), Number.isFinite(better) ? `${better.toFixed(2)}×` : "–"];
-  });
-  const microHeader = ["micro-benchmark", "this library (DefaultSelector)", "CPython selectors", "speed vs Python"];
-  const machineLine = `${String(machine.cpuModel)}, ${String(machine.cores)} cores, ${String(machine.kernel)}, Node ${process.version}${machine.python ? `, ${String(machine.python)}` : ""}`;
+  const verdicts = o.microOnly ? [] : targets(summaries, samples);
+  const microVerdicts = o.micro ? microTargets(micro) : [];
+  const microTable = o.micro ? microRows(micro) : [];
+  const machineText = machineLine(machine);
+  const kind = o.quick ? (o.full ? " (quick, full set)" : " (quick)") : o.full ? " (full)" : "";
   const method =
-    `${o.rounds} round(s) × ${o.duration} s per run${useWrk ? ` (wrk runs: ${wrkSeconds(o.duration)} s)` : ""}, generator: ${generatorNote}, ` +
-    `${pin.server.length ? "server pinned to CPU 1 and generator to CPU 0" : "no pinning"}; keep-alive/close/latency ${o.connections} connections, ` +
-    `pipelined 16×${o.depth}, echo 4×${o.echoSize} B, idle ${o.idle}, latency at ${o.rate} req/s offered (bench/c/loadgen rate mode, from each request's scheduled send time).`;
+    `${o.rounds} round(s) × ${o.duration} s per run${useWrk ? ` (wrk runs: ${wrkSeconds(o.duration)} s)` : ""}, ${o.warmup} s warm-up, generator: ${generatorNote}, ` +
+    `${pin.server.length ? "server pinned to CPU 1 and generator to CPU 0" : "no pinning"}; keep-alive/close/latency ${o.connections} connections` +
+    (o.workloads.includes("pipeline") ? `, pipelined 16×${o.depth}` : "") +
+    (o.workloads.includes("echo") ? `, echo 4×${o.echoSize} B` : "") +
+    (idleNames.length ? `, idle ${o.idle} (${idleNames.length === servers.length ? "every server" : idleNames.join(", ")})` : "") +
+    (o.workloads.includes("latency") ? `, latency at ${o.rate} req/s offered (bench/c/loadgen rate mode, from each request's scheduled send time)` : "") +
+    `; peak RSS sampled every 50 ms during connection per request; micro-benchmarks ${o.microSeconds} s per case.` +
+    (skipped.length ? ` Skipped: ${skipped.join("; ")}.` : "");
+  const mark = (met: boolean | null): string => (met === null ? "n/a " : met ? "met " : "MISS");
 
   const lines: string[] = [];
-  lines.push(`native-selectors bench — ${date}${o.quick ? " (quick)" : ""} — ${machineLine}`);
+  lines.push(`native-selectors bench — ${date}${kind} — ${machineText}`);
   lines.push(method);
   lines.push("");
-  if (tableRows.length) lines.push(textTable(HEADER, tableRows));
-  lines.push("");
-  if (verdicts.length && tableRows.length) {
-    lines.push("targets (server CPU time per request, this run):");
-    for (const t of verdicts) lines.push(`  [${t.met === null ? "n/a " : t.met ? "met " : "MISS"}] ${t.name}: ${t.detail}`);
+  if (tableRows.length) lines.push(textTable(HEADER, tableRows), "");
+  if (verdicts.length + microVerdicts.length > 0) {
+    lines.push("targets (server CPU time per request, ratios within each round; micro: ns per operation):");
+    for (const t of [...verdicts, ...microVerdicts]) lines.push(`  [${mark(t.met)}] ${t.name}: ${t.detail}`);
     lines.push("");
   }
-  if (microRows.length) lines.push(textTable(microHeader, microRows), "");
+  if (microTable.length) lines.push(textTable(MICRO_HEADER, microTable), "");
   if (failures.length) lines.push("failures:", ...failures.map((f) => `  ${f}`), "");
   lines.push(`took ${elapsed.toFixed(1)} s`);
   process.stdout.write(`${lines.join("\n")}\n`);
 
   if (!o.save) return;
   mkdirSync(o.out, { recursive: true });
-  const stem = o.quick ? `${date}-quick` : date;
+  // A default run, a --full run and a --quick run each keep their own files, so none overwrites another's.
+  const suffix = `${o.full ? "-full" : ""}${o.quick ? "-quick" : ""}`;
+  const stem = `${date}${suffix}`;
+  const latest = `latest${suffix}.md`;
   const json = {
     date,
     quick: o.quick,
+    full: o.full,
     elapsedSeconds: elapsed,
     machine,
     options: { ...o, out: undefined },
     generator: generatorNote,
+    skipped,
     samples,
     summaries,
-    targets: verdicts,
+    targets: [...verdicts, ...microVerdicts],
     micro,
     failures,
   };
   writeFileSync(join(o.out, `${stem}.json`), `${JSON.stringify(json, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
-  writeFileSync(join(o.out, `${stem}.svg`), svgChart(summaries, `native-selectors vs node:net — ${date}${o.quick ? " (quick)" : ""}`, machineLine));
+  writeFileSync(join(o.out, `${stem}.svg`), svgChart(summaries, `native-selectors vs node:net — ${date}${kind}`, machineText));
   const md: string[] = [];
-  md.push(`### Benchmark results — ${date}${o.quick ? " (quick run)" : ""}`, "");
-  md.push(`Machine: ${machineLine}. ${method}`, "");
-  md.push(markdownTable(HEADER, tableRows), "");
-  md.push("Targets (server CPU time per request, same run):", "");
-  for (const t of verdicts) md.push(`- ${t.met === null ? "n/a" : t.met ? "**met**" : "**missed**"} — ${t.name}: ${t.detail}`);
-  md.push("");
-  if (microRows.length) md.push(markdownTable(microHeader, microRows), "");
+  md.push(`### Benchmark results — ${date}${kind}`, "");
+  md.push(`Machine: ${machineText}. Took ${elapsed.toFixed(0)} s.`, "");
+  md.push(`Method: ${method}`, "");
+  if (tableRows.length) md.push(markdownTable(HEADER, tableRows), "");
+  if (verdicts.length + microVerdicts.length > 0) {
+    md.push("Targets (server CPU time per request, ratios within each round; micro: ns per operation):", "");
+    for (const t of [...verdicts, ...microVerdicts]) md.push(`- ${t.met === null ? "n/a" : t.met ? "**met**" : "**missed**"} — ${t.name}: ${t.detail}`);
+    md.push("");
+  }
+  if (microTable.length) md.push(markdownTable(MICRO_HEADER, microTable), "");
   md.push(`Chart: [${stem}.svg](${stem}.svg). Raw data: [${stem}.json](${stem}.json).`, "");
-  writeFileSync(join(o.out, o.quick ? "latest-quick.md" : "latest.md"), md.join("\n"));
-  log(`bench: wrote ${join(o.out, `${stem}.json`)}, ${stem}.svg, ${o.quick ? "latest-quick.md" : "latest.md"}`);
+  writeFileSync(join(o.out, latest), md.join("\n"));
+  log(`bench: wrote ${join(o.out, `${stem}.json`)}, ${stem}.svg, ${latest}`);
 }
 
 main().then(

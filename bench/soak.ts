@@ -1,9 +1,10 @@
 /**
- * bench/soak.ts — `npm run bench:soak`: a million requests (by default) through the seed-style
- * DefaultSelector server, printing the server's RSS and open fd count at intervals, to show that
- * memory and descriptors stay flat. Load comes from bench/c/loadgen in alternating phases of
- * keep-alive requests and connection-per-request (every connection accepted, registered,
- * unregistered and closed). Bounded in time as well as in count.
+ * bench/soak.ts — `npm run bench:soak`: a million requests (by default) through the tuned
+ * seed-style DefaultSelector server (tuned-selectors, on raw fds; --server picks another),
+ * printing the server's RSS and open fd count at intervals, to show that memory and descriptors
+ * stay flat. Load comes from bench/c/loadgen in alternating phases of keep-alive requests and
+ * connection-per-request (every connection accepted, registered, unregistered and closed).
+ * Bounded in time as well as in count.
  *
  * usage: npm run bench:soak -- [--requests=N] [--max-seconds=S] [--server=NAME] [--mode=mixed|keepalive|close]
  */
@@ -11,6 +12,7 @@ import {
   SERVER_NAMES,
   buildC,
   fdCount,
+  findPython,
   installExitHandlers,
   killAll,
   pinning,
@@ -18,21 +20,20 @@ import {
   runLoadgen,
   serverCatalogue,
   startServer,
-  which,
   type ServerName,
 } from "./harness.js";
 
 const HELP = `usage: npm run bench:soak -- [--requests=N] [--max-seconds=S] [--server=NAME] [--mode=mixed|keepalive|close] [--interval=S]
   --requests=N       requests to serve (default 1000000)
   --max-seconds=S    stop after this long whatever the count (default 300)
-  --server=NAME      one of ${SERVER_NAMES.join(", ")} (default selectors)
+  --server=NAME      one of ${SERVER_NAMES.join(", ")} (default tuned-selectors)
   --mode=M           mixed (default: keep-alive phases and connection-per-request phases), keepalive, close
   --interval=S       seconds between RSS/fd lines (default 2)
 `;
 
 let requests = 1_000_000;
 let maxSeconds = 300;
-let serverName: ServerName = "selectors";
+let serverName: ServerName = "tuned-selectors";
 let mode: "mixed" | "keepalive" | "close" = "mixed";
 let interval = 2;
 for (const arg of process.argv.slice(2)) {
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const loadgen = buildC("loadgen", log);
   if (loadgen === null) throw new Error("soak needs bench/c/loadgen (a C compiler)");
-  const { specs, missing } = serverCatalogue(buildC("epoll_server", log), which("python3"));
+  const { specs, missing } = serverCatalogue(buildC("epoll_server", log), findPython(process.env.BENCH_PYTHON));
   const spec = specs.get(serverName);
   if (spec === undefined) throw new Error(`server ${serverName} unavailable: ${missing.get(serverName) ?? "?"}`);
   const pin = pinning(true);
