@@ -470,7 +470,9 @@ async function main(): Promise<void> {
     (o.workloads.includes("echo") ? `, echo 4×${o.echoSize} B` : "") +
     (idleNames.length ? `, idle ${o.idle} (${idleNames.length === servers.length ? "every server" : idleNames.join(", ")})` : "") +
     (o.workloads.includes("latency") ? `, latency at ${o.rate} req/s offered (bench/c/loadgen rate mode, from each request's scheduled send time)` : "") +
-    `; peak RSS sampled every 50 ms during connection per request; micro-benchmarks ${o.microSeconds} s per case.` +
+    (o.workloads.includes("close") ? "; peak RSS sampled every 50 ms during connection per request" : "") +
+    (o.micro ? `; micro-benchmarks ${o.microSeconds} s per case` : "") +
+    "." +
     (skipped.length ? ` Skipped: ${skipped.join("; ")}.` : "");
   const mark = (met: boolean | null): string => (met === null ? "n/a " : met ? "met " : "MISS");
 
