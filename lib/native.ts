@@ -233,6 +233,8 @@ export interface NativeBinding {
   waitFd(fd: number, events: number, timeoutMs: number): number;
   /** The Node-shaped system Error for an errno (either sign). */
   errorFromErrno(errno: number, syscall: string): NodeJS.ErrnoException;
+  /** An errno's (either sign) code and description: ["EAGAIN", "resource temporarily unavailable"]. */
+  errnoInfo(errno: number): [code: string, description: string];
   /** Runs `iterate` from a libuv callback until it returns false, draining microtasks after each call. */
   runOwned(iterate: () => boolean, done: (error?: unknown) => void): void;
   /** From now on, each delivery of `signal` writes one byte to `writeFd`. */

@@ -19,13 +19,21 @@ void UnwatchAllSignals(AddonData* data);
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
-void TrackFd(Napi::Env env, int fd) {
-  if (AddonData* d = Data(env)) d->ownedFds.insert(fd);
+void TrackFd(AddonData* data, int fd) {
+  if (data == nullptr || fd < 0) return;
+  auto& owned = data->ownedFds;
+  if (static_cast<size_t>(fd) >= owned.size()) owned.resize(static_cast<size_t>(fd) * 2 + 64);
+  owned[static_cast<size_t>(fd)] = true;
 }
 
-void UntrackFd(Napi::Env env, int fd) {
-  if (AddonData* d = Data(env)) d->ownedFds.erase(fd);
+void UntrackFd(AddonData* data, int fd) {
+  if (data == nullptr || fd < 0) return;
+  auto& owned = data->ownedFds;
+  if (static_cast<size_t>(fd) < owned.size()) owned[static_cast<size_t>(fd)] = false;
 }
+
+void TrackFd(Napi::Env env, int fd) { TrackFd(Data(env), fd); }
+void UntrackFd(Napi::Env env, int fd) { UntrackFd(Data(env), fd); }
 
 int CloseFd(int fd) {
   if (close(fd) == 0) return 0;
@@ -64,7 +72,8 @@ namespace {
 void CleanupEnvironment(AddonData* data) {
   data->tearingDown = true;
   UnwatchAllSignals(data);
-  for (int fd : data->ownedFds) CloseFd(fd);
+  for (size_t fd = 0; fd < data->ownedFds.size(); ++fd)
+    if (data->ownedFds[fd]) CloseFd(static_cast<int>(fd));
   data->ownedFds.clear();
 }
 

@@ -61,9 +61,13 @@ static std::string NumberText(double d) {
   return buf;
 }
 
-int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
-  if (index >= info.Length() || !info[index].IsNumber()) ThrowType(info, index, name, "of type number");
-  double d = info[index].As<Napi::Number>().DoubleValue();
+// One napi_get_value_double both checks the type and reads the value (the int32 fast path: no
+// napi_typeof first); only a failure pays for describing the value.
+static bool ReadNumber(const Napi::CallbackInfo& info, size_t index, double* out) {
+  return index < info.Length() && napi_get_value_double(info.Env(), info[index], out) == napi_ok;
+}
+
+static int64_t CheckedInteger(const Napi::CallbackInfo& info, const char* name, double d, int64_t min, int64_t max) {
   if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
     ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
                NumberText(d));
@@ -71,10 +75,25 @@ int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, i
   return static_cast<int64_t>(d);
 }
 
+int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
+  double d;
+  if (!ReadNumber(info, index, &d)) ThrowType(info, index, name, "of type number");
+  return CheckedInteger(info, name, d, min, max);
+}
+
 int64_t OptionalIntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max,
                        int64_t fallback) {
+  double d;
+  if (ReadNumber(info, index, &d)) return CheckedInteger(info, name, d, min, max);
   if (index >= info.Length() || info[index].IsUndefined()) return fallback;
-  return IntArg(info, index, name, min, max);
+  ThrowType(info, index, name, "of type number");
+}
+
+bool OptionalBoolArg(const Napi::CallbackInfo& info, size_t index, const char* name, bool fallback) {
+  bool value;
+  if (index < info.Length() && napi_get_value_bool(info.Env(), info[index], &value) == napi_ok) return value;
+  if (index >= info.Length() || info[index].IsUndefined()) return fallback;
+  ThrowType(info, index, name, "of type boolean");
 }
 
 int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
@@ -82,8 +101,8 @@ int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
 }
 
 int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  if (index >= info.Length() || !info[index].IsNumber()) ThrowType(info, index, name, "of type number");
-  double d = info[index].As<Napi::Number>().DoubleValue();
+  double d;
+  if (!ReadNumber(info, index, &d)) ThrowType(info, index, name, "of type number");
   if (std::isnan(d)) ThrowRange(info.Env(), name, "a number (negative waits forever)", "NaN");
   if (d < 0) return -1;
   if (d >= static_cast<double>(INT_MAX)) return INT_MAX;
@@ -91,8 +110,10 @@ int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
 }
 
 bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  if (index >= info.Length() || !info[index].IsBoolean()) ThrowType(info, index, name, "of type boolean");
-  return info[index].As<Napi::Boolean>().Value();
+  bool value;
+  if (index >= info.Length() || napi_get_value_bool(info.Env(), info[index], &value) != napi_ok)
+    ThrowType(info, index, name, "of type boolean");
+  return value;
 }
 
 std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
@@ -109,16 +130,15 @@ ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* nam
   if (index >= info.Length()) ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
   napi_env env = info.Env();
   napi_value v = info[index];
-  bool is = false;
   void* data = nullptr;
   size_t length = 0;
-  if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
-    napi_typedarray_type type;
-    size_t elements = 0;
-    napi_value arraybuffer;
-    size_t byteOffset = 0;
-    if (napi_get_typedarray_info(env, v, &type, &elements, &data, &arraybuffer, &byteOffset) != napi_ok)
-      ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+  napi_typedarray_type type;
+  size_t elements = 0;
+  napi_value arraybuffer;
+  size_t byteOffset = 0;
+  // napi_get_typedarray_info refuses anything but a TypedArray (napi_invalid_arg) without
+  // throwing, so a Buffer costs one call; only a DataView or a wrong value asks again.
+  if (napi_get_typedarray_info(env, v, &type, &elements, &data, &arraybuffer, &byteOffset) == napi_ok) {
     size_t elementSize = 1;
     switch (type) {
       case napi_int16_array:
@@ -132,13 +152,11 @@ ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* nam
       default: elementSize = 1;
     }
     length = elements * elementSize;
-  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
-    napi_value arraybuffer;
-    size_t byteOffset = 0;
-    if (napi_get_dataview_info(env, v, &length, &data, &arraybuffer, &byteOffset) != napi_ok)
-      ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
   } else {
-    ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
+    bool is = false;
+    if (napi_is_dataview(env, v, &is) != napi_ok || !is ||
+        napi_get_dataview_info(env, v, &length, &data, &arraybuffer, &byteOffset) != napi_ok)
+      ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
   }
   if (data == nullptr) length = 0;  // detached or zero-length
   return ByteView{static_cast<uint8_t*>(data), length};

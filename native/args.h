@@ -36,6 +36,8 @@ int64_t OptionalIntArg(const Napi::CallbackInfo& info, size_t index, const char*
 int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name = "timeoutMs");
 
 bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// As BoolArg, but a missing or undefined argument gives fallback.
+bool OptionalBoolArg(const Napi::CallbackInfo& info, size_t index, const char* name, bool fallback);
 std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 

@@ -41,15 +41,11 @@ const char* ErrnoName(int err) {
   return extra != nullptr ? extra : "UNKNOWN";
 }
 
+std::string ErrnoDescription(int err) { return LibuvKnows(err) ? uv_strerror(-err) : strerror(err); }
+
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall) {
   const char* name = ErrnoName(err);
-  std::string description;
-  if (strcmp(name, "UNKNOWN") == 0) {
-    description = strerror(err);
-  } else {
-    description = LibuvKnows(err) ? uv_strerror(-err) : strerror(err);
-  }
-  std::string message = std::string(name) + ": " + description + ", " + syscall;
+  std::string message = std::string(name) + ": " + ErrnoDescription(err) + ", " + syscall;
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object obj = error.Value();
   obj.Set("errno", Napi::Number::New(env, -err));

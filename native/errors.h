@@ -13,6 +13,8 @@ namespace ns {
 // The symbolic name of an errno value ("EBADF", "EINPROGRESS"); "Unknown system error" for one
 // neither libuv nor our short list of the errnos libuv lacks knows.
 const char* ErrnoName(int err);
+// Its description as Node words it ("bad file descriptor"): libuv's text, else strerror's.
+std::string ErrnoDescription(int err);
 
 // Builds the Error Node would build for a failed system call (err is a positive errno).
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall);

@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -38,6 +39,10 @@
 namespace ns {
 
 namespace {
+
+// Every function of this file is created with the environment's AddonData as its data, so a call
+// reads it from its own CallbackInfo instead of looking the instance data up.
+AddonData* DataOf(const Napi::CallbackInfo& info) { return static_cast<AddonData*>(info.Data()); }
 
 // After a socket is made: the flags that socket()/accept4() could not set atomically here.
 int FinishNewSocket(int fd, bool nonblock) {
@@ -170,14 +175,14 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
   int family = FamilyArg(info, 0);
   int type = static_cast<int>(IntArg(info, 1, "type", 0, 0xffff));
   int proto = static_cast<int>(OptionalIntArg(info, 2, "proto", 0, 0xffff, 0));
-  bool nonblock = info.Length() > 3 && !info[3].IsUndefined() ? BoolArg(info, 3, "nonblock") : false;
+  bool nonblock = OptionalBoolArg(info, 3, "nonblock", false);
   int fd = socket(family, type | SocketFlags(nonblock), proto);
   if (fd < 0) ThrowSystemError(env, errno, "socket");
   if (int err = FinishNewSocket(fd, nonblock)) {
     CloseFd(fd);
     ThrowSystemError(env, err, "fcntl");
   }
-  TrackFd(env, fd);
+  TrackFd(DataOf(info), fd);
   return Napi::Number::New(env, fd);
 }
 
@@ -186,7 +191,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   int family = static_cast<int>(OptionalIntArg(info, 0, "family", 0, 255, AF_UNIX));
   int type = static_cast<int>(OptionalIntArg(info, 1, "type", 0, 0xffff, SOCK_STREAM));
   int proto = static_cast<int>(OptionalIntArg(info, 2, "proto", 0, 0xffff, 0));
-  bool nonblock = info.Length() > 3 && !info[3].IsUndefined() ? BoolArg(info, 3, "nonblock") : false;
+  bool nonblock = OptionalBoolArg(info, 3, "nonblock", false);
   int fds[2];
   if (socketpair(family, type | SocketFlags(nonblock), proto, fds) < 0) ThrowSystemError(env, errno, "socketpair");
   for (int fd : fds) {
@@ -196,8 +201,8 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
       ThrowSystemError(env, err, "fcntl");
     }
   }
-  TrackFd(env, fds[0]);
-  TrackFd(env, fds[1]);
+  TrackFd(DataOf(info), fds[0]);
+  TrackFd(DataOf(info), fds[1]);
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(0u, Napi::Number::New(env, fds[0]));
   a.Set(1u, Napi::Number::New(env, fds[1]));
@@ -207,7 +212,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
 // pipe(nonblock = true): [readFd, writeFd], both CLOEXEC.
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  bool nonblock = info.Length() > 0 && !info[0].IsUndefined() ? BoolArg(info, 0, "nonblock") : true;
+  bool nonblock = OptionalBoolArg(info, 0, "nonblock", true);
   int fds[2];
 #if defined(__linux__) || defined(__FreeBSD__)
   if (pipe2(fds, O_CLOEXEC | (nonblock ? O_NONBLOCK : 0)) < 0) ThrowSystemError(env, errno, "pipe2");
@@ -221,8 +226,8 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
     }
   }
 #endif
-  TrackFd(env, fds[0]);
-  TrackFd(env, fds[1]);
+  TrackFd(DataOf(info), fds[0]);
+  TrackFd(DataOf(info), fds[1]);
   Napi::Array a = Napi::Array::New(env, 2);
   a.Set(0u, Napi::Number::New(env, fds[0]));
   a.Set(1u, Napi::Number::New(env, fds[1]));
@@ -295,9 +300,9 @@ int AcceptOne(int fd, bool nonblock, sockaddr_storage* ss, socklen_t* len) {
 Napi::Value Accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  bool nonblock = info.Length() > 1 && !info[1].IsUndefined() ? BoolArg(info, 1, "nonblock") : true;
+  bool nonblock = OptionalBoolArg(info, 1, "nonblock", true);
   int c = AcceptOne(fd, nonblock, nullptr, nullptr);
-  if (c >= 0) TrackFd(env, c);
+  if (c >= 0) TrackFd(DataOf(info), c);
   return Napi::Number::New(env, c);
 }
 
@@ -305,13 +310,13 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
 Napi::Value AcceptAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  bool nonblock = info.Length() > 1 && !info[1].IsUndefined() ? BoolArg(info, 1, "nonblock") : true;
+  bool nonblock = OptionalBoolArg(info, 1, "nonblock", true);
   sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
   int c = AcceptOne(fd, nonblock, &ss, &len);
   if (c < 0) return Napi::Number::New(env, c);
-  TrackFd(env, c);
+  TrackFd(DataOf(info), c);
   Napi::Array pair = Napi::Array::New(env, 2);
   pair.Set(0u, Napi::Number::New(env, c));
   pair.Set(1u, AddressToJs(env, ss, len));
@@ -324,7 +329,7 @@ Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   Int32View out = Int32ArrayArg(info, 1, "out");
-  bool nonblock = info.Length() > 2 && !info[2].IsUndefined() ? BoolArg(info, 2, "nonblock") : true;
+  bool nonblock = OptionalBoolArg(info, 2, "nonblock", true);
   size_t count = 0;
   int lastError = 0;
   while (count < out.length) {
@@ -333,7 +338,7 @@ Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
       lastError = c;
       break;
     }
-    TrackFd(env, c);
+    TrackFd(DataOf(info), c);
     out.data[count++] = c;
   }
   if (count == 0 && lastError < 0) return Napi::Number::New(env, lastError);
@@ -481,8 +486,9 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
 Napi::Value Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  UntrackFd(env, fd);
-  StopWatchersOnFd(env, fd);
+  AddonData* data = DataOf(info);
+  UntrackFd(data, fd);
+  StopWatchersOnFd(data, fd);
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();
 }
@@ -533,14 +539,13 @@ Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
   return AddressToJs(env, ss, len);
 }
 
+// setNonBlocking(fd, on): one ioctl(FIONBIO), where the fcntl pair F_GETFL + F_SETFL takes two
+// syscalls (CPython's setblocking uses the ioctl too).
 Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  bool on = BoolArg(info, 1, "nonblock");
-  int flags = fcntl(fd, F_GETFL);
-  if (flags < 0) ThrowSystemError(env, errno, "fcntl");
-  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
-  if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) ThrowSystemError(env, errno, "fcntl");
+  int on = BoolArg(info, 1, "nonblock") ? 1 : 0;
+  if (ioctl(fd, FIONBIO, &on) < 0) ThrowSystemError(env, errno, "ioctl");
   return env.Undefined();
 }
 
@@ -582,6 +587,18 @@ Napi::Value ErrorFromErrno(const Napi::CallbackInfo& info) {
   return SystemError(env, static_cast<int>(err < 0 ? -err : err), syscall.c_str()).Value();
 }
 
+// errnoInfo(errno): [code, description] ("EAGAIN", "resource temporarily unavailable"), errno of
+// either sign. lib/errors.ts builds its system errors from it, once per errno.
+Napi::Value ErrnoInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
+  int positive = static_cast<int>(err < 0 ? -err : err);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::String::New(env, ErrnoName(positive)));
+  pair.Set(1u, Napi::String::New(env, ErrnoDescription(positive)));
+  return pair;
+}
+
 }  // namespace
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
@@ -614,8 +631,10 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"isOpen", IsOpen},
       {"waitFd", WaitFd},
       {"errorFromErrno", ErrorFromErrno},
+      {"errnoInfo", ErrnoInfo},
   };
-  for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  AddonData* data = Data(env);
+  for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name, data));
 }
 
 }  // namespace ns

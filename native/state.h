@@ -19,8 +19,9 @@ struct WatcherSet {
 };
 
 struct AddonData {
-  // fds this environment created and has not closed: closed by the environment cleanup hook.
-  std::unordered_set<int> ownedFds;
+  // fds this environment created and has not closed, closed by the environment cleanup hook: a
+  // flag per fd number, so tracking an accepted connection allocates nothing.
+  std::vector<bool> ownedFds;
   // Signal numbers this environment watches (see signals.cc), unwatched at teardown.
   std::vector<std::pair<int, int>> signalWatches;  // (signo, write fd)
   Napi::FunctionReference pollerConstructor;
@@ -31,13 +32,17 @@ struct AddonData {
 
 AddonData* Data(Napi::Env env);
 
-// Records that this environment owns fd (so teardown closes it).
+// Records that this environment owns fd (so teardown closes it). The AddonData forms are for
+// functions created with the AddonData as their data (no instance-data lookup per call).
+void TrackFd(AddonData* data, int fd);
+void UntrackFd(AddonData* data, int fd);
 void TrackFd(Napi::Env env, int fd);
 void UntrackFd(Napi::Env env, int fd);
 
 // Stops every started Watcher of this environment on fd (watcher.cc). close() calls it first:
 // libuv aborts the process if a started uv_poll_t's fd is closed before its loop registers it.
 void StopWatchersOnFd(Napi::Env env, int fd);
+void StopWatchersOnFd(AddonData* data, int fd);
 
 // close(2) without retrying on EINTR (on Linux the fd is gone even then). Returns 0 or errno.
 int CloseFd(int fd);

@@ -167,7 +167,7 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     }
   }
 
-  friend void StopWatchersOnFd(Napi::Env env, int fd);
+  friend void StopWatchersOnFd(AddonData* data, int fd);
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (handle_ != nullptr) CloseHandle();
@@ -209,9 +209,10 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
   std::shared_ptr<WatcherSet> registry_;
 };
 
-void StopWatchersOnFd(Napi::Env env, int fd) {
-  AddonData* data = Data(env);
-  if (data == nullptr) return;
+void StopWatchersOnFd(Napi::Env env, int fd) { StopWatchersOnFd(Data(env), fd); }
+
+void StopWatchersOnFd(AddonData* data, int fd) {
+  if (data == nullptr || data->watchers->live.empty()) return;
   std::vector<Watcher*> matches;
   for (Watcher* w : data->watchers->live)
     if (w->fd_ == fd && w->events_ != 0) matches.push_back(w);

@@ -171,7 +171,7 @@ describe("Socket basics", () => {
       [() => a.getsockopt(SOL_SOCKET, SO_ERROR), "getsockopt"],
       [() => a.getsockname(), "getsockname"],
       [() => a.getpeername(), "getpeername"],
-      [() => a.setblocking(false), "fcntl"],
+      [() => a.setblocking(false), "ioctl"],
     ];
     for (const [call, syscall] of calls) expectSystemError(call, "EBADF", syscall);
     // As Python's connect_ex: the errno comes back instead of being thrown.

@@ -637,7 +637,7 @@ describe("shutdown, close, options, flags, waitFd, errors", () => {
     closeAll(a, b);
     expect(lowlevel.isOpen(a)).toBe(false);
     expect(lowlevel.isOpen(2 ** 31 - 1)).toBe(false);
-    expectSystemError(() => lowlevel.setNonBlocking(a, true), "EBADF", "fcntl");
+    expectSystemError(() => lowlevel.setNonBlocking(a, true), "EBADF", "ioctl");
     expectSystemError(() => lowlevel.getNonBlocking(a), "EBADF", "fcntl");
     expectCode(() => lowlevel.setNonBlocking(a, 1 as unknown as boolean), "ERR_INVALID_ARG_TYPE");
     expectCode(() => lowlevel.isOpen(-5), "ERR_OUT_OF_RANGE");
