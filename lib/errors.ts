@@ -25,9 +25,54 @@ export function codedError(code: string, message: string, kind: "Error" | "TypeE
   return error;
 }
 
-/** The Error Node would build for a failed syscall: code, errno (negative), syscall, message. */
+/** What system errors need of an errno, looked up once per errno. */
+interface ErrnoText {
+  readonly code: string;
+  readonly description: string;
+  /** Control flow in a selector program: raised without capturing a stack (see systemError). */
+  readonly controlFlow: boolean;
+}
+
+/**
+ * The errnos that are control flow in a seed-shaped program: Python's BlockingIOError family
+ * (EAGAIN/EWOULDBLOCK, EINPROGRESS, EALREADY) and a peer going away (ECONNRESET, EPIPE,
+ * ECONNABORTED). A server raises and catches them per request or per connection, so they must
+ * cost what CPython's do, and capturing a V8 stack costs several microseconds.
+ */
+const CONTROL_FLOW_CODES: ReadonlySet<string> = new Set(["EAGAIN", "EWOULDBLOCK", "EINPROGRESS", "EALREADY", "ECONNRESET", "EPIPE", "ECONNABORTED"]);
+
+/** Indexed by positive errno. */
+const errnoTexts: (ErrnoText | undefined)[] = [];
+
+function errnoText(errno: number): ErrnoText {
+  const [code, description] = native.errnoInfo(errno);
+  const text = { code, description, controlFlow: CONTROL_FLOW_CODES.has(code) };
+  errnoTexts[errno < 0 ? -errno : errno] = text;
+  return text;
+}
+
+/**
+ * The Error Node would build for a failed syscall: message "EBADF: bad file descriptor, close",
+ * `errno` (negative), `code`, `syscall`. `errno` may have either sign.
+ *
+ * Control-flow errors (EAGAIN, EINPROGRESS, ECONNRESET... see CONTROL_FLOW_CODES) are built
+ * without a stack trace: their `stack` is the message line alone. Every other system error
+ * captures the stack of the call that failed.
+ */
 export function systemError(errno: number, syscall: string): NodeJS.ErrnoException {
-  const error = native.errorFromErrno(errno, syscall);
-  Error.captureStackTrace(error, systemError);
+  if (typeof syscall !== "string")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "syscall" argument must be of type string. Received type ${typeof syscall}`, "TypeError");
+  // The native lookup checks errno (an integer within +-4095) before anything is cached.
+  const text = (typeof errno === "number" ? errnoTexts[errno < 0 ? -errno : errno] : undefined) ?? errnoText(errno);
+  const positive = errno < 0 ? -errno : errno;
+  // Capture no stack while constructing; the others then capture theirs once, from the caller.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  const error: NodeJS.ErrnoException = new Error(`${text.code}: ${text.description}, ${syscall}`);
+  Error.stackTraceLimit = limit;
+  if (!text.controlFlow) Error.captureStackTrace(error, systemError);
+  error.errno = -positive;
+  error.code = text.code;
+  error.syscall = syscall;
   return error;
 }

@@ -29,12 +29,12 @@ import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type H
 import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
 import { Socket } from "./socket.js";
+import { checkBufsize, describe, intoLength, recvBytes, recvfromBytes, safeString, toBytes, wouldBlock } from "./sockio.js";
 
 export { Handle, TimerHandle, type ExceptionContext } from "./loop-handles.js";
 
 const C = native.constants;
 const EAGAIN = C.EAGAIN;
-const EWOULDBLOCK = C.EWOULDBLOCK;
 const EINTR = C.EINTR;
 const EINPROGRESS = C.EINPROGRESS;
 const ECONNABORTED = C.ECONNABORTED;
@@ -48,13 +48,6 @@ const CLOCK_RESOLUTION = 1e-6;
 const MIN_CANCELLED_TO_COMPACT = 100;
 /** Node's setTimeout limit (ms). */
 const MAX_NODE_DELAY = 0x7fffffff;
-/** recv sizes up to this are allocated from Node's Buffer pool; larger reads go through a scratch buffer. */
-const POOLED_RECV = 4096;
-/**
- * The largest single read: recv(n) may return fewer bytes than n anyway, and no stream socket
- * buffer or datagram comes near this, so a huge n costs no huge allocation.
- */
-const MAX_RECV_CHUNK = 8 * 1024 * 1024;
 
 /**
  * Accept backoff (asyncio's ACCEPT_RETRY_DELAY, made exponential): when accept fails because the
@@ -133,38 +126,11 @@ export async function run<T>(main: (loop: EventLoop) => T | PromiseLike<T>, sele
 const AGAIN: unique symbol = Symbol("again");
 type Step<T> = () => T | typeof AGAIN;
 
-function wouldBlock(r: number): boolean {
-  return r === -EAGAIN || r === -EWOULDBLOCK || r === -EINTR;
-}
-
 function abortError(signal: AbortSignal): CodedError {
   const error = new Error("The operation was aborted", { cause: signal.reason }) as CodedError;
   error.name = "AbortError";
   error.code = "ABORT_ERR";
   return error;
-}
-
-/** The bytes of a sock* call's `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE. */
-function bytesOf(data: string | BufferLike): BufferLike {
-  if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (ArrayBuffer.isView(data)) return data;
-  throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray or DataView. Received ${describe(data)}`, "TypeError");
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
-  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
-  return `type ${typeof value} (${safeString(() => String(value))})`;
-}
-
-/** String(value) for anything, even an object whose toString throws. */
-function safeString(make: () => string): string {
-  try {
-    return make();
-  } catch {
-    return "<unprintable>";
-  }
 }
 
 function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
@@ -214,7 +180,6 @@ export class EventLoop implements HandleOwner, Disposable {
   #stopping = false;
   #dispatching = 0;
   #exceptionHandler: ExceptionHandler | null = null;
-  #scratch: Buffer | null = null;
 
   // Signals: a self-pipe the native handler writes signal numbers to; its read end is a reader.
   #sigRead = -1;
@@ -1102,29 +1067,13 @@ export class EventLoop implements HandleOwner, Disposable {
     let fd: number;
     try {
       fd = this.#prepare(sock, "recv", options);
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${describe(n)}`, "RangeError");
+      checkBufsize(n, "n");
     } catch (error) {
       return Promise.reject(error);
     }
     const step = (): Buffer | typeof AGAIN => {
-      let buffer: Buffer;
-      let r: number;
-      if (n <= POOLED_RECV) {
-        buffer = Buffer.allocUnsafe(n);
-        r = native.recv(fd, buffer, 0, n);
-        if (r >= 0) return r === n ? buffer : buffer.subarray(0, r);
-      } else {
-        const size = Math.min(n, MAX_RECV_CHUNK);
-        let scratch = this.#scratch;
-        if (scratch === null || scratch.length < size) scratch = this.#scratch = Buffer.allocUnsafeSlow(size);
-        r = native.recv(fd, scratch, 0, size);
-        if (r >= 0) {
-          buffer = Buffer.allocUnsafe(r);
-          scratch.copy(buffer, 0, 0, r);
-          return buffer;
-        }
-      }
+      const r = recvBytes(fd, n);
+      if (typeof r !== "number") return r;
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
@@ -1134,14 +1083,13 @@ export class EventLoop implements HandleOwner, Disposable {
   /** Receives into `buffer` (any ArrayBufferView, filled from its start): the byte count, 0 at end of stream. */
   sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
     let fd: number;
+    let length: number;
     try {
       fd = this.#prepare(sock, "recv", options);
-      if (!ArrayBuffer.isView(buffer))
-        throw codedError("ERR_INVALID_ARG_TYPE", `The "buffer" argument must be a Buffer, TypedArray or DataView. Received ${describe(buffer)}`, "TypeError");
+      length = intoLength(buffer, undefined);
     } catch (error) {
       return Promise.reject(error);
     }
-    const length = buffer.byteLength;
     const step = (): number | typeof AGAIN => {
       const r = native.recv(fd, buffer, 0, length);
       if (r >= 0) return r;
@@ -1159,34 +1107,15 @@ export class EventLoop implements HandleOwner, Disposable {
     let fd: number;
     try {
       fd = this.#prepare(sock, "recvfrom", options);
-      if (typeof n !== "number" || !Number.isInteger(n) || n < 0 || n > 0x7fffffff)
-        throw codedError("ERR_OUT_OF_RANGE", `The "n" argument must be an integer >= 0 and <= 2147483647. Received ${describe(n)}`, "RangeError");
+      checkBufsize(n, "n");
     } catch (error) {
       return Promise.reject(error);
     }
     const step = (): [Buffer, SocketAddress | null] | typeof AGAIN => {
-      const size = Math.min(n, MAX_RECV_CHUNK);
-      let into: Buffer;
-      if (size <= POOLED_RECV) {
-        into = Buffer.allocUnsafe(size);
-      } else {
-        let scratch = this.#scratch;
-        if (scratch === null || scratch.length < size) scratch = this.#scratch = Buffer.allocUnsafeSlow(size);
-        into = scratch;
-      }
-      const r = native.recvfrom(fd, into, 0, size);
-      if (typeof r === "number") {
-        if (wouldBlock(r)) return AGAIN;
-        throw systemError(r, "recvfrom");
-      }
-      const count = r[0];
-      let data: Buffer;
-      if (into !== this.#scratch) data = count === size ? into : into.subarray(0, count);
-      else {
-        data = Buffer.allocUnsafe(count);
-        into.copy(data, 0, 0, count);
-      }
-      return [data, r[1]];
+      const r = recvfromBytes(fd, n);
+      if (typeof r !== "number") return r;
+      if (wouldBlock(r)) return AGAIN;
+      throw systemError(r, "recvfrom");
     };
     return this.#attempt(sock, fd, false, step, options?.signal);
   }
@@ -1200,18 +1129,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let length: number;
     try {
       fd = this.#prepare(sock, "recvfrom", options);
-      if (!ArrayBuffer.isView(buffer))
-        throw codedError("ERR_INVALID_ARG_TYPE", `The "buffer" argument must be a Buffer, TypedArray or DataView. Received ${describe(buffer)}`, "TypeError");
-      length = buffer.byteLength;
-      if (nbytes !== undefined && nbytes !== 0) {
-        if (typeof nbytes !== "number" || !Number.isInteger(nbytes) || nbytes < 0 || nbytes > length)
-          throw codedError(
-            "ERR_OUT_OF_RANGE",
-            `The "nbytes" argument must be an integer >= 0 and <= the buffer's length (${length}). Received ${describe(nbytes)}`,
-            "RangeError",
-          );
-        length = nbytes;
-      }
+      length = intoLength(buffer, nbytes);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1235,7 +1153,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let args: [string, number?, number?, number?];
     try {
       fd = this.#prepare(sock, "sendto", options);
-      view = bytesOf(data);
+      view = toBytes(data);
       args = this.#connectArgs(sock.family, address);
     } catch (error) {
       return Promise.reject(error);
@@ -1263,7 +1181,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let view: BufferLike;
     try {
       fd = this.#prepare(sock, "send", options);
-      view = bytesOf(data);
+      view = toBytes(data);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1485,7 +1403,6 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#pausedReaders.clear();
     for (const reject of this.#acceptBackoffs) reject(error());
     this.#acceptBackoffs.clear();
-    this.#scratch = null;
   }
 
   [Symbol.dispose](): void {

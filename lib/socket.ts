@@ -17,10 +17,9 @@
  * that would block waits in poll(2) for at most the timeout (sendall: for all of its data), then
  * throws ETIMEDOUT.
  */
-import { constants as bufferConstants } from "node:buffer";
-
 import { codedError, systemError } from "./errors.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
+import { checkBufsize, checkInt, describe, intoLength, recvBytes, recvfromBytes, toBytes, wouldBlock } from "./sockio.js";
 
 const C = native.constants;
 
@@ -55,38 +54,36 @@ export type SendData = string | BufferLike;
 
 const EBADF = C.EBADF;
 const EAGAIN = C.EAGAIN;
-const EWOULDBLOCK = C.EWOULDBLOCK;
 const EINPROGRESS = C.EINPROGRESS;
 const ETIMEDOUT = C.ETIMEDOUT;
 const POLLIN = native.poll.POLLIN;
 const POLLOUT = native.poll.POLLOUT;
-const MAX_BUFFER = bufferConstants.MAX_LENGTH;
-/** recv() sizes up to this come from Node's Buffer pool; above it a short read is copied out. */
-const POOLED_RECV = 4096;
+
+/**
+ * What the finalizer needs of a Socket: its fd, -1 once closed or detached. The Socket keeps its fd
+ * here and registers this cell as the held value, without an unregister token: close() only sets
+ * `fd` to -1, which costs less than unregistering and leaves the finalizer nothing to do.
+ */
+interface FdCell {
+  fd: number;
+}
 
 /** Closes the fd of a Socket that was garbage-collected without close(). Never touches the Socket. */
-const finalizer = new FinalizationRegistry<number>((fd) => {
+const finalizer = new FinalizationRegistry<FdCell>((cell) => {
+  if (cell.fd === -1) return;
   try {
-    native.close(fd);
+    native.close(cell.fd);
   } catch {
     // Already closed behind the Socket's back (e.g. lowlevel.close(sock.fileno())): nothing to do.
   }
 });
 
 /**
- * Set by accept() and socketpair() just before they wrap a new fd whose blocking mode they know,
- * so the constructor skips the fcntl it would otherwise make to find out.
+ * Set by accept() and socketpair() just before they wrap a new fd whose blocking mode they know
+ * and whose family, type and proto come from a checked Socket, so the constructor neither checks
+ * them again nor makes the fcntl it would otherwise make to find out the mode.
  */
 let knownBlocking: boolean | undefined;
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `an Array of length ${value.length}`;
-  if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return `type ${typeof value} (${String(value)})`;
-  if (typeof value === "object") return `an instance of ${(value as object).constructor?.name ?? "Object"}`;
-  return typeof value;
-}
 
 function closedError(syscall: string): NodeJS.ErrnoException {
   return systemError(-EBADF, syscall);
@@ -100,10 +97,6 @@ function timeoutError(syscall: string): NodeJS.ErrnoException {
   return error;
 }
 
-function wouldBlock(r: unknown): boolean {
-  return r === -EAGAIN || r === -EWOULDBLOCK;
-}
-
 /** A timeout in seconds as settimeout() takes it: null (blocking) or a finite number >= 0. */
 function checkTimeout(value: unknown): number | null {
   if (value === null || value === undefined) return null;
@@ -111,19 +104,6 @@ function checkTimeout(value: unknown): number | null {
     throw codedError("ERR_INVALID_ARG_TYPE", `The "timeout" argument must be a number of seconds or null. Received ${describe(value)}`, "TypeError");
   if (!(value >= 0) || !Number.isFinite(value))
     throw codedError("ERR_OUT_OF_RANGE", `The value of "timeout" is out of range. It must be a finite number >= 0. Received ${value}`, "RangeError");
-  return value;
-}
-
-/** An integer in [min, max], else ERR_INVALID_ARG_TYPE (not a number) or ERR_OUT_OF_RANGE. */
-function checkInt(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type number. Received ${describe(value)}`, "TypeError");
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw codedError(
-      "ERR_OUT_OF_RANGE",
-      `The value of "${name}" is out of range. It must be an integer >= ${min} and <= ${max}. Received ${value}`,
-      "RangeError",
-    );
   return value;
 }
 
@@ -164,56 +144,14 @@ function addressArgs(family: number, address: unknown, method: string): NativeAd
   return [host, port, flowinfo, scopeId];
 }
 
-/** How many bytes of `buffer` a recv*Into call may fill: its first `nbytes` (0 or omitted: all of it). */
-function intoLength(buffer: BufferLike, nbytes: number | undefined): number {
-  if (!ArrayBuffer.isView(buffer))
-    throw codedError(
-      "ERR_INVALID_ARG_TYPE",
-      `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${describe(buffer)}`,
-      "TypeError",
-    );
-  const length = buffer.byteLength;
-  if (nbytes === undefined || nbytes === 0) return length;
-  checkInt("nbytes", nbytes, 0, MAX_BUFFER);
-  if (nbytes > length)
-    throw codedError(
-      "ERR_OUT_OF_RANGE",
-      `The value of "nbytes" is out of range. It must be <= the buffer's length (${length}). Received ${nbytes}`,
-      "RangeError",
-    );
-  return nbytes;
-}
-
-/** A buffer for a recv of `bufsize` bytes (checked): small sizes come from Node's Buffer pool. */
-function recvBuffer(bufsize: number): Buffer {
-  if (typeof bufsize !== "number" || !(bufsize >= 0 && bufsize <= MAX_BUFFER) || Math.floor(bufsize) !== bufsize) checkInt("bufsize", bufsize, 0, MAX_BUFFER);
-  return bufsize <= POOLED_RECV ? Buffer.allocUnsafe(bufsize) : Buffer.allocUnsafeSlow(bufsize);
-}
-
-/** The `n` bytes a recv put into `buffer` (from recvBuffer). */
-function received(buffer: Buffer, n: number): Buffer {
-  const bufsize = buffer.length;
-  if (n === bufsize) return buffer;
-  // A short read into a large private buffer is copied so the result does not pin it.
-  if (bufsize > POOLED_RECV && n < bufsize >>> 1) return Buffer.from(buffer.subarray(0, n));
-  return buffer.subarray(0, n);
-}
-
-/** The bytes of `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE for anything else. */
-function toBytes(data: SendData): BufferLike {
-  if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (!ArrayBuffer.isView(data))
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(data)}`, "TypeError");
-  return data;
-}
-
 /**
  * A socket, as Python's `socket.socket`. Blocking by default (the fd really is blocking), so
  * `accept()`, `recv()`, `sendall()` and a blocking `connect()` wait in the kernel and hold the
  * thread; call `setblocking(false)` and use a selector to multiplex.
  */
 export class Socket implements Disposable {
-  #fd: number;
+  /** The fd (-1 once closed or detached), in the cell the finalizer holds. */
+  readonly #cell: FdCell;
   /** null: blocking; 0: non-blocking; > 0: timed (the fd is non-blocking), in seconds. */
   #timeout: number | null;
   /** The address family (AF_INET, AF_INET6 or AF_UNIX). */
@@ -230,32 +168,44 @@ export class Socket implements Disposable {
   constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto: number = 0, fileno?: number) {
     const known = knownBlocking;
     knownBlocking = undefined;
-    this.family = checkFamily(family);
-    this.type = checkInt("type", type, 0, 0xffff);
-    this.proto = checkInt("proto", proto, 0, 0xffff);
-    if (fileno === undefined) {
-      this.#fd = native.socket(family, type, proto, false);
-      this.#timeout = null;
+    if (known !== undefined) {
+      // accept() or socketpair(): the arguments come from a checked Socket, the fd is new.
+      this.family = family;
+      this.type = type;
+      this.proto = proto;
+      this.#cell = { fd: fileno! };
+      this.#timeout = known ? null : 0;
     } else {
-      this.#fd = checkInt("fileno", fileno, 0, 0x7fffffff);
-      // getNonBlocking also proves the fd is open (EBADF otherwise).
-      this.#timeout = (known ?? !native.getNonBlocking(fileno)) ? null : 0;
+      this.family = checkFamily(family);
+      this.type = checkInt("type", type, 0, 0xffff);
+      this.proto = checkInt("proto", proto, 0, 0xffff);
+      if (fileno === undefined) {
+        this.#cell = { fd: native.socket(family, type, proto, false) };
+        this.#timeout = null;
+      } else {
+        checkInt("fileno", fileno, 0, 0x7fffffff);
+        // getNonBlocking also proves the fd is open (EBADF otherwise).
+        this.#timeout = native.getNonBlocking(fileno) ? 0 : null;
+        this.#cell = { fd: fileno };
+      }
     }
-    finalizer.register(this, this.#fd, this);
+    finalizer.register(this, this.#cell);
   }
 
   /** The fd, or -1 once closed (or detached). */
   fileno(): number {
-    return this.#fd;
+    return this.#cell.fd;
   }
 
   /** Whether close() (or detach()) has been called. */
   get closed(): boolean {
-    return this.#fd === -1;
+    return this.#cell.fd === -1;
   }
 
   /** Blocking (true, the same as settimeout(null)) or non-blocking (false, settimeout(0)). */
   setblocking(flag: boolean): void {
+    if (typeof flag !== "boolean" && flag !== 0 && flag !== 1)
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "flag" argument must be of type boolean. Received ${describe(flag)}`, "TypeError");
     this.settimeout(flag ? null : 0);
   }
 
@@ -270,8 +220,8 @@ export class Socket implements Disposable {
    */
   settimeout(timeout: number | null): void {
     const value = checkTimeout(timeout);
-    const fd = this.#fd;
-    if (fd === -1) throw closedError("fcntl");
+    const fd = this.#cell.fd;
+    if (fd === -1) throw closedError("ioctl");
     native.setNonBlocking(fd, value !== null);
     this.#timeout = value;
   }
@@ -289,7 +239,7 @@ export class Socket implements Disposable {
   #timed<T>(fd: number, write: boolean, syscall: string, call: () => T | number, first: T | number, deadline?: number): T | number {
     let r = first;
     const timeout = this.#timeout;
-    if (timeout === null || timeout === 0 || !wouldBlock(r)) return r;
+    if (timeout === null || timeout === 0 || typeof r !== "number" || !wouldBlock(r)) return r;
     const end = deadline ?? performance.now() + timeout * 1000;
     for (;;) {
       const left = Math.ceil(end - performance.now());
@@ -298,20 +248,20 @@ export class Socket implements Disposable {
       if (ready < 0) return ready;
       if (ready === 0) throw timeoutError(syscall);
       r = call();
-      if (!wouldBlock(r)) return r;
+      if (typeof r !== "number" || !wouldBlock(r)) return r;
     }
   }
 
   /** Binds to an address (see AddressInput). */
   bind(address: AddressInput): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("bind");
     native.bind(fd, this.family, ...addressArgs(this.family, address, "bind"));
   }
 
   /** Listens for connections; `backlog` defaults to SOMAXCONN, and a negative one counts as 0 (as Python). */
   listen(backlog?: number): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("listen");
     if (backlog !== undefined) backlog = Math.max(0, checkInt("backlog", backlog, -0x80000000, 0x7fffffff));
     native.listen(fd, backlog);
@@ -322,7 +272,7 @@ export class Socket implements Disposable {
    * the listener's mode. On a non-blocking listener with no pending connection, throws EAGAIN.
    */
   accept(): [Socket, SocketAddress] {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("accept");
     const accept = () => native.acceptAddress(fd, false);
     const result = this.#timed(fd, false, "accept", accept, accept());
@@ -339,7 +289,7 @@ export class Socket implements Disposable {
    * ETIMEDOUT when a timed socket's connection is not made within the timeout.
    */
   connect(address: AddressInput): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("connect");
     const r = this.#connect(fd, addressArgs(this.family, address, "connect"));
     if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) throw timeoutError("connect");
@@ -352,7 +302,7 @@ export class Socket implements Disposable {
    * timeout passes: EAGAIN, as CPython's EWOULDBLOCK). Bad arguments still throw.
    */
   connectEx(address: AddressInput): number {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) return EBADF;
     const r = this.#connect(fd, addressArgs(this.family, address, "connectEx"));
     if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) return EAGAIN;
@@ -373,13 +323,15 @@ export class Socket implements Disposable {
 
   /** Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. */
   recv(bufsize: number, flags?: number): Buffer {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recv");
-    const buffer = recvBuffer(bufsize);
-    let n = native.recv(fd, buffer, 0, bufsize, flags);
-    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => native.recv(fd, buffer, 0, bufsize, flags), n);
-    if (n < 0) throw systemError(n, "recv");
-    return received(buffer, n);
+    const size = checkBufsize(bufsize);
+    let r = recvBytes(fd, size, flags);
+    if (typeof r === "number") {
+      if (this.#timeout !== 0) r = this.#timed(fd, false, "recv", () => recvBytes(fd, size, flags), r);
+      if (typeof r === "number") throw systemError(r, "recv");
+    }
+    return r;
   }
 
   /**
@@ -387,7 +339,7 @@ export class Socket implements Disposable {
    * the count, 0 at the end of the stream.
    */
   recvInto(buffer: BufferLike, nbytes?: number, flags?: number): number {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recv");
     const length = intoLength(buffer, nbytes);
     let n = native.recv(fd, buffer, 0, length, flags);
@@ -398,12 +350,14 @@ export class Socket implements Disposable {
 
   /** Sends what the kernel takes now and returns the count (strings as UTF-8). */
   send(data: SendData, flags?: number): number {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("send");
     const bytes = toBytes(data);
-    let n = native.send(fd, bytes, undefined, undefined, flags);
-    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, true, "send", () => native.send(fd, bytes, undefined, undefined, flags), n);
-    if (n < 0) throw systemError(n, "send");
+    let n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
+    if (n < 0) {
+      if (this.#timeout !== 0) n = this.#timed(fd, true, "send", () => native.send(fd, bytes, 0, bytes.byteLength, flags ?? 0), n);
+      if (n < 0) throw systemError(n, "send");
+    }
     return n;
   }
 
@@ -412,7 +366,7 @@ export class Socket implements Disposable {
    * fills up, throws EAGAIN (as Python: how much went out is then unknown to the caller).
    */
   sendall(data: SendData, flags?: number): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("send");
     const bytes = toBytes(data);
     const total = bytes.byteLength;
@@ -420,7 +374,7 @@ export class Socket implements Disposable {
     // A timed sendall has one deadline for all of its data (as Python since 3.5).
     const deadline = timeout !== null && timeout > 0 ? performance.now() + timeout * 1000 : undefined;
     let offset = 0;
-    const sendRest = () => native.send(fd, bytes, offset, total - offset, flags);
+    const sendRest = (): number => native.send(fd, bytes, offset, total - offset, flags ?? 0);
     do {
       let n = sendRest();
       if (n < 0 && deadline !== undefined) n = this.#timed(fd, true, "send", sendRest, n, deadline);
@@ -435,19 +389,20 @@ export class Socket implements Disposable {
    * datagram longer than `bufsize` is truncated, the rest of it discarded (as recvfrom(2)).
    */
   recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null] {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recvfrom");
-    const buffer = recvBuffer(bufsize);
-    const receive = () => native.recvfrom(fd, buffer, 0, bufsize, flags);
-    let result = receive();
-    if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
-    if (typeof result === "number") throw systemError(result, "recvfrom");
-    return [received(buffer, result[0]), result[1]];
+    const size = checkBufsize(bufsize);
+    let r = recvfromBytes(fd, size, flags);
+    if (typeof r === "number") {
+      if (this.#timeout !== 0) r = this.#timed(fd, false, "recvfrom", () => recvfromBytes(fd, size, flags), r);
+      if (typeof r === "number") throw systemError(r, "recvfrom");
+    }
+    return r;
   }
 
   /** As recvInto(), with the sender's address: `[count, address]` (Python's recvfrom_into). */
   recvfromInto(buffer: BufferLike, nbytes?: number, flags?: number): [number, SocketAddress | null] {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recvfrom");
     const length = intoLength(buffer, nbytes);
     const receive = () => native.recvfrom(fd, buffer, 0, length, flags);
@@ -464,7 +419,7 @@ export class Socket implements Disposable {
   sendto(data: SendData, address: AddressInput): number;
   sendto(data: SendData, flags: number, address: AddressInput): number;
   sendto(data: SendData, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("sendto");
     const flags = maybeAddress === undefined ? undefined : (flagsOrAddress as number);
     const address = maybeAddress === undefined ? flagsOrAddress : maybeAddress;
@@ -479,35 +434,35 @@ export class Socket implements Disposable {
 
   /** Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR). */
   shutdown(how: number): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("shutdown");
     native.shutdown(fd, checkInt("how", how, 0, 2));
   }
 
   /** Sets an integer (or boolean) socket option. */
   setsockopt(level: number, option: number, value: number | boolean): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("setsockopt");
     native.setsockopt(fd, level, option, value);
   }
 
   /** Reads an integer socket option (SO_ERROR, SO_RCVBUF, TCP_NODELAY...). */
   getsockopt(level: number, option: number): number {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getsockopt");
     return native.getsockopt(fd, level, option);
   }
 
   /** The local address: `[host, port]`, `[host, port, flowinfo, scopeId]` or a path ('' when unbound). */
   getsockname(): SocketAddress {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getsockname");
     return this.#address(native.getsockname(fd), "getsockname");
   }
 
   /** The peer's address; throws ENOTCONN when not connected. */
   getpeername(): SocketAddress {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getpeername");
     return this.#address(native.getpeername(fd), "getpeername");
   }
@@ -520,20 +475,16 @@ export class Socket implements Disposable {
 
   /** Closes the fd. Idempotent: later calls do nothing; other methods then throw EBADF. */
   close(): void {
-    const fd = this.#fd;
+    const fd = this.#cell.fd;
     if (fd === -1) return;
-    this.#fd = -1;
-    finalizer.unregister(this);
+    this.#cell.fd = -1;
     native.close(fd);
   }
 
   /** Gives up the fd without closing it and returns it (Python's detach()); the Socket is then closed. */
   detach(): number {
-    const fd = this.#fd;
-    if (fd !== -1) {
-      this.#fd = -1;
-      finalizer.unregister(this);
-    }
+    const fd = this.#cell.fd;
+    this.#cell.fd = -1;
     return fd;
   }
 

@@ -372,8 +372,9 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
     await expect(loop.sockRecvfromInto(closed, Buffer.alloc(4))).rejects.toMatchObject({ code: "EBADF", syscall: "recvfrom" });
     await expect(loop.sockSendto(closed, "x", to)).rejects.toMatchObject({ code: "EBADF", syscall: "sendto" });
     // n and nbytes
-    for (const n of [-1, 1.5, Number.NaN, 2 ** 31, "16" as unknown as number])
-      await expect(loop.sockRecvfrom(rx, n)).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
+    for (const n of [-1, 1.5, Number.NaN, 2 ** 53]) await expect(loop.sockRecvfrom(rx, n)).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
+    // The same argument policy as Socket.recvfrom: a value of the wrong type is a type error.
+    await expect(loop.sockRecvfrom(rx, "16" as unknown as number)).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
     const buffer = Buffer.alloc(8);
     for (const nbytes of [9, -1, 2.5]) await expect(loop.sockRecvfromInto(rx, buffer, nbytes)).rejects.toMatchObject({ code: "ERR_OUT_OF_RANGE" });
     await expect(loop.sockRecvfromInto(rx, "buffer" as unknown as Buffer)).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });

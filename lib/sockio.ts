@@ -1,0 +1,150 @@
+/**
+ * lib/sockio.ts — the one hot path under `Socket` and the loop's `sock*` calls: the non-throwing
+ * receive helpers, the receive-buffer policy and the argument policy they share, so a speed-up or
+ * a fix made here holds for both layers.
+ *
+ * Receive-buffer policy: `recv(n)` reads into one scratch buffer per thread and copies the bytes
+ * that came into a right-sized Buffer (from Node's Buffer pool when small), as CPython shrinks its
+ * bytes object to the count read. So an 80-byte answer to `recv(65536)` costs an 80-byte Buffer,
+ * not a 64 KiB allocation. The scratch grows to the largest `n` asked for up to SCRATCH_MAX; a
+ * larger `n` gets a buffer of its own for that call, at most MAX_RECV_CHUNK bytes (a recv may
+ * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it).
+ *
+ * Argument policy (one message style, as Node's and `native/args.cc`'s): a value of the wrong type
+ * is ERR_INVALID_ARG_TYPE (TypeError), a number out of range or not an integer ERR_OUT_OF_RANGE
+ * (RangeError), a value of the right type that names nothing valid ERR_INVALID_ARG_VALUE.
+ */
+import { constants as bufferConstants } from "node:buffer";
+
+import { codedError } from "./errors.js";
+import { native, type BufferLike, type SocketAddress } from "./native.js";
+
+const C = native.constants;
+const EAGAIN = C.EAGAIN;
+const EWOULDBLOCK = C.EWOULDBLOCK;
+
+/** The largest Buffer this Node can make. */
+export const MAX_BUFFER = bufferConstants.MAX_LENGTH;
+/** The scratch buffer grows to at most this; a larger recv gets a buffer of its own. */
+const SCRATCH_MAX = 256 * 1024;
+/** The most one recv reads, whatever `n` asks for. */
+export const MAX_RECV_CHUNK = 8 * 1024 * 1024;
+
+let scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+/** Whether a native result is a would-block (EAGAIN/EWOULDBLOCK): Python's BlockingIOError. */
+export function wouldBlock(r: number): boolean {
+  return r === -EAGAIN || r === -EWOULDBLOCK;
+}
+
+/** A value as Node's argument errors describe it ("type string ('16')", "an instance of Map"). */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return `an instance of Array`;
+  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
+  if (typeof value === "object") return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
+  if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
+  if (typeof value === "symbol") return "type symbol";
+  return `type ${typeof value} (${String(value)})`;
+}
+
+/** make()'s text, or "<unprintable>" when it throws (an object whose toString throws). */
+export function safeString(make: () => string): string {
+  try {
+    return make();
+  } catch {
+    return "<unprintable>";
+  }
+}
+
+/** An integer in [min, max], else ERR_INVALID_ARG_TYPE (not a number) or ERR_OUT_OF_RANGE. */
+export function checkInt(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type number. Received ${describe(value)}`, "TypeError");
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw codedError(
+      "ERR_OUT_OF_RANGE",
+      `The value of "${name}" is out of range. It must be an integer >= ${min} and <= ${max}. Received ${value}`,
+      "RangeError",
+    );
+  return value;
+}
+
+/** A recv size: an integer from 0 to the largest Buffer. */
+export function checkBufsize(value: unknown, name = "bufsize"): number {
+  // The common case costs three comparisons; anything else gets checkInt's error.
+  if (typeof value === "number" && value >= 0 && value <= MAX_BUFFER && Math.floor(value) === value) return value;
+  return checkInt(name, value, 0, MAX_BUFFER);
+}
+
+/** How many bytes of `buffer` a recv*Into call may fill: its first `nbytes` (0 or omitted: all of it). */
+export function intoLength(buffer: unknown, nbytes: unknown): number {
+  if (!ArrayBuffer.isView(buffer))
+    throw codedError(
+      "ERR_INVALID_ARG_TYPE",
+      `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${describe(buffer)}`,
+      "TypeError",
+    );
+  const length = buffer.byteLength;
+  if (nbytes === undefined || nbytes === 0) return length;
+  checkInt("nbytes", nbytes, 0, MAX_BUFFER);
+  if ((nbytes as number) > length)
+    throw codedError(
+      "ERR_OUT_OF_RANGE",
+      `The value of "nbytes" is out of range. It must be <= the buffer's length (${length}). Received ${nbytes as number}`,
+      "RangeError",
+    );
+  return nbytes as number;
+}
+
+/** The bytes of `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE for anything else. */
+export function toBytes(data: string | BufferLike): BufferLike {
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (!ArrayBuffer.isView(data))
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(data)}`, "TypeError");
+  return data;
+}
+
+/** Where a recv of up to `size` bytes reads: the scratch buffer, grown if need be, or one of its own. */
+function readBuffer(size: number): Buffer {
+  if (size <= scratch.length) return scratch;
+  if (size > SCRATCH_MAX) return Buffer.allocUnsafeSlow(size);
+  scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(size, scratch.length * 2)));
+  return scratch;
+}
+
+/** The `count` bytes a recv put at the start of `from` (see readBuffer), as a Buffer of their own. */
+function takeBytes(from: Buffer, count: number): Buffer {
+  if (from !== scratch) {
+    // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
+    if (count === from.length) return from;
+    if (count >= from.length >>> 1) return from.subarray(0, count);
+  }
+  const bytes = Buffer.allocUnsafe(count);
+  from.copy(bytes, 0, 0, count);
+  return bytes;
+}
+
+/**
+ * recv(2) of up to `bufsize` bytes (checked by the caller): the bytes read (empty at the end of
+ * the stream), or -errno. Never throws for a failed syscall.
+ */
+export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
+  const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  const into = readBuffer(size);
+  const n = flags === undefined ? native.recv(fd, into, 0, size) : native.recv(fd, into, 0, size, flags);
+  return n < 0 ? n : takeBytes(into, n);
+}
+
+/** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
+export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
+  const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  const into = readBuffer(size);
+  const r = flags === undefined ? native.recvfrom(fd, into, 0, size) : native.recvfrom(fd, into, 0, size, flags);
+  if (typeof r === "number") return r;
+  // The native [count, address] pair becomes the [bytes, address] result without a second array.
+  const pair = r as unknown as [Buffer, SocketAddress | null];
+  pair[0] = takeBytes(into, r[0]);
+  return pair;
+}
