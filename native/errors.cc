@@ -68,37 +68,61 @@ void ThrowCodeError(Napi::Env env, const char* code, const std::string& message,
   throw CodeError(env, code, message, kind);
 }
 
-static const char* EaiName(int eai) {
+// A getaddrinfo(3) status as libuv numbers it (UV_EAI_*), which is what Node's dns errors carry in
+// `errno`: glibc's own EAI_* values are small negatives (EAI_NONAME = -2) that collide with errno
+// values. EAI_SYSTEM stands for the errno it came with, as in libuv.
+static int UvEai(int eai, int sysErrno) {
   switch (eai) {
-    case EAI_AGAIN: return "EAI_AGAIN";
-    case EAI_BADFLAGS: return "EAI_BADFLAGS";
-    case EAI_FAIL: return "EAI_FAIL";
-    case EAI_FAMILY: return "EAI_FAMILY";
-    case EAI_MEMORY: return "EAI_MEMORY";
-    case EAI_NONAME: return "EAI_NONAME";
-    case EAI_SERVICE: return "EAI_SERVICE";
-    case EAI_SOCKTYPE: return "EAI_SOCKTYPE";
-#ifdef EAI_NODATA
-#if EAI_NODATA != EAI_NONAME
-    case EAI_NODATA: return "EAI_NODATA";
-#endif
-#endif
 #ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+    case EAI_ADDRFAMILY: return UV_EAI_ADDRFAMILY;
 #endif
-    default: return "EAI_UNKNOWN";
+    case EAI_AGAIN: return UV_EAI_AGAIN;
+    case EAI_BADFLAGS: return UV_EAI_BADFLAGS;
+#ifdef EAI_BADHINTS
+    case EAI_BADHINTS: return UV_EAI_BADHINTS;
+#endif
+#ifdef EAI_CANCELED
+    case EAI_CANCELED: return UV_EAI_CANCELED;
+#endif
+    case EAI_FAIL: return UV_EAI_FAIL;
+    case EAI_FAMILY: return UV_EAI_FAMILY;
+    case EAI_MEMORY: return UV_EAI_MEMORY;
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
+    case EAI_NODATA: return UV_EAI_NODATA;
+#endif
+    case EAI_NONAME: return UV_EAI_NONAME;
+#ifdef EAI_OVERFLOW
+    case EAI_OVERFLOW: return UV_EAI_OVERFLOW;
+#endif
+#ifdef EAI_PROTOCOL
+    case EAI_PROTOCOL: return UV_EAI_PROTOCOL;
+#endif
+    case EAI_SERVICE: return UV_EAI_SERVICE;
+    case EAI_SOCKTYPE: return UV_EAI_SOCKTYPE;
+#ifdef EAI_SYSTEM
+    case EAI_SYSTEM:
+      if (sysErrno != 0) return -sysErrno;
+      return UV_EAI_FAIL;
+#endif
+    default: return UV_EAI_FAIL;
   }
 }
 
-void ThrowResolveError(Napi::Env env, int eai, const std::string& host) {
-  const char* name = EaiName(eai);
-  std::string message = std::string(name) + ": " + gai_strerror(eai) + ", getaddrinfo '" + host + "'";
+void ThrowResolveError(Napi::Env env, int eai, int sysErrno, const char* host) {
+  int uvErr = UvEai(eai, sysErrno);
+  // Node's DNSException: ENOTFOUND stands for both "no such name" and "no data for it".
+  // UV_EAI_* codes lie at -3000 and below, all named by libuv; above them is an EAI_SYSTEM errno.
+  std::string code = uvErr == UV_EAI_NONAME || uvErr == UV_EAI_NODATA ? "ENOTFOUND"
+                     : uvErr > UV_EAI_ADDRFAMILY                      ? ErrnoName(-uvErr)
+                                                                      : uv_err_name(uvErr);
+  bool named = host != nullptr && host[0] != '\0';
+  std::string message = "getaddrinfo " + code + (named ? std::string(" ") + host : std::string());
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object obj = error.Value();
-  obj.Set("errno", Napi::Number::New(env, eai));
-  obj.Set("code", Napi::String::New(env, name));
+  obj.Set("errno", Napi::Number::New(env, uvErr));
+  obj.Set("code", Napi::String::New(env, code));
   obj.Set("syscall", Napi::String::New(env, "getaddrinfo"));
-  obj.Set("hostname", Napi::String::New(env, host));
+  if (named) obj.Set("hostname", Napi::String::New(env, host));
   throw error;
 }
 

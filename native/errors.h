@@ -26,7 +26,10 @@ Napi::Error CodeError(Napi::Env env, const char* code, const std::string& messag
 [[noreturn]] void ThrowCodeError(Napi::Env env, const char* code, const std::string& message,
                                  ErrorKind kind = ErrorKind::Error);
 
-// A getaddrinfo failure: code is the EAI_* name, errno the EAI value, syscall 'getaddrinfo'.
-[[noreturn]] void ThrowResolveError(Napi::Env env, int eai, const std::string& host);
+// A getaddrinfo(3) failure shaped like Node's dns errors: message "getaddrinfo ENOTFOUND host",
+// code 'ENOTFOUND' (EAI_NONAME, EAI_NODATA) or libuv's name ('EAI_AGAIN', 'EAI_SERVICE'...; for
+// EAI_SYSTEM the errno's name), errno the UV_EAI_* number (for EAI_SYSTEM: -errno), syscall
+// 'getaddrinfo', and hostname when host is a non-empty name (host may be null).
+[[noreturn]] void ThrowResolveError(Napi::Env env, int eai, int sysErrno, const char* host);
 
 }  // namespace ns

@@ -136,7 +136,7 @@ socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int fami
       hints.ai_family = AF_INET;
       addrinfo* res = nullptr;
       int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-      if (rc != 0) ThrowResolveError(env, rc, host);
+      if (rc != 0) ThrowResolveError(env, rc, errno, host.c_str());
       sin->sin_addr = reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr;
       freeaddrinfo(res);
     }
@@ -155,7 +155,7 @@ socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int fami
       hints.ai_family = AF_INET6;
       addrinfo* res = nullptr;
       int rc = getaddrinfo(host.c_str(), nullptr, &hints, &res);
-      if (rc != 0) ThrowResolveError(env, rc, host);
+      if (rc != 0) ThrowResolveError(env, rc, errno, host.c_str());
       const auto* found = reinterpret_cast<sockaddr_in6*>(res->ai_addr);
       sin6->sin6_addr = found->sin6_addr;
       if (sin6->sin6_scope_id == 0) sin6->sin6_scope_id = found->sin6_scope_id;
