@@ -9,9 +9,15 @@
 // when its last leaves; a previous handler that was a function (libuv's, for process.on) is
 // still called, so Node's own listeners keep working.
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0  // macOS: the addon's sockets have SO_NOSIGPIPE
+#endif
 
 #include <atomic>
 #include <mutex>
@@ -49,6 +55,19 @@ SignalTable& Table() {
   return *table;
 }
 
+// Writes the wake-up byte to fd without raising SIGPIPE: with SIGPIPE itself watched, a SIGPIPE
+// raised here (a pipe without readers, a socket without its peer) would run the handler again as
+// soon as it returned, forever. A socket gets send(MSG_NOSIGNAL); anything else is written only
+// when poll(2) does not report it broken (a pipe without readers polls POLLERR). Only
+// async-signal-safe calls.
+void Notify(int fd, unsigned char byte) {
+  if (send(fd, &byte, 1, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0 || errno != ENOTSOCK) return;
+  pollfd p{fd, POLLOUT, 0};
+  if (poll(&p, 1, 0) < 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return;
+  ssize_t ignored = write(fd, &byte, 1);  // a full pipe already holds a wake-up
+  (void)ignored;
+}
+
 void Handler(int signo, siginfo_t* info, void* context) {
   int savedErrno = errno;
   if (signo > 0 && signo < kMaxSignal) {
@@ -56,10 +75,7 @@ void Handler(int signo, siginfo_t* info, void* context) {
     unsigned char byte = static_cast<unsigned char>(signo);
     for (auto& entry : slot.fds) {
       int fd = entry.load(std::memory_order_acquire);
-      if (fd >= 0) {
-        ssize_t ignored = write(fd, &byte, 1);  // a full pipe already holds a wake-up
-        (void)ignored;
-      }
+      if (fd >= 0) Notify(fd, byte);
     }
     const struct sigaction& prev = slot.previous;
     // A one-shot previous handler (SA_RESETHAND) is not chained: that is Node's SignalExit for

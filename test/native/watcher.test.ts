@@ -394,4 +394,26 @@ describe("watchSignal", () => {
     expect(child.signal).toBeNull();
     expect(child.stdout).toBe("1:1:15");
   });
+
+  it("a watched SIGPIPE whose watching fds include a broken pipe and a socket with no peer does not raise SIGPIPE from its own handler", () => {
+    // Writing the byte to a pipe without readers (or a socket without its peer) raises SIGPIPE;
+    // with SIGPIPE itself watched, that SIGPIPE ran the handler again, forever (found by the
+    // native fuzz once sendfile(2) raised the first SIGPIPE). The healthy fd still gets its byte.
+    const script = `const n = require(${JSON.stringify(loadedAddonPath())});
+      const [pr, pw] = n.pipe(true);
+      n.close(pr);
+      const [sa, sb] = n.socketpair(1, 1, 0, true);
+      n.close(sa);
+      const [r, w] = n.socketpair(1, 1, 0, true);
+      n.watchSignal(13, pw);
+      n.watchSignal(13, sb);
+      n.watchSignal(13, w);
+      process.kill(process.pid, "SIGPIPE");
+      const revents = n.waitFd(r, 1, 2000);
+      const b = Buffer.alloc(4);
+      process.stdout.write(revents + ":" + n.recv(r, b) + ":" + b[0]);`;
+    const child = spawnSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
+    expect(child.signal, "the child hung in a SIGPIPE loop").toBeNull();
+    expect(child.stdout).toBe("1:1:13");
+  });
 });
