@@ -121,6 +121,7 @@ export interface NativeConstants {
   readonly SOCK_STREAM: number;
   readonly SOCK_DGRAM: number;
   readonly SOCK_SEQPACKET: number;
+  readonly SOCK_RAW: number;
   readonly SOL_SOCKET: number;
   readonly SO_REUSEADDR: number;
   readonly SO_REUSEPORT?: number;
@@ -129,6 +130,10 @@ export interface NativeConstants {
   readonly SO_SNDBUF: number;
   readonly SO_RCVBUF: number;
   readonly SO_TYPE: number;
+  /** Where the kernel has it (Linux, FreeBSD). */
+  readonly SO_DOMAIN?: number;
+  /** Where the kernel has it (Linux, FreeBSD). */
+  readonly SO_PROTOCOL?: number;
   readonly SO_LINGER: number;
   readonly SO_BROADCAST: number;
   readonly IPPROTO_TCP: number;
@@ -139,9 +144,31 @@ export interface NativeConstants {
   readonly SHUT_RD: number;
   readonly SHUT_WR: number;
   readonly SHUT_RDWR: number;
+  readonly MSG_OOB: number;
   readonly MSG_PEEK: number;
+  readonly MSG_DONTROUTE: number;
   readonly MSG_DONTWAIT: number;
+  readonly MSG_EOR: number;
+  readonly MSG_TRUNC: number;
+  readonly MSG_CTRUNC: number;
   readonly MSG_WAITALL: number;
+  /** Linux and the BSDs (macOS has SO_NOSIGPIPE instead). */
+  readonly MSG_NOSIGNAL?: number;
+  /** Linux. */
+  readonly MSG_MORE?: number;
+  /** Linux. */
+  readonly MSG_CONFIRM?: number;
+  /** Linux. */
+  readonly MSG_ERRQUEUE?: number;
+  /** Linux and the BSDs. */
+  readonly MSG_CMSG_CLOEXEC?: number;
+  readonly AI_PASSIVE: number;
+  readonly AI_CANONNAME: number;
+  readonly AI_NUMERICHOST: number;
+  readonly AI_NUMERICSERV: number;
+  readonly AI_ADDRCONFIG: number;
+  readonly AI_V4MAPPED: number;
+  readonly AI_ALL: number;
   readonly SOMAXCONN: number;
   readonly EAGAIN: number;
   readonly EWOULDBLOCK: number;
@@ -166,7 +193,12 @@ export interface NativeConstants {
   readonly ETIMEDOUT: number;
   readonly EADDRINUSE: number;
   readonly ENOTSOCK: number;
+  readonly ESPIPE: number;
+  readonly EPROTOTYPE: number;
 }
+
+/** One getaddrinfo result, as Python's: `[family, type, proto, canonname, sockaddr]`. */
+export type AddrInfo = [family: number, type: number, proto: number, canonname: string, sockaddr: SocketAddress | null];
 
 /** The addon's exports. Functions documented "or -errno" never throw for a failed syscall. */
 export interface NativeBinding {
@@ -229,6 +261,25 @@ export interface NativeBinding {
   getNonBlocking(fd: number): boolean;
   /** Whether fd is an open descriptor. */
   isOpen(fd: number): boolean;
+  /**
+   * What CPython's socket() finds out about a socket fd it wraps: [family, type, proto,
+   * nonblocking] (SO_TYPE, SO_DOMAIN or getsockname, SO_PROTOCOL or 0, O_NONBLOCK). Throws ENOTSOCK
+   * (syscall getsockopt) for an fd that is not a socket, EBADF for a closed one.
+   */
+  socketInfo(fd: number): [family: number, type: number, proto: number, nonblocking: boolean];
+  /** A new CLOEXEC fd for the same open socket (F_DUPFD_CLOEXEC); throws (syscall 'dup'). */
+  dup(fd: number): number;
+  /**
+   * getaddrinfo(3), blocking: Python's socket.getaddrinfo. `port` is a number, a service name or
+   * numeric string, or null. Throws Node's dns error shape (code ENOTFOUND, EAI_AGAIN...).
+   */
+  getaddrinfo(host: string | null, port: string | number | null, family?: number, type?: number, proto?: number, flags?: number): AddrInfo[];
+  /**
+   * Sends up to `count` bytes of the file `fileFd` from `offset` (its position is neither used nor
+   * moved) on the socket: the count sent, 0 at the end of the file, or -errno. sendfile(2) on Linux,
+   * pread + send elsewhere and for files sendfile(2) refuses.
+   */
+  sendfile(sockFd: number, fileFd: number, offset: number, count: number): number;
   /** poll(2) on one fd: revents (0 on timeout) or -errno. */
   waitFd(fd: number, events: number, timeoutMs: number): number;
   /** The Node-shaped system Error for an errno (either sign). */

@@ -2,6 +2,7 @@
 // constants table and which backends this build has.
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -90,6 +91,7 @@ Napi::Object Constants(Napi::Env env) {
       {"SOCK_STREAM", SOCK_STREAM},
       {"SOCK_DGRAM", SOCK_DGRAM},
       {"SOCK_SEQPACKET", SOCK_SEQPACKET},
+      {"SOCK_RAW", SOCK_RAW},
       {"SOL_SOCKET", SOL_SOCKET},
       {"SO_REUSEADDR", SO_REUSEADDR},
 #ifdef SO_REUSEPORT
@@ -100,6 +102,12 @@ Napi::Object Constants(Napi::Env env) {
       {"SO_SNDBUF", SO_SNDBUF},
       {"SO_RCVBUF", SO_RCVBUF},
       {"SO_TYPE", SO_TYPE},
+#ifdef SO_DOMAIN
+      {"SO_DOMAIN", SO_DOMAIN},
+#endif
+#ifdef SO_PROTOCOL
+      {"SO_PROTOCOL", SO_PROTOCOL},
+#endif
       {"SO_LINGER", SO_LINGER},
       {"SO_BROADCAST", SO_BROADCAST},
       {"IPPROTO_TCP", IPPROTO_TCP},
@@ -110,9 +118,36 @@ Napi::Object Constants(Napi::Env env) {
       {"SHUT_RD", SHUT_RD},
       {"SHUT_WR", SHUT_WR},
       {"SHUT_RDWR", SHUT_RDWR},
+      {"MSG_OOB", MSG_OOB},
       {"MSG_PEEK", MSG_PEEK},
+      {"MSG_DONTROUTE", MSG_DONTROUTE},
       {"MSG_DONTWAIT", MSG_DONTWAIT},
+      {"MSG_EOR", MSG_EOR},
+      {"MSG_TRUNC", MSG_TRUNC},
+      {"MSG_CTRUNC", MSG_CTRUNC},
       {"MSG_WAITALL", MSG_WAITALL},
+#ifdef MSG_NOSIGNAL
+      {"MSG_NOSIGNAL", MSG_NOSIGNAL},
+#endif
+#ifdef MSG_MORE
+      {"MSG_MORE", MSG_MORE},
+#endif
+#ifdef MSG_CONFIRM
+      {"MSG_CONFIRM", MSG_CONFIRM},
+#endif
+#ifdef MSG_ERRQUEUE
+      {"MSG_ERRQUEUE", MSG_ERRQUEUE},
+#endif
+#ifdef MSG_CMSG_CLOEXEC
+      {"MSG_CMSG_CLOEXEC", MSG_CMSG_CLOEXEC},
+#endif
+      {"AI_PASSIVE", AI_PASSIVE},
+      {"AI_CANONNAME", AI_CANONNAME},
+      {"AI_NUMERICHOST", AI_NUMERICHOST},
+      {"AI_NUMERICSERV", AI_NUMERICSERV},
+      {"AI_ADDRCONFIG", AI_ADDRCONFIG},
+      {"AI_V4MAPPED", AI_V4MAPPED},
+      {"AI_ALL", AI_ALL},
       {"SOMAXCONN", SOMAXCONN},
       {"EAGAIN", EAGAIN},
       {"EWOULDBLOCK", EWOULDBLOCK},
@@ -137,6 +172,8 @@ Napi::Object Constants(Napi::Env env) {
       {"ETIMEDOUT", ETIMEDOUT},
       {"EADDRINUSE", EADDRINUSE},
       {"ENOTSOCK", ENOTSOCK},
+      {"ESPIPE", ESPIPE},
+      {"EPROTOTYPE", EPROTOTYPE},
   };
   for (auto& e : table) c.Set(e.name, Napi::Number::New(env, e.value));
   return c;

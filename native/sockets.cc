@@ -18,7 +18,12 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
 
+#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -557,6 +562,173 @@ Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, (flags & O_NONBLOCK) != 0);
 }
 
+// socketInfo(fd): [family, type, proto, nonblocking] of an open socket fd, what CPython's socket()
+// finds out about an fd it wraps without being told. SO_TYPE comes first so that an fd that is not
+// a socket (a pipe, a file) fails as ENOTSOCK from getsockopt on every platform, and a closed one
+// as EBADF. The family is SO_DOMAIN where the kernel has it (Linux, FreeBSD), else getsockname's
+// sa_family (macOS: an unbound AF_UNIX socket may report 0 there, as it does to CPython); the
+// protocol is SO_PROTOCOL where it exists (Linux: 6 for TCP, 17 for UDP), else 0.
+Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) ThrowSystemError(env, errno, "getsockopt");
+  int family = 0;
+#ifdef SO_DOMAIN
+  len = sizeof family;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) < 0) ThrowSystemError(env, errno, "getsockopt");
+#else
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sslen = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sslen) < 0) ThrowSystemError(env, errno, "getsockname");
+  family = ss.ss_family;
+#endif
+  int proto = 0;
+#ifdef SO_PROTOCOL
+  len = sizeof proto;
+  if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0) ThrowSystemError(env, errno, "getsockopt");
+#endif
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) ThrowSystemError(env, errno, "fcntl");
+  Napi::Array a = Napi::Array::New(env, 4);
+  a.Set(0u, Napi::Number::New(env, family));
+  a.Set(1u, Napi::Number::New(env, type));
+  a.Set(2u, Napi::Number::New(env, proto));
+  a.Set(3u, Napi::Boolean::New(env, (flags & O_NONBLOCK) != 0));
+  return a;
+}
+
+// dup(fd): a new fd for the same open socket (the blocking mode is shared: it belongs to the open
+// file description), CLOEXEC from birth and tracked; throws a system error (syscall 'dup').
+Napi::Value Dup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+#ifdef F_DUPFD_CLOEXEC
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) ThrowSystemError(env, errno, "dup");
+#else
+  int copy = dup(fd);
+  if (copy < 0) ThrowSystemError(env, errno, "dup");
+  if (fcntl(copy, F_SETFD, FD_CLOEXEC) < 0) {
+    int err = errno;
+    CloseFd(copy);
+    ThrowSystemError(env, err, "fcntl");
+  }
+#endif
+  TrackFd(DataOf(info), copy);
+  return Napi::Number::New(env, copy);
+}
+
+// A host or port argument of getaddrinfo: null/undefined (nullptr), or a string without NUL.
+// A port may also be an integer 0-65535, passed on as its decimal text.
+bool NameArg(const Napi::CallbackInfo& info, size_t index, const char* name, bool port, std::string* out) {
+  Napi::Env env = info.Env();
+  Napi::Value v = index < info.Length() ? info[index] : env.Undefined();
+  if (v.IsNull() || v.IsUndefined()) return false;
+  if (v.IsString()) {
+    *out = v.As<Napi::String>().Utf8Value();
+    if (out->find('\0') != std::string::npos)
+      ThrowCodeError(env, "ERR_INVALID_ARG_VALUE",
+                     std::string("The \"") + name + "\" argument must not contain NUL bytes", ErrorKind::TypeError);
+    return true;
+  }
+  if (port && v.IsNumber()) {
+    *out = std::to_string(IntArg(info, index, name, 0, 65535));
+    return true;
+  }
+  ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                 std::string("The \"") + name + "\" argument must be " +
+                     (port ? "a number, a string or null" : "of type string or null") + ". Received " +
+                     DescribeValue(v),
+                 ErrorKind::TypeError);
+}
+
+// getaddrinfo(host, port, family = 0, type = 0, proto = 0, flags = 0): Python's socket.getaddrinfo,
+// blocking. [[family, type, proto, canonname, address], ...] in the resolver's order; canonname is
+// '' unless AI_CANONNAME asked for it (on the first entry); address as getsockname returns it (null
+// for a family this module does not know). Every argument is checked before the resolver runs.
+// Failures throw Node's dns error shape (ThrowResolveError).
+Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string host;
+  std::string port;
+  bool hasHost = NameArg(info, 0, "host", false, &host);
+  bool hasPort = NameArg(info, 1, "port", true, &port);
+  addrinfo hints{};
+  hints.ai_family = static_cast<int>(OptionalIntArg(info, 2, "family", 0, INT32_MAX, AF_UNSPEC));
+  hints.ai_socktype = static_cast<int>(OptionalIntArg(info, 3, "type", 0, INT32_MAX, 0));
+  hints.ai_protocol = static_cast<int>(OptionalIntArg(info, 4, "proto", 0, INT32_MAX, 0));
+  hints.ai_flags = static_cast<int>(OptionalIntArg(info, 5, "flags", 0, INT32_MAX, 0));
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(hasHost ? host.c_str() : nullptr, hasPort ? port.c_str() : nullptr, &hints, &res);
+  if (rc != 0) ThrowResolveError(env, rc, errno, hasHost ? host.c_str() : nullptr);
+  // Freed on every path out, a throw from building the result included.
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> owner(res, freeaddrinfo);
+  Napi::Array list = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t len = std::min<socklen_t>(ai->ai_addrlen, sizeof ss);
+    if (ai->ai_addr != nullptr) memcpy(&ss, ai->ai_addr, len);
+    Napi::Array entry = Napi::Array::New(env, 5);
+    entry.Set(0u, Napi::Number::New(env, ai->ai_family));
+    entry.Set(1u, Napi::Number::New(env, ai->ai_socktype));
+    entry.Set(2u, Napi::Number::New(env, ai->ai_protocol));
+    entry.Set(3u, Napi::String::New(env, ai->ai_canonname != nullptr ? ai->ai_canonname : ""));
+    entry.Set(4u, ai->ai_addr != nullptr ? AddressToJs(env, ss, len) : env.Null());
+    list.Set(i++, entry);
+  }
+  return list;
+}
+
+// The portable half of sendfile: pread at `offset` (the file's position is neither used nor
+// moved), then one send with MSG_NOSIGNAL. Bytes read but not taken by send are read again by the
+// next call, which starts at offset + sent.
+int64_t PreadSend(int out, int in, int64_t offset, size_t count) {
+  std::vector<uint8_t> buffer(std::min<size_t>(count, 64 * 1024));
+  ssize_t got;
+  do {
+    got = pread(in, buffer.data(), buffer.size(), static_cast<off_t>(offset));
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return got < 0 ? -errno : 0;
+  for (;;) {
+    ssize_t n = send(out, buffer.data(), static_cast<size_t>(got), MSG_NOSIGNAL);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+// sendfile(sockFd, fileFd, offset, count): sends up to `count` bytes of the file from `offset` and
+// returns how many went out, 0 at the end of the file, or -errno (-EAGAIN on a full non-blocking
+// socket). The file's own position is neither used nor moved. Linux: sendfile(2), at most
+// 0x7ffff000 bytes a call (the kernel's cap); it raises no SIGPIPE in Node, which ignores that
+// signal, and a closed peer gives -EPIPE. Where sendfile(2) refuses the file (EINVAL, ENOSYS: not
+// a file it can map) and on other systems (macOS and the BSDs have a sendfile of another shape):
+// pread + send, at most 64 KiB a call, so a file must support pread (ESPIPE for a pipe).
+Napi::Value SendFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int out = FdArg(info, 0);
+  int in = FdArg(info, 1, "fileFd");
+  int64_t offset = IntArg(info, 2, "offset", 0, 9007199254740991LL);
+  int64_t count = IntArg(info, 3, "count", 0, INT32_MAX);
+  if (count == 0) return Napi::Number::New(env, 0);
+#ifdef __linux__
+  off_t position = static_cast<off_t>(offset);
+  size_t chunk = static_cast<size_t>(std::min<int64_t>(count, 0x7ffff000));
+  for (;;) {
+    ssize_t n = sendfile(out, in, &position, chunk);
+    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (errno == EINTR) continue;
+    if (errno != EINVAL && errno != ENOSYS) return Napi::Number::New(env, -errno);
+    break;
+  }
+#endif
+  return Napi::Number::New(env, static_cast<double>(PreadSend(out, in, offset, static_cast<size_t>(count))));
+}
+
 // isOpen(fd): whether fd names an open file description (fcntl F_GETFD).
 Napi::Value IsOpen(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
@@ -629,6 +801,10 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"setNonBlocking", SetNonBlocking},
       {"getNonBlocking", GetNonBlocking},
       {"isOpen", IsOpen},
+      {"socketInfo", SocketInfo},
+      {"dup", Dup},
+      {"getaddrinfo", GetAddrInfo},
+      {"sendfile", SendFile},
       {"waitFd", WaitFd},
       {"errorFromErrno", ErrorFromErrno},
       {"errnoInfo", ErrnoInfo},

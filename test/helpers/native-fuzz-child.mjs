@@ -13,7 +13,7 @@
 // (forever-waits are covered by the unit tests); hosts are loopback literals or 'localhost' (no
 // DNS query), binds use port 0, connects go to its own listeners or to closed ports.
 import { createRequire } from "node:module";
-import { readdirSync } from "node:fs";
+import { closeSync, openSync, readdirSync, writeSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 
 const [addonPath, seedArg, callsArg] = process.argv.slice(2);
@@ -77,6 +77,20 @@ function fd() {
     closedNumbers.delete(candidate); // reused by something else: never touch it
   }
   return pick(NEVER_OPEN);
+}
+
+/**
+ * A regular file for sendfile to read (in the run's own cwd), kept apart from the pool: no call
+ * closes it, and it is never a sendfile target (a file copied into itself could grow for GiBs).
+ */
+const files = [];
+function fileFd() {
+  if (files.length === 0 || chance(0.01)) {
+    const f = openSync(`sendfile-${files.length}`, "w+");
+    writeSync(f, Buffer.alloc(pick([0, 1, 4096, 300000]), 0x61));
+    files.push(f);
+  }
+  return pick(files);
 }
 
 // ---- value generators ---------------------------------------------------------------------------
@@ -243,7 +257,7 @@ const noop = () => {};
 
 // ---- the calls ----------------------------------------------------------------------------------
 function track(result, name) {
-  if (typeof result === "number" && ["socket", "accept", "create"].includes(name)) adopt(result);
+  if (typeof result === "number" && ["socket", "accept", "create", "dup"].includes(name)) adopt(result);
   else if (Array.isArray(result) && ["socketpair", "pipe"].includes(name)) result.forEach(adopt);
   else if (Array.isArray(result) && name === "acceptAddress") adopt(result[0]);
 }
@@ -415,6 +429,38 @@ const calls = [
   ],
   ["getNonBlocking", () => n.getNonBlocking(maybe(fd, 0.9))],
   ["isOpen", () => n.isOpen(maybe(fd, 0.9))],
+  ["socketInfo", () => n.socketInfo(chance(0.1) ? fileFd() : maybe(fd, 0.9))],
+  ["dup", () => n.dup(maybe(fd, 0.9))],
+  [
+    "getaddrinfo",
+    () => {
+      // No DNS query: hosts are null, literals, or 'localhost' (in /etc/hosts) asked for IPv4
+      // only; any other host string goes with AI_NUMERICHOST. Junk is never a string.
+      const host = chance(0.85) ? pick([null, "localhost", "127.0.0.1", "::1", "0", "a\0b", "", "x y"]) : pick([undefined, 5, {}, [], true, 10n, buffer()]);
+      const local = host === "localhost";
+      let flags = maybe(() => pick([0, c.AI_PASSIVE, c.AI_CANONNAME, c.AI_NUMERICSERV, c.AI_ADDRCONFIG | c.AI_V4MAPPED, c.AI_ALL | c.AI_V4MAPPED, 0x7fffffff, -1]), 0.8);
+      if (!local && typeof flags === "number" && Number.isInteger(flags) && flags >= 0) flags |= c.AI_NUMERICHOST;
+      if (!local && typeof flags !== "number") flags = c.AI_NUMERICHOST;
+      return n.getaddrinfo(
+        host,
+        maybe(() => pick([null, 0, 80, 65535, 65536, -1, 1.5, "80", "http", "no-such-service", "a\0b", ""]), 0.85),
+        local ? c.AF_INET : maybe(() => pick([c.AF_UNSPEC, c.AF_INET, c.AF_INET6, c.AF_UNIX, 12345, -1]), 0.85),
+        maybe(() => pick([0, c.SOCK_STREAM, c.SOCK_DGRAM, c.SOCK_RAW, 99, -1]), 0.85),
+        maybe(() => pick([0, 6, 17, 255, -1]), 0.85),
+        flags,
+      );
+    },
+  ],
+  [
+    "sendfile",
+    () =>
+      n.sendfile(
+        maybe(fd, 0.9),
+        chance(0.7) ? fileFd() : maybe(fd, 0.9),
+        maybe(() => pick([0, 1, 4095, 300000, 2 ** 40, 2 ** 53 - 1, 2 ** 53, -1, 0.5]), 0.85),
+        maybe(() => pick([0, 1, 100, 65536, 2 ** 31 - 1, 2 ** 31, -1, 1.5]), 0.85),
+      ),
+  ],
   [
     "waitFd",
     () =>
@@ -606,6 +652,7 @@ setTimeout(() => {
     }
   }
   owned.clear();
+  for (const f of files) closeSync(f);
   setTimeout(() => {
     const fdsAtEnd = readdirSync("/proc/self/fd").length;
     const summary = [...codes.entries()].sort((a, b) => b[1] - a[1]).map(([code, count]) => `${code}=${count}`);
