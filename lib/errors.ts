@@ -76,3 +76,28 @@ export function systemError(errno: number, syscall: string): NodeJS.ErrnoExcepti
   error.syscall = syscall;
   return error;
 }
+
+/** A system error that says where a connect or bind went, as Node's net errors do. */
+export interface AddressedError extends NodeJS.ErrnoException {
+  /** The host as given (a name, or an IP address), or the Unix path. */
+  address?: string;
+  /** Absent for a Unix path. */
+  port?: number;
+}
+
+/**
+ * Adds where a connect went to its error, as Node's connect errors carry it: `address` (the host
+ * as given, or the Unix path), `port` (IP only), and " host:port" (or " path") after the message.
+ */
+export function withAddress(error: NodeJS.ErrnoException, host: string, port: number | undefined): AddressedError {
+  const addressed = error as AddressedError;
+  addressed.message += port === undefined ? ` ${host}` : ` ${host}:${port}`;
+  addressed.address = host;
+  if (port !== undefined) addressed.port = port;
+  return addressed;
+}
+
+/** A failed connect(2): the system error (syscall 'connect') with `address` and `port` (see withAddress). */
+export function connectError(errno: number, host: string, port: number | undefined): AddressedError {
+  return withAddress(systemError(errno, "connect"), host, port);
+}

@@ -16,6 +16,7 @@ import { isMainThread } from "node:worker_threads";
 
 import { codedError, systemError } from "./errors.js";
 import { native, type BackendKind, type NativePoller } from "./native.js";
+import { foreignSocket } from "./sockio.js";
 
 /** The fd is ready for reading (Python's selectors.EVENT_READ). */
 export const EVENT_READ = 1;
@@ -73,6 +74,13 @@ export function fileobjToFd(fileobj: unknown): number {
     if (typeof fd !== "number" || !Number.isInteger(fd))
       throw codedError("ERR_INVALID_FD", `Invalid file object: fileno() returned ${describe(fd)}`, "TypeError");
   } else {
+    const foreign = foreignSocket(fileobj);
+    if (foreign !== undefined)
+      throw codedError(
+        "ERR_INVALID_FD",
+        `Invalid file object: a ${foreign} Socket has no fileno() (libuv owns its fd); pass a native-selectors Socket or an fd`,
+        "TypeError",
+      );
     throw codedError("ERR_INVALID_FD", `Invalid file object: ${describe(fileobj)}`, "TypeError");
   }
   if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD)

@@ -15,11 +15,30 @@
  * Timeouts follow Python's three modes: `settimeout(null)` blocking (the fd is blocking),
  * `settimeout(0)` non-blocking, `settimeout(seconds)` timed: the fd is non-blocking and each call
  * that would block waits in poll(2) for at most the timeout (sendall: for all of its data), then
- * throws ETIMEDOUT.
+ * throws ETIMEDOUT. `setdefaulttimeout()` sets the timeout every Socket made afterwards starts with
+ * (created, wrapped, accepted, from socketpair()), as Python's; it is per thread (per worker), where
+ * Python's is per process.
  */
-import { codedError, systemError } from "./errors.js";
+import { inspect } from "node:util";
+
+import { codedError, connectError, systemError, withAddress } from "./errors.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
-import { checkBufsize, checkInt, describe, intoLength, recvBytes, recvfromBytes, toBytes, wouldBlock } from "./sockio.js";
+import {
+  checkBufsize,
+  checkInt,
+  describe,
+  foreignSocket,
+  intoLength,
+  recvBytes,
+  recvfromBytes,
+  safeString,
+  sendfileArgs,
+  sendfileChunk,
+  toBytes,
+  withBytesSent,
+  wouldBlock,
+  type SendfileSource,
+} from "./sockio.js";
 
 const C = native.constants;
 
@@ -28,6 +47,9 @@ export const AF_INET6: number = C.AF_INET6;
 export const AF_UNIX: number = C.AF_UNIX;
 export const SOCK_STREAM: number = C.SOCK_STREAM;
 export const SOCK_DGRAM: number = C.SOCK_DGRAM;
+export const SOCK_SEQPACKET: number = C.SOCK_SEQPACKET;
+export const SOCK_RAW: number = C.SOCK_RAW;
+export const AF_UNSPEC: number = C.AF_UNSPEC;
 export const SOL_SOCKET: number = C.SOL_SOCKET;
 export const SO_REUSEADDR: number = C.SO_REUSEADDR;
 /** Undefined on platforms without SO_REUSEPORT (Python leaves `socket.SO_REUSEPORT` undefined there too). */
@@ -36,11 +58,45 @@ export const SO_ERROR: number = C.SO_ERROR;
 export const SO_KEEPALIVE: number = C.SO_KEEPALIVE;
 export const SO_SNDBUF: number = C.SO_SNDBUF;
 export const SO_RCVBUF: number = C.SO_RCVBUF;
+export const SO_TYPE: number = C.SO_TYPE;
 export const IPPROTO_TCP: number = C.IPPROTO_TCP;
+export const IPPROTO_UDP: number = C.IPPROTO_UDP;
+export const IPPROTO_IPV6: number = C.IPPROTO_IPV6;
+export const IPV6_V6ONLY: number = C.IPV6_V6ONLY;
 export const TCP_NODELAY: number = C.TCP_NODELAY;
 export const SHUT_RD: number = C.SHUT_RD;
 export const SHUT_WR: number = C.SHUT_WR;
 export const SHUT_RDWR: number = C.SHUT_RDWR;
+export const SOMAXCONN: number = C.SOMAXCONN;
+
+/** recv/send flags. The ones typed `number | undefined` are undefined where the platform lacks them (as in Python). */
+export const MSG_OOB: number = C.MSG_OOB;
+export const MSG_PEEK: number = C.MSG_PEEK;
+export const MSG_DONTROUTE: number = C.MSG_DONTROUTE;
+export const MSG_DONTWAIT: number = C.MSG_DONTWAIT;
+export const MSG_EOR: number = C.MSG_EOR;
+export const MSG_TRUNC: number = C.MSG_TRUNC;
+export const MSG_CTRUNC: number = C.MSG_CTRUNC;
+export const MSG_WAITALL: number = C.MSG_WAITALL;
+/** Linux and the BSDs; every send of this package sets it already (macOS: SO_NOSIGPIPE instead). */
+export const MSG_NOSIGNAL: number | undefined = C.MSG_NOSIGNAL;
+/** Linux. */
+export const MSG_MORE: number | undefined = C.MSG_MORE;
+/** Linux. */
+export const MSG_CONFIRM: number | undefined = C.MSG_CONFIRM;
+/** Linux. */
+export const MSG_ERRQUEUE: number | undefined = C.MSG_ERRQUEUE;
+/** Linux and the BSDs. */
+export const MSG_CMSG_CLOEXEC: number | undefined = C.MSG_CMSG_CLOEXEC;
+
+/** getaddrinfo flags. */
+export const AI_PASSIVE: number = C.AI_PASSIVE;
+export const AI_CANONNAME: number = C.AI_CANONNAME;
+export const AI_NUMERICHOST: number = C.AI_NUMERICHOST;
+export const AI_NUMERICSERV: number = C.AI_NUMERICSERV;
+export const AI_ADDRCONFIG: number = C.AI_ADDRCONFIG;
+export const AI_V4MAPPED: number = C.AI_V4MAPPED;
+export const AI_ALL: number = C.AI_ALL;
 
 /**
  * An address as `bind`/`connect` take it: `[host, port]` for AF_INET, `[host, port, flowinfo?,
@@ -79,11 +135,31 @@ const finalizer = new FinalizationRegistry<FdCell>((cell) => {
 });
 
 /**
- * Set by accept() and socketpair() just before they wrap a new fd whose blocking mode they know
- * and whose family, type and proto come from a checked Socket, so the constructor neither checks
- * them again nor makes the fcntl it would otherwise make to find out the mode.
+ * Set by wrapNewFd() (accept(), socketpair(), dup(), the loop's sockAccept) just before it wraps a
+ * new fd whose family, type and proto come from a checked Socket and whose mode matches
+ * `trustedTimeout`, so the constructor neither checks them again nor asks the kernel about the fd.
  */
-let knownBlocking: boolean | undefined;
+let trusted = false;
+let trustedTimeout: number | null = null;
+
+/** The timeout every new Socket starts with (setdefaulttimeout); null: blocking. */
+let defaultTimeout: number | null = null;
+
+/**
+ * Python's socket.setdefaulttimeout(): the timeout (seconds, 0 or null as settimeout takes them)
+ * that every Socket made from now on starts with: created, wrapped from an fd, accepted by
+ * accept(), made by socketpair(). null (the initial value) means blocking sockets. Sockets that
+ * exist already keep theirs; the loop's sockAccept still gives non-blocking sockets. Per thread
+ * (each worker has its own), where Python's is per process.
+ */
+export function setdefaulttimeout(timeout: number | null): void {
+  defaultTimeout = checkTimeout(timeout);
+}
+
+/** The timeout new Sockets start with (see setdefaulttimeout): null when blocking. */
+export function getdefaulttimeout(): number | null {
+  return defaultTimeout;
+}
 
 function closedError(syscall: string): NodeJS.ErrnoException {
   return systemError(-EBADF, syscall);
@@ -98,7 +174,7 @@ function timeoutError(syscall: string): NodeJS.ErrnoException {
 }
 
 /** A timeout in seconds as settimeout() takes it: null (blocking) or a finite number >= 0. */
-function checkTimeout(value: unknown): number | null {
+export function checkTimeout(value: unknown): number | null {
   if (value === null || value === undefined) return null;
   if (typeof value !== "number")
     throw codedError("ERR_INVALID_ARG_TYPE", `The "timeout" argument must be a number of seconds or null. Received ${describe(value)}`, "TypeError");
@@ -107,7 +183,19 @@ function checkTimeout(value: unknown): number | null {
   return value;
 }
 
-function checkFamily(family: unknown): number {
+/** The "fileno" argument: an fd number (a node:net or node:dgram Socket is named as such). */
+function checkFileno(fileno: unknown): number {
+  const foreign = foreignSocket(fileno);
+  if (foreign !== undefined)
+    throw codedError(
+      "ERR_INVALID_ARG_TYPE",
+      `The "fileno" argument must be an fd number, not a ${foreign} Socket (libuv owns its fd, which it does not expose)`,
+      "TypeError",
+    );
+  return checkInt("fileno", fileno, 0, 0x7fffffff);
+}
+
+export function checkFamily(family: unknown): number {
   if (typeof family !== "number")
     throw codedError("ERR_INVALID_ARG_TYPE", `The "family" argument must be of type number. Received ${describe(family)}`, "TypeError");
   if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX)
@@ -138,7 +226,12 @@ function addressArgs(family: number, address: unknown, method: string): NativeAd
     );
   const host = address[0] as string;
   const port = checkInt("port", address[1], 0, 65535);
-  if (!inet6) return [host, port];
+  if (!inet6) {
+    // A wrapped fd of a family this module has no address format for (AF_NETLINK...).
+    if (family !== AF_INET)
+      throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): no address format for address family ${family} (AF_INET, AF_INET6 and AF_UNIX have one)`);
+    return [host, port];
+  }
   const flowinfo = address[2] === undefined ? 0 : checkInt("flowinfo", address[2], 0, 0xfffff);
   const scopeId = address[3] === undefined ? 0 : checkInt("scopeId", address[3], 0, 0xffffffff);
   return [host, port, flowinfo, scopeId];
@@ -162,32 +255,54 @@ export class Socket implements Disposable {
   readonly proto: number;
 
   /**
-   * Creates a socket, or wraps the open socket fd `fileno` (Python's `socket.socket(fileno=...)`).
-   * A wrapped fd keeps its blocking mode and now belongs to this Socket (close() closes it).
+   * Creates a socket (family AF_INET, type SOCK_STREAM and proto 0 when omitted), or wraps the open
+   * socket fd `fileno` (Python's `socket.socket(fileno=...)`), which then belongs to this Socket
+   * (close() closes it).
+   *
+   * Wrapping, as CPython: the fd must be an open socket (ENOTSOCK, syscall getsockopt, for a pipe
+   * or a file; EBADF for a closed fd); a family, type or proto left undefined is read from the fd
+   * (SO_TYPE; SO_DOMAIN, or getsockname's family where the kernel lacks it; SO_PROTOCOL, or 0 where
+   * the kernel lacks it, as on macOS — so a wrapped TCP fd reports proto 6 on Linux), while one
+   * given explicitly wins, unchecked against the fd. A detected family need not be one this module
+   * has an address format for (bind/connect then throw ERR_UNKNOWN_ADDRESS_FAMILY). The wrapped fd
+   * keeps its blocking mode (timeout null or 0), unless setdefaulttimeout() set a default timeout:
+   * then it starts with that one, as every new Socket does.
    */
-  constructor(family: number = AF_INET, type: number = SOCK_STREAM, proto: number = 0, fileno?: number) {
-    const known = knownBlocking;
-    knownBlocking = undefined;
-    if (known !== undefined) {
-      // accept() or socketpair(): the arguments come from a checked Socket, the fd is new.
-      this.family = family;
-      this.type = type;
-      this.proto = proto;
+  constructor(family?: number, type?: number, proto?: number, fileno?: number) {
+    if (trusted) {
+      // wrapNewFd(): the arguments come from a checked Socket, the fd is new and in the right mode.
+      trusted = false;
+      this.family = family!;
+      this.type = type!;
+      this.proto = proto!;
       this.#cell = { fd: fileno! };
-      this.#timeout = known ? null : 0;
+      this.#timeout = trustedTimeout;
+    } else if (fileno === undefined) {
+      this.family = family === undefined ? AF_INET : checkFamily(family);
+      this.type = type === undefined ? SOCK_STREAM : checkInt("type", type, 0, 0xffff);
+      this.proto = proto === undefined ? 0 : checkInt("proto", proto, 0, 0xffff);
+      // A default timeout makes the socket non-blocking from birth: no second syscall.
+      const timeout = defaultTimeout;
+      this.#cell = { fd: native.socket(this.family, this.type, this.proto, timeout !== null) };
+      this.#timeout = timeout;
     } else {
-      this.family = checkFamily(family);
-      this.type = checkInt("type", type, 0, 0xffff);
-      this.proto = checkInt("proto", proto, 0, 0xffff);
-      if (fileno === undefined) {
-        this.#cell = { fd: native.socket(family, type, proto, false) };
-        this.#timeout = null;
+      // Every argument is checked before the fd is looked at.
+      if (family !== undefined) checkFamily(family);
+      if (type !== undefined) checkInt("type", type, 0, 0xffff);
+      if (proto !== undefined) checkInt("proto", proto, 0, 0xffff);
+      const fd = checkFileno(fileno);
+      const [detectedFamily, detectedType, detectedProto, nonblocking] = native.socketInfo(fd);
+      this.family = family ?? detectedFamily;
+      this.type = type ?? detectedType;
+      this.proto = proto ?? detectedProto;
+      const timeout = defaultTimeout;
+      if (timeout !== null) {
+        if (!nonblocking) native.setNonBlocking(fd, true);
+        this.#timeout = timeout;
       } else {
-        checkInt("fileno", fileno, 0, 0x7fffffff);
-        // getNonBlocking also proves the fd is open (EBADF otherwise).
-        this.#timeout = native.getNonBlocking(fileno) ? 0 : null;
-        this.#cell = { fd: fileno };
+        this.#timeout = nonblocking ? 0 : null;
       }
+      this.#cell = { fd };
     }
     finalizer.register(this, this.#cell);
   }
@@ -269,31 +384,37 @@ export class Socket implements Disposable {
 
   /**
    * Accepts a connection: `[socket, address]`. The new socket is blocking, as in Python, whatever
-   * the listener's mode. On a non-blocking listener with no pending connection, throws EAGAIN.
+   * the listener's mode (or has the default timeout, see setdefaulttimeout). On a non-blocking
+   * listener with no pending connection, throws EAGAIN.
    */
   accept(): [Socket, SocketAddress] {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("accept");
-    const accept = () => native.acceptAddress(fd, false);
+    // The new socket starts with the default timeout: non-blocking from accept4 when there is one.
+    const timeout = defaultTimeout;
+    const accept = () => native.acceptAddress(fd, timeout !== null);
     const result = this.#timed(fd, false, "accept", accept, accept());
     if (typeof result === "number") throw systemError(result, "accept");
-    knownBlocking = true;
     // The native [fd, address] pair becomes the [Socket, address] result without a second array.
     const pair = result as unknown as [Socket, SocketAddress];
-    pair[0] = new Socket(this.family, this.type, this.proto, result[0]);
+    pair[0] = wrapNewFd(this.family, this.type, this.proto, result[0], timeout);
     return pair;
   }
 
   /**
    * Connects; throws the failure (ECONNREFUSED...), EINPROGRESS on a non-blocking socket, or
-   * ETIMEDOUT when a timed socket's connection is not made within the timeout.
+   * ETIMEDOUT when a timed socket's connection is not made within the timeout. Each of these
+   * carries `address` (the host as given, or the Unix path) and `port`, as Node's connect errors
+   * and the loop's sockConnect do.
    */
   connect(address: AddressInput): void {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("connect");
-    const r = this.#connect(fd, addressArgs(this.family, address, "connect"));
-    if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) throw timeoutError("connect");
-    if (r !== 0) throw systemError(r, "connect");
+    const args = addressArgs(this.family, address, "connect");
+    const r = this.#connect(fd, args);
+    if (r === 0) return;
+    if (r === -ETIMEDOUT && this.#timeout !== null && this.#timeout > 0) throw withAddress(timeoutError("connect"), args[0], args[1]);
+    throw connectError(r, args[0], args[1]);
   }
 
   /**
@@ -432,6 +553,53 @@ export class Socket implements Disposable {
     return n;
   }
 
+  /**
+   * Sends `count` bytes (all of the rest when omitted) of a file from `offset` (default 0) and
+   * returns how many were sent, fewer than `count` only at the end of the file (Python's
+   * socket.sendfile). `file` is an fd or a node:fs/promises FileHandle, which stays open; reading
+   * starts at `offset` and neither uses nor moves the file's own position (Python seeks its file
+   * object; an fd has no such object here), so the file must support pread(2) — a regular file.
+   * On Linux the bytes go by sendfile(2), without passing through JavaScript; where sendfile(2)
+   * refuses the file, and on other systems, by pread + send (64 KiB at a time). For SOCK_STREAM
+   * sockets only (else ERR_SOCKET_BAD_TYPE) that block or have a timeout: a non-blocking socket
+   * throws ERR_SOCKET_NONBLOCKING, as Python raises ValueError (use the loop's sockSendfile). On a
+   * timed socket each wait for room lasts at most the timeout (as Python), then ETIMEDOUT. A system
+   * error (EPIPE, ETIMEDOUT...) carries `bytesSent`, what went out before it.
+   */
+  sendfile(file: SendfileSource, offset?: number, count?: number): number {
+    const fd = this.#cell.fd;
+    if (fd === -1) throw closedError("sendfile");
+    const args = sendfileArgs(this.type, file, offset, count);
+    if (this.#timeout === 0) throw codedError("ERR_SOCKET_NONBLOCKING", "sendfile(): non-blocking sockets are not supported (use loop.sockSendfile)");
+    let sent = 0;
+    try {
+      for (;;) {
+        const want = sendfileChunk(args, sent);
+        if (want === 0) return sent;
+        const call = () => native.sendfile(fd, args.fileFd, args.offset + sent, want);
+        let n = call();
+        if (n < 0 && this.#timeout !== null) n = this.#timed(fd, true, "sendfile", call, n);
+        if (n < 0) throw systemError(n, "sendfile");
+        if (n === 0) return sent;
+        sent += n;
+      }
+    } catch (error) {
+      throw withBytesSent(error, sent);
+    }
+  }
+
+  /**
+   * A new Socket on a duplicate of the fd (Python's dup()): same family, type, proto and timeout,
+   * CLOEXEC. Both fds share one open socket, and so its blocking mode (O_NONBLOCK belongs to the
+   * open file description): settimeout() on one changes the fd mode of both, as in Python. Closing
+   * one leaves the other open.
+   */
+  dup(): Socket {
+    const fd = this.#cell.fd;
+    if (fd === -1) throw closedError("dup");
+    return wrapNewFd(this.family, this.type, this.proto, native.dup(fd), this.#timeout);
+  }
+
   /** Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR). */
   shutdown(how: number): void {
     const fd = this.#cell.fd;
@@ -468,7 +636,7 @@ export class Socket implements Disposable {
   }
 
   #address(address: SocketAddress | null, method: string): SocketAddress {
-    // Only a wrapped fd of another family than the one given to the constructor can get here.
+    // Only a wrapped fd whose family is none of these (given to the constructor or detected) gets here.
     if (address === null) throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): the fd's address family is not AF_INET, AF_INET6 or AF_UNIX`);
     return address;
   }
@@ -491,16 +659,95 @@ export class Socket implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+
+  /**
+   * What util.inspect() and console.log() show, as CPython's repr: `<Socket fd=5, family=AF_INET,
+   * type=SOCK_STREAM, proto=0, laddr=['127.0.0.1', 8080], raddr=['127.0.0.1', 50000]>`; laddr and
+   * raddr only where getsockname/getpeername answer (and name something: an unbound Unix socket's
+   * '' is left out, as Python leaves it out); `<Socket [closed] fd=-1, ...>` once closed. Never
+   * throws: a failing syscall only leaves its part out.
+   */
+  [inspect.custom](): string {
+    if (!(#cell in this)) return "Socket {}"; // the prototype itself
+    try {
+      const fd = this.#cell.fd;
+      const closed = fd === -1;
+      const name = safeString(() => {
+        const n: unknown = (this.constructor as { name?: unknown } | undefined)?.name;
+        return typeof n === "string" && n !== "" ? n : "Socket";
+      });
+      let text = `<${name}${closed ? " [closed]" : ""} fd=${fd}, family=${constantName(FAMILY_NAMES, this.family)}, type=${constantName(TYPE_NAMES, this.type)}, proto=${this.proto}`;
+      if (!closed) {
+        for (const [label, read] of [
+          ["laddr", native.getsockname],
+          ["raddr", native.getpeername],
+        ] as const) {
+          try {
+            const address = read(fd);
+            if (address !== null && address !== "") text += `, ${label}=${formatAddress(address)}`;
+          } catch {
+            // Not bound, not connected, or not a socket any more: nothing to show.
+          }
+        }
+      }
+      return `${text}>`;
+    } catch {
+      return "<Socket>";
+    }
+  }
 }
 
-/** A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default, both blocking. */
+const FAMILY_NAMES: ReadonlyMap<number, string> = new Map([
+  [AF_INET, "AF_INET"],
+  [AF_INET6, "AF_INET6"],
+  [AF_UNIX, "AF_UNIX"],
+  [AF_UNSPEC, "AF_UNSPEC"],
+]);
+const TYPE_NAMES: ReadonlyMap<number, string> = new Map([
+  [SOCK_STREAM, "SOCK_STREAM"],
+  [SOCK_DGRAM, "SOCK_DGRAM"],
+  [SOCK_SEQPACKET, "SOCK_SEQPACKET"],
+  [SOCK_RAW, "SOCK_RAW"],
+]);
+
+function constantName(names: ReadonlyMap<number, string>, value: number): string {
+  return names.get(value) ?? String(value);
+}
+
+/** A string in single quotes, with quotes, backslashes and control characters escaped. */
+function quote(text: string): string {
+  return `'${text.replace(/[\\'\x00-\x1f\x7f]/g, (c) => (c === "\\" || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`))}'`;
+}
+
+/** An address as inspect and error messages show it: ['127.0.0.1', 8080], or a quoted Unix path. */
+export function formatAddress(address: unknown): string {
+  if (typeof address === "string") return quote(address);
+  if (Array.isArray(address)) return `[${address.map((part) => (typeof part === "string" ? quote(part) : safeString(() => String(part)))).join(", ")}]`;
+  return safeString(() => String(address));
+}
+
+/**
+ * Wraps a new fd that a checked Socket just made (accept, socketpair, dup, the loop's sockAccept):
+ * no argument checks and no syscall. The fd must already be in the mode `timeout` implies
+ * (blocking for null, non-blocking otherwise).
+ * @internal Not part of the public API.
+ */
+export function wrapNewFd(family: number, type: number, proto: number, fd: number, timeout: number | null): Socket {
+  trusted = true;
+  trustedTimeout = timeout;
+  return new Socket(family, type, proto, fd);
+}
+
+/**
+ * A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default,
+ * both blocking (or with the default timeout, see setdefaulttimeout).
+ */
 export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
   checkFamily(family);
   checkInt("type", type, 0, 0xffff);
   checkInt("proto", proto, 0, 0xffff);
-  const [a, b] = native.socketpair(family, type, proto, false);
-  knownBlocking = true;
-  const first = new Socket(family, type, proto, a);
-  knownBlocking = true;
-  return [first, new Socket(family, type, proto, b)];
+  const timeout = defaultTimeout;
+  const [a, b] = native.socketpair(family, type, proto, timeout !== null);
+  const first = wrapNewFd(family, type, proto, a, timeout);
+  return [first, wrapNewFd(family, type, proto, b, timeout)];
 }

@@ -15,13 +15,19 @@
  * (RangeError), a value of the right type that names nothing valid ERR_INVALID_ARG_VALUE.
  */
 import { constants as bufferConstants } from "node:buffer";
+import { Socket as DgramSocket } from "node:dgram";
+import type { FileHandle } from "node:fs/promises";
+import { Socket as NetSocket } from "node:net";
 
-import { codedError } from "./errors.js";
+import { codedError, systemError } from "./errors.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
 
 const C = native.constants;
 const EAGAIN = C.EAGAIN;
 const EWOULDBLOCK = C.EWOULDBLOCK;
+const EBADF = C.EBADF;
+const SOCK_STREAM = C.SOCK_STREAM;
+const MSG_TRUNC = C.MSG_TRUNC;
 
 /** The largest Buffer this Node can make. */
 export const MAX_BUFFER = bufferConstants.MAX_LENGTH;
@@ -43,10 +49,26 @@ export function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (Array.isArray(value)) return `an instance of Array`;
   if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
-  if (typeof value === "object") return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
+  if (typeof value === "object") {
+    // Node's own sockets share our class's name: say which module they come from.
+    const foreign = foreignSocket(value);
+    if (foreign !== undefined) return `an instance of ${foreign} Socket`;
+    return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
+  }
   if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
   if (typeof value === "symbol") return "type symbol";
   return `type ${typeof value} (${String(value)})`;
+}
+
+/**
+ * "node:net" for a node:net Socket (a tls.TLSSocket too), "node:dgram" for a node:dgram Socket,
+ * else undefined: the sockets of Node's own modules, which libuv owns and which have no fileno().
+ * Used to name them in argument errors, where "an instance of Socket" would read like ours.
+ */
+export function foreignSocket(value: unknown): "node:net" | "node:dgram" | undefined {
+  if (value instanceof NetSocket) return "node:net";
+  if (value instanceof DgramSocket) return "node:dgram";
+  return undefined;
 }
 
 /** make()'s text, or "<unprintable>" when it throws (an object whose toString throws). */
@@ -132,14 +154,40 @@ function takeBytes(from: Buffer, count: number): Buffer {
  */
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  if (flags !== undefined && truncating(flags)) return recvTruncating(fd, size, flags);
   const into = readBuffer(size);
   const n = flags === undefined ? native.recv(fd, into, 0, size) : native.recv(fd, into, 0, size, flags);
   return n < 0 ? n : takeBytes(into, n);
 }
 
+/**
+ * Whether recv flags include MSG_TRUNC, with which the kernel reports more bytes than it wrote: a
+ * datagram's full length, or (TCP on Linux) bytes it discarded without writing any.
+ */
+function truncating(flags: unknown): boolean {
+  return typeof flags === "number" && (flags & MSG_TRUNC) !== 0;
+}
+
+/**
+ * A recv with MSG_TRUNC: into a zeroed buffer of its own, and the bytes returned are at most
+ * `size`, so no stale byte of the scratch buffer (another connection's data) can come back in the
+ * part the kernel counted but did not write. recvInto returns the kernel's count as is.
+ */
+function recvTruncating(fd: number, size: number, flags: number): Buffer | number {
+  const into = Buffer.alloc(size);
+  const n = native.recv(fd, into, 0, size, flags);
+  return n < 0 ? n : into.subarray(0, n < size ? n : size);
+}
+
 /** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
 export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  if (flags !== undefined && truncating(flags)) {
+    const own = Buffer.alloc(size);
+    const t = native.recvfrom(fd, own, 0, size, flags);
+    if (typeof t === "number") return t;
+    return [own.subarray(0, t[0] < size ? t[0] : size), t[1]];
+  }
   const into = readBuffer(size);
   const r = flags === undefined ? native.recvfrom(fd, into, 0, size) : native.recvfrom(fd, into, 0, size, flags);
   if (typeof r === "number") return r;
@@ -147,4 +195,69 @@ export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buf
   const pair = r as unknown as [Buffer, SocketAddress | null];
   pair[0] = takeBytes(into, r[0]);
   return pair;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sendfile: the argument policy and the chunking that Socket.sendfile and loop.sockSendfile share.
+
+/**
+ * What `sendfile` sends from: an fd open for reading, or a node:fs/promises FileHandle (its `fd`
+ * is used; the FileHandle stays open and its own). The file must support pread(2) — a regular
+ * file — since reading starts at an explicit offset and neither uses nor moves the file's position.
+ */
+export type SendfileSource = number | FileHandle;
+
+/** Checked sendfile arguments: the fd to read, where to start, and how many bytes (undefined: to the end). */
+export interface SendfileArgs {
+  readonly fileFd: number;
+  readonly offset: number;
+  readonly count: number | undefined;
+}
+
+/** The most one native sendfile call is asked for (CPython caps its block size at 1 GiB too). */
+const SENDFILE_CHUNK = 2 ** 30;
+
+/**
+ * Checks sendfile's arguments as CPython's _check_sendfile_params does: a SOCK_STREAM socket only
+ * (ERR_SOCKET_BAD_TYPE), `offset` an integer >= 0, `count` undefined/null (to the end of the file)
+ * or an integer >= 1. A FileHandle is duck-typed (a numeric `fd` and a `stat` method); a closed one
+ * (fd -1) gives EBADF.
+ */
+export function sendfileArgs(sockType: number, file: unknown, offset: unknown, count: unknown): SendfileArgs {
+  let fileFd: number;
+  if (typeof file === "number") {
+    fileFd = checkInt("file", file, 0, 0x7fffffff);
+  } else if (
+    file !== null &&
+    typeof file === "object" &&
+    typeof (file as { fd?: unknown }).fd === "number" &&
+    typeof (file as { stat?: unknown }).stat === "function"
+  ) {
+    fileFd = (file as FileHandle).fd;
+    if (fileFd === -1) throw systemError(-EBADF, "sendfile");
+    checkInt("file.fd", fileFd, 0, 0x7fffffff);
+  } else {
+    throw codedError(
+      "ERR_INVALID_ARG_TYPE",
+      `The "file" argument must be an fd (a number) or a node:fs/promises FileHandle. Received ${describe(file)}`,
+      "TypeError",
+    );
+  }
+  const start = offset === undefined ? 0 : checkInt("offset", offset, 0, Number.MAX_SAFE_INTEGER);
+  const total = count === undefined || count === null ? undefined : checkInt("count", count, 1, Number.MAX_SAFE_INTEGER);
+  if (sockType !== SOCK_STREAM) throw codedError("ERR_SOCKET_BAD_TYPE", "sendfile(): only SOCK_STREAM sockets are supported");
+  return { fileFd, offset: start, count: total };
+}
+
+/** How many bytes the next native sendfile call asks for, after `sent`; 0 when `count` is done. */
+export function sendfileChunk(args: SendfileArgs, sent: number): number {
+  if (args.count === undefined) return SENDFILE_CHUNK;
+  const left = args.count - sent;
+  return left < SENDFILE_CHUNK ? left : SENDFILE_CHUNK;
+}
+
+/** An error from a sendfile that had sent `sent` bytes: it carries them as `bytesSent`. */
+export function withBytesSent<E>(error: E, sent: number): E {
+  if (error instanceof Error) (error as Error & { bytesSent?: number }).bytesSent = sent;
+  return error;
 }

@@ -44,11 +44,11 @@ afterAll(async () => {
 });
 
 /** Asserts Python's TimeoutError as this library shapes it: code, errno, syscall and message. */
-function expectTimeout(fn: () => unknown, syscall: string): NodeJS.ErrnoException {
-  const error = expectSystemError(fn, "ETIMEDOUT", syscall);
+function expectTimeout(fn: () => unknown, syscall: string, suffix = ""): NodeJS.ErrnoException {
+  const error = expectSystemError(fn, "ETIMEDOUT", syscall, suffix);
   expect(error.errno).toBe(-E.ETIMEDOUT);
   if (process.platform === "linux") expect(error.errno).toBe(-110);
-  expect(error.message).toBe(`ETIMEDOUT: timed out, ${syscall}`);
+  expect(error.message).toBe(`ETIMEDOUT: timed out, ${syscall}${suffix}`);
   return error;
 }
 
@@ -60,8 +60,8 @@ function timed(fn: () => void): number {
 }
 
 /** Expects fn to throw ETIMEDOUT from `syscall` after about `seconds` (a safe lower bound, a loose upper one). */
-function expectTimeoutAfter(seconds: number, fn: () => unknown, syscall: string): void {
-  const elapsed = timed(() => expectTimeout(fn, syscall));
+function expectTimeoutAfter(seconds: number, fn: () => unknown, syscall: string, suffix = ""): void {
+  const elapsed = timed(() => expectTimeout(fn, syscall, suffix));
   expect(elapsed).toBeGreaterThanOrEqual(seconds * 1000 - 10);
   expect(elapsed).toBeLessThan(5000);
 }
@@ -451,8 +451,9 @@ describe("connect on a timed socket", () => {
     probe.close();
     using a = new Socket();
     a.settimeout(2);
-    const error = expectSystemError(() => a.connect(["127.0.0.1", port]), "ECONNREFUSED", "connect");
+    const error = expectSystemError(() => a.connect(["127.0.0.1", port]), "ECONNREFUSED", "connect", ` 127.0.0.1:${port}`);
     expect(error.errno).toBe(-E.ECONNREFUSED);
+    expect(error).toMatchObject({ address: "127.0.0.1", port });
     using b = new Socket();
     b.settimeout(2);
     expect(b.connectEx(["127.0.0.1", port])).toBe(E.ECONNREFUSED);
@@ -464,7 +465,7 @@ describe("connect on a timed socket", () => {
       expect(backlog.found, "a connect to a listener whose backlog is full should stay pending").toBe(true);
       using a = new Socket();
       a.settimeout(0.2);
-      expectTimeoutAfter(0.2, () => a.connect(["127.0.0.1", backlog.port]), "connect");
+      expectTimeoutAfter(0.2, () => a.connect(["127.0.0.1", backlog.port]), "connect", ` 127.0.0.1:${backlog.port}`);
       using b = new Socket();
       b.settimeout(0.2);
       let r = -1;

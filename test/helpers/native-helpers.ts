@@ -83,13 +83,16 @@ export function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoExcepti
   return error;
 }
 
-/** Asserts a Node-shaped system error: code, negative errno, syscall and message. */
-export function expectSystemError(fn: () => unknown, code: string, syscall: string): NodeJS.ErrnoException {
+/**
+ * Asserts a Node-shaped system error: code, negative errno, syscall and message. `suffix` is what
+ * follows the syscall in the message (a connect error's " 127.0.0.1:80").
+ */
+export function expectSystemError(fn: () => unknown, code: string, syscall: string, suffix = ""): NodeJS.ErrnoException {
   const error = expectCode(fn, code);
   expect(error.syscall).toBe(syscall);
   expect(typeof error.errno).toBe("number");
   expect(error.errno).toBeLessThan(0);
-  expect(error.message).toMatch(new RegExp(`^${code}: .+, ${syscall}$`));
+  expect(error.message).toMatch(new RegExp(`^${code}: .+, ${syscall}${suffix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
   return error;
 }
 
