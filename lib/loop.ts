@@ -24,12 +24,27 @@ import { lookup } from "node:dns/promises";
 import { readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 
-import { codedError, systemError, type CodedError } from "./errors.js";
+import { codedError, connectError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
 import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
-import { Socket } from "./socket.js";
-import { checkBufsize, describe, intoLength, recvBytes, recvfromBytes, safeString, toBytes, wouldBlock } from "./sockio.js";
+import { Socket, wrapNewFd } from "./socket.js";
+import {
+  checkBufsize,
+  describe,
+  foreignSocket,
+  intoLength,
+  recvBytes,
+  recvfromBytes,
+  safeString,
+  sendfileArgs,
+  sendfileChunk,
+  toBytes,
+  withBytesSent,
+  wouldBlock,
+  type SendfileArgs,
+  type SendfileSource,
+} from "./sockio.js";
 
 export { Handle, TimerHandle, type ExceptionContext } from "./loop-handles.js";
 
@@ -146,14 +161,6 @@ function signalNumber(signal: unknown): number {
   if (signo === osConstants.signals.SIGKILL || signo === osConstants.signals.SIGSTOP)
     throw codedError("ERR_INVALID_ARG_VALUE", `signal ${typeof signal === "string" ? signal : describe(signal)} cannot be caught`, "TypeError");
   return signo;
-}
-
-function connectError(errno: number, host: string, port: number | undefined): NodeJS.ErrnoException {
-  const error = systemError(errno, "connect");
-  error.message += port === undefined ? ` ${host}` : ` ${host}:${port}`;
-  (error as NodeJS.ErrnoException & { address?: string; port?: number }).address = host;
-  if (port !== undefined) (error as NodeJS.ErrnoException & { port?: number }).port = port;
-  return error;
 }
 
 /**
@@ -1025,10 +1032,17 @@ export class EventLoop implements HandleOwner, Disposable {
         if (wouldBlock(r) || r === -ECONNABORTED) return AGAIN;
         throw systemError(r, "accept");
       }
+      // Non-blocking whatever the default timeout (asyncio's sock_accept calls setblocking(False)).
+      // A Socket's family, type and proto are checked already: its accepted fd is wrapped as is.
+      if (sock instanceof Socket) return [wrapNewFd(sock.family, sock.type, sock.proto, r[0], 0), r[1]];
+      let accepted: Socket | undefined;
       try {
-        return [new Socket(sock.family, sock.type, sock.proto ?? 0, r[0]), r[1]];
+        accepted = new Socket(sock.family, sock.type, sock.proto ?? 0, r[0]);
+        accepted.setblocking(false);
+        return [accepted, r[1]];
       } catch (error) {
-        native.close(r[0]);
+        if (accepted !== undefined) accepted.close();
+        else native.close(r[0]);
         throw error;
       }
     };
@@ -1201,6 +1215,39 @@ export class EventLoop implements HandleOwner, Disposable {
   }
 
   /**
+   * Sends a file on a non-blocking SOCK_STREAM socket (asyncio's sock_sendfile): `count` bytes (all
+   * of the rest when omitted) from `offset` (default 0), continuing each time the socket is
+   * writable; resolves with the number sent, fewer than `count` only at the end of the file. `file`
+   * is an fd or a node:fs/promises FileHandle, read from `offset` without using or moving its
+   * position, as Socket.sendfile: sendfile(2) on Linux, pread + send elsewhere. A rejection with a
+   * system error carries `bytesSent`; an aborted call may have sent part of the file.
+   */
+  sockSendfile(sock: SocketLike, file: SendfileSource, offset?: number, count?: number, options?: SockOptions): Promise<number> {
+    let fd: number;
+    let args: SendfileArgs;
+    try {
+      fd = this.#prepare(sock, "sendfile", options);
+      args = sendfileArgs(sock.type, file, offset, count);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let sent = 0;
+    const step = (): number | typeof AGAIN => {
+      const want = sendfileChunk(args, sent);
+      if (want === 0) return sent;
+      const r = native.sendfile(fd, args.fileFd, args.offset + sent, want);
+      if (r === 0) return sent;
+      if (r > 0) {
+        sent += r;
+        return sendfileChunk(args, sent) === 0 ? sent : AGAIN;
+      }
+      if (wouldBlock(r)) return AGAIN;
+      throw withBytesSent(systemError(r, "sendfile"), sent);
+    };
+    return this.#attempt(sock, fd, true, step, options?.signal);
+  }
+
+  /**
    * Connects a non-blocking socket: `[host, port]` (IPv4), `[host, port, flowinfo?, scopeId?]`
    * (IPv6) or a path (AF_UNIX). Host names are resolved: with node:dns while attached, with a
    * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
@@ -1293,8 +1340,16 @@ export class EventLoop implements HandleOwner, Disposable {
   /** Checks a sock* call's arguments and the loop; returns the fd. */
   #prepare(sock: SocketLike, op: string, options: SockOptions | undefined): number {
     this.#checkClosed();
-    if (sock === null || typeof sock !== "object" || typeof sock.fileno !== "function" || typeof sock.getblocking !== "function")
-      throw codedError("ERR_INVALID_ARG_TYPE", `The "sock" argument must be a Socket. Received ${describe(sock)}`, "TypeError");
+    if (sock === null || typeof sock !== "object" || typeof sock.fileno !== "function" || typeof sock.getblocking !== "function") {
+      const foreign = foreignSocket(sock);
+      throw codedError(
+        "ERR_INVALID_ARG_TYPE",
+        foreign !== undefined
+          ? `The "sock" argument must be a native-selectors Socket, not a ${foreign} Socket`
+          : `The "sock" argument must be a native-selectors Socket. Received ${describe(sock)}`,
+        "TypeError",
+      );
+    }
     const signal = options?.signal;
     if (signal !== undefined) {
       if (!(signal instanceof AbortSignal))
