@@ -154,9 +154,16 @@ function takeBytes(from: Buffer, count: number): Buffer {
  */
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
-  if (flags !== undefined && truncating(flags)) return recvTruncating(fd, size, flags);
-  const into = readBuffer(size);
-  const n = flags === undefined ? native.recv(fd, into, 0, size) : native.recv(fd, into, 0, size, flags);
+  let n: number;
+  let into: Buffer;
+  if (flags === undefined) {
+    into = readBuffer(size);
+    n = native.recv(fd, into, 0, size);
+  } else {
+    if (truncating(flags)) return recvTruncating(fd, size, flags);
+    into = readBuffer(size);
+    n = native.recv(fd, into, 0, size, flags);
+  }
   return n < 0 ? n : takeBytes(into, n);
 }
 
@@ -182,14 +189,21 @@ function recvTruncating(fd: number, size: number, flags: number): Buffer | numbe
 /** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
 export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
-  if (flags !== undefined && truncating(flags)) {
-    const own = Buffer.alloc(size);
-    const t = native.recvfrom(fd, own, 0, size, flags);
-    if (typeof t === "number") return t;
-    return [own.subarray(0, t[0] < size ? t[0] : size), t[1]];
+  let into: Buffer;
+  let r: [number, SocketAddress | null] | number;
+  if (flags === undefined) {
+    into = readBuffer(size);
+    r = native.recvfrom(fd, into, 0, size);
+  } else {
+    if (truncating(flags)) {
+      const own = Buffer.alloc(size);
+      const t = native.recvfrom(fd, own, 0, size, flags);
+      if (typeof t === "number") return t;
+      return [own.subarray(0, t[0] < size ? t[0] : size), t[1]];
+    }
+    into = readBuffer(size);
+    r = native.recvfrom(fd, into, 0, size, flags);
   }
-  const into = readBuffer(size);
-  const r = flags === undefined ? native.recvfrom(fd, into, 0, size) : native.recvfrom(fd, into, 0, size, flags);
   if (typeof r === "number") return r;
   // The native [count, address] pair becomes the [bytes, address] result without a second array.
   const pair = r as unknown as [Buffer, SocketAddress | null];
