@@ -321,7 +321,11 @@ export class Socket implements Disposable {
     return 0 - native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
   }
 
-  /** Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. */
+  /**
+   * Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. Small results share
+   * a receive slab, as Buffer.allocUnsafe() shares Node's pool (see lib/sockio.ts): copy a small
+   * piece you keep for long (`Buffer.from(data)`) so it does not keep its slab alive.
+   */
   recv(bufsize: number, flags?: number): Buffer {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recv");

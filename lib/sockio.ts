@@ -3,12 +3,14 @@
  * receive helpers, the receive-buffer policy and the argument policy they share, so a speed-up or
  * a fix made here holds for both layers.
  *
- * Receive-buffer policy: `recv(n)` reads into one scratch buffer per thread and copies the bytes
- * that came into a right-sized Buffer (from Node's Buffer pool when small), as CPython shrinks its
- * bytes object to the count read. So an 80-byte answer to `recv(65536)` costs an 80-byte Buffer,
- * not a 64 KiB allocation. The scratch grows to the largest `n` asked for up to SCRATCH_MAX; a
- * larger `n` gets a buffer of its own for that call, at most MAX_RECV_CHUNK bytes (a recv may
- * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it).
+ * Receive-buffer policy: `recv(n)` for n up to SLAB_READ_MAX reads straight into the free room of
+ * a shared slab (SLAB_SIZE bytes, replaced when the room left is under n) and returns a view of
+ * the bytes that came, as Buffer.allocUnsafe shares Node's pool: an 80-byte answer to
+ * `recv(65536)` costs an 80-byte view, with neither a 64 KiB allocation nor a copy. Like a pooled
+ * Buffer, a view keeps its slab alive: copy a small piece (`Buffer.from(data)`) to keep it for
+ * long. A larger `n` reads into a buffer of its own, at most MAX_RECV_CHUNK bytes (a recv may
+ * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it), copied
+ * out when mostly empty so the result does not pin it.
  *
  * Argument policy (one message style, as Node's and `native/args.cc`'s): a value of the wrong type
  * is ERR_INVALID_ARG_TYPE (TypeError), a number out of range or not an integer ERR_OUT_OF_RANGE
@@ -25,12 +27,16 @@ const EWOULDBLOCK = C.EWOULDBLOCK;
 
 /** The largest Buffer this Node can make. */
 export const MAX_BUFFER = bufferConstants.MAX_LENGTH;
-/** The scratch buffer grows to at most this; a larger recv gets a buffer of its own. */
-const SCRATCH_MAX = 256 * 1024;
+/** The size of a receive slab. */
+const SLAB_SIZE = 128 * 1024;
+/** Reads of up to this many bytes go into a slab; larger ones get a buffer of their own. */
+const SLAB_READ_MAX = 64 * 1024;
 /** The most one recv reads, whatever `n` asks for. */
 export const MAX_RECV_CHUNK = 8 * 1024 * 1024;
 
-let scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+/** The current receive slab and where its free room starts (8-byte aligned, as Node's pool). */
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+let slabOffset = 0;
 
 /** Whether a native result is a would-block (EAGAIN/EWOULDBLOCK): Python's BlockingIOError. */
 export function wouldBlock(r: number): boolean {
@@ -106,24 +112,27 @@ export function toBytes(data: string | BufferLike): BufferLike {
   return data;
 }
 
-/** Where a recv of up to `size` bytes reads: the scratch buffer, grown if need be, or one of its own. */
+/** Where a recv of up to `size` bytes reads: the slab's free room, or a buffer of its own. */
 function readBuffer(size: number): Buffer {
-  if (size <= scratch.length) return scratch;
-  if (size > SCRATCH_MAX) return Buffer.allocUnsafeSlow(size);
-  scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(size, scratch.length * 2)));
-  return scratch;
+  if (size > SLAB_READ_MAX) return Buffer.allocUnsafeSlow(size);
+  if (SLAB_SIZE - slabOffset < size) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabOffset = 0;
+  }
+  return slab;
 }
 
-/** The `count` bytes a recv put at the start of `from` (see readBuffer), as a Buffer of their own. */
-function takeBytes(from: Buffer, count: number): Buffer {
-  if (from !== scratch) {
-    // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
-    if (count === from.length) return from;
-    if (count >= from.length >>> 1) return from.subarray(0, count);
+/** The `count` bytes a recv put into `from` (see readBuffer) at `offset`, as the result. */
+function takeBytes(from: Buffer, offset: number, count: number): Buffer {
+  if (count === 0) return Buffer.allocUnsafe(0); // the end of the stream pins no slab
+  if (from === slab) {
+    slabOffset = (offset + count + 7) & ~7;
+    return Buffer.from(from.buffer, from.byteOffset + offset, count);
   }
-  const bytes = Buffer.allocUnsafe(count);
-  from.copy(bytes, 0, 0, count);
-  return bytes;
+  // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
+  if (count === from.length) return from;
+  if (count >= from.length >>> 1) return from.subarray(0, count);
+  return Buffer.from(from.subarray(0, count));
 }
 
 /**
@@ -133,18 +142,20 @@ function takeBytes(from: Buffer, count: number): Buffer {
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
   const into = readBuffer(size);
-  const n = flags === undefined ? native.recv(fd, into, 0, size) : native.recv(fd, into, 0, size, flags);
-  return n < 0 ? n : takeBytes(into, n);
+  const offset = into === slab ? slabOffset : 0;
+  const n = flags === undefined ? native.recv(fd, into, offset, size) : native.recv(fd, into, offset, size, flags);
+  return n < 0 ? n : takeBytes(into, offset, n);
 }
 
 /** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
 export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
   const into = readBuffer(size);
-  const r = flags === undefined ? native.recvfrom(fd, into, 0, size) : native.recvfrom(fd, into, 0, size, flags);
+  const offset = into === slab ? slabOffset : 0;
+  const r = flags === undefined ? native.recvfrom(fd, into, offset, size) : native.recvfrom(fd, into, offset, size, flags);
   if (typeof r === "number") return r;
   // The native [count, address] pair becomes the [bytes, address] result without a second array.
   const pair = r as unknown as [Buffer, SocketAddress | null];
-  pair[0] = takeBytes(into, r[0]);
+  pair[0] = takeBytes(into, offset, r[0]);
   return pair;
 }
