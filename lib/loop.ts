@@ -40,6 +40,7 @@ const EINPROGRESS = C.EINPROGRESS;
 const ECONNABORTED = C.ECONNABORTED;
 const EBADF = C.EBADF;
 const AF_UNIX = C.AF_UNIX;
+const SOCK_STREAM = C.SOCK_STREAM;
 const AF_INET6 = C.AF_INET6;
 
 /** Timers due within this many seconds of now run in this iteration (asyncio's clock resolution). */
@@ -170,6 +171,15 @@ export class EventLoop implements HandleOwner, Disposable {
    * still parked when the next iteration starts is removed then; a parked registration whose fd
    * becomes ready meanwhile is removed by the dispatch (its handle is cancelled).
    */
+  /**
+   * Stream fds whose last sockRecv/sockRecvInto read fewer bytes than asked: the kernel buffer was
+   * drained then, so the next call waits for readiness at once instead of first making a recv that
+   * would most likely fail with EAGAIN. Level-triggered readiness (epoll, kqueue, poll and libuv's
+   * uv_poll alike) reports data that came in between on the next iteration, so nothing is missed;
+   * the call may complete one iteration later than an eager read would have.
+   */
+  readonly #drained = new Set<number>();
+  readonly #skipDrainedRecv: boolean;
   #parkedHandles: IoHandle[] = [];
   #parkedWrite: boolean[] = [];
   #sweepImmediate: NodeJS.Immediate | null = null;
@@ -215,6 +225,10 @@ export class EventLoop implements HandleOwner, Disposable {
     if (chosen.closed) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
     if (chosen.getMap().size !== 0) throw codedError("ERR_INVALID_ARG_VALUE", "the selector must have no registrations: the loop owns it");
     this.#selector = chosen;
+    // libkqueue (kqueue on Linux) reads and so clears a socket's pending error when it reports
+    // the socket readable: a reset peer would then read as EOF instead of ECONNRESET, so there
+    // (and, untested, on the BSDs' kqueue) every read is tried at once.
+    this.#skipDrainedRecv = chosen.backend !== "kqueue";
   }
 
   /** The loop's selector (its keys' data are [reader, writer] handles). */
@@ -1071,13 +1085,17 @@ export class EventLoop implements HandleOwner, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
+    const stream = sock.type === SOCK_STREAM;
     const step = (): Buffer | typeof AGAIN => {
       const r = recvBytes(fd, n);
-      if (typeof r !== "number") return r;
+      if (typeof r !== "number") {
+        if (stream) this.#noteRead(fd, r.length, n);
+        return r;
+      }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#attemptRead(sock, fd, step, options?.signal);
   }
 
   /** Receives into `buffer` (any ArrayBufferView, filled from its start): the byte count, 0 at end of stream. */
@@ -1090,13 +1108,29 @@ export class EventLoop implements HandleOwner, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
+    const stream = sock.type === SOCK_STREAM;
     const step = (): number | typeof AGAIN => {
       const r = native.recv(fd, buffer, 0, length);
-      if (r >= 0) return r;
+      if (r >= 0) {
+        if (stream) this.#noteRead(fd, r, length);
+        return r;
+      }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#attemptRead(sock, fd, step, options?.signal);
+  }
+
+  /** Records whether a stream read drained the socket (see #drained). */
+  #noteRead(fd: number, got: number, asked: number): void {
+    if (got > 0 && got < asked && this.#skipDrainedRecv) this.#drained.add(fd);
+    else this.#drained.delete(fd);
+  }
+
+  /** #attempt for a stream read, which waits at once on an fd its last read drained. */
+  #attemptRead<T>(sock: SocketLike, fd: number, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.#drained.delete(fd)) return this.#wait(sock, fd, false, step, signal);
+    return this.#attempt(sock, fd, false, step, signal);
   }
 
   /**
@@ -1403,6 +1437,7 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#pausedReaders.clear();
     for (const reject of this.#acceptBackoffs) reject(error());
     this.#acceptBackoffs.clear();
+    this.#drained.clear();
   }
 
   [Symbol.dispose](): void {
