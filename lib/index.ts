@@ -23,6 +23,8 @@ export {
   type SelectorKey,
   type SelectorReady,
   type SelectorClass,
+  type DataArgument,
+  type DefaultSelectorClass,
 } from "./selectors.js";
 export {
   Socket,
@@ -44,8 +46,13 @@ export {
   SHUT_RD,
   SHUT_WR,
   SHUT_RDWR,
+  type AddressFamily,
   type AddressInput,
+  type AddressInputOf,
   type SendData,
+  type SocketAddressOf,
+  type SocketConstructor,
+  type SocketType,
 } from "./socket.js";
 export {
   EventLoop,
