@@ -77,3 +77,9 @@ key.data(EVENT_READ);
 handlers.modify(unix, EVENT_READ | EVENT_WRITE, (mask) => console.log("again", mask));
 using poll = new PollSelector<number>();
 poll.register(a, EVENT_READ, 1);
+
+// Generic code over the data type still passes its data.
+export function registerWith<D>(selector: DefaultSelector<D, Socket>, sock: Socket, data: D): void {
+  selector.register(sock, EVENT_READ, data);
+  selector.modify(sock, EVENT_READ | EVENT_WRITE, data);
+}
