@@ -28,7 +28,7 @@ import { codedError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
 import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
-import { Socket } from "./socket.js";
+import { Socket, type AddressInputOf, type SocketAddressOf } from "./socket.js";
 import { checkBufsize, describe, intoLength, recvBytes, recvfromBytes, safeString, toBytes, wouldBlock } from "./sockio.js";
 
 export { Handle, TimerHandle, type ExceptionContext } from "./loop-handles.js";
@@ -73,11 +73,15 @@ function isExhaustion(error: unknown): boolean {
 export type LoopKeyData = [reader: Handle | null, writer: Handle | null];
 type IoData = [reader: IoHandle | null, writer: IoHandle | null];
 
-/** What the sock* calls need of a socket: the Socket class has it. */
-export interface SocketLike {
+/**
+ * What the sock* calls need of a socket: the Socket class has it. `F` is the address family's type,
+ * which the sock* calls pass on: sockAccept on a `Socket<AF_INET>` gives a `Socket<AF_INET>` and a
+ * `[host, port]` address (see SocketAddressOf).
+ */
+export interface SocketLike<F extends number = number> {
   fileno(): number;
   getblocking(): boolean;
-  readonly family: number;
+  readonly family: F;
   readonly type: number;
   readonly proto?: number;
 }
@@ -1025,6 +1029,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * Accepts a connection on a listening non-blocking socket: `[socket, address]`, the new socket
    * non-blocking. An aborted accept leaves the pending connection for the next one.
    */
+  sockAccept<F extends number>(sock: SocketLike<F>, options?: SockOptions): Promise<[Socket<F>, SocketAddressOf<F>]>;
   sockAccept(sock: SocketLike, options?: SockOptions): Promise<[Socket, SocketAddress]> {
     let fd: number;
     try {
@@ -1137,6 +1142,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * Receives up to `n` bytes and the sender's address: `[data, address]` (asyncio's
    * sock_recvfrom). The address is null where the kernel reports none (a connected stream).
    */
+  sockRecvfrom<F extends number>(sock: SocketLike<F>, n: number, options?: SockOptions): Promise<[Buffer, SocketAddressOf<F> | null]>;
   sockRecvfrom(sock: SocketLike, n: number, options?: SockOptions): Promise<[Buffer, SocketAddress | null]> {
     let fd: number;
     try {
@@ -1158,6 +1164,12 @@ export class EventLoop implements HandleOwner, Disposable {
    * Receives into `buffer` (its first `nbytes` bytes; 0 or omitted: all of it) with the sender's
    * address: `[count, address]` (asyncio's sock_recvfrom_into).
    */
+  sockRecvfromInto<F extends number>(
+    sock: SocketLike<F>,
+    buffer: BufferLike,
+    nbytes?: number,
+    options?: SockOptions,
+  ): Promise<[number, SocketAddressOf<F> | null]>;
   sockRecvfromInto(sock: SocketLike, buffer: BufferLike, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
     let fd: number;
     let length: number;
@@ -1181,6 +1193,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * sock_sendto). Addresses as sockConnect takes them; host names are resolved with node:dns while
    * attached, with a blocking getaddrinfo while the loop owns the thread.
    */
+  sockSendto<F extends number>(sock: SocketLike<F>, data: string | BufferLike, address: AddressInputOf<F>, options?: SockOptions): Promise<number>;
   sockSendto(sock: SocketLike, data: string | BufferLike, address: ConnectAddress, options?: SockOptions): Promise<number> {
     let fd: number;
     let view: BufferLike;
@@ -1240,6 +1253,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
    * A refused connection rejects with code ECONNREFUSED.
    */
+  sockConnect<F extends number>(sock: SocketLike<F>, address: AddressInputOf<F>, options?: SockOptions): Promise<void>;
   sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
     let fd: number;
     let args: [string, number?, number?, number?];
