@@ -3,6 +3,8 @@
 // large reads, the end of the stream), the one argument policy of Socket.recv and loop.sockRecv,
 // and system errors (control-flow errors without a stack, the others with the caller's stack), over
 // real socket pairs and loopback TCP.
+import { inspect } from "node:util";
+
 import { describe, expect, it } from "vitest";
 
 import { EventLoop, Socket, codedError, run, socketpair, systemError } from "../lib/index.js";
@@ -148,6 +150,19 @@ describe("system errors", () => {
       expect(error.message).toMatch(/^EAGAIN: .+, recv$/);
       // Control flow: the stack is the message line alone.
       expect(error.stack).toBe(`Error: ${error.message}`);
+      expect(error.name).toBe("Error");
+      expect(String(error)).toBe(`Error: ${error.message}`);
+      // Shaped like Node's system errors: errno, code and syscall are its own enumerable
+      // properties, message and stack are not enumerable.
+      expect(Object.keys(error)).toEqual(["errno", "code", "syscall"]);
+      expect(inspect(error)).toContain("code: 'EAGAIN'");
+      expect(inspect(error)).toContain(error.message);
+      // Each raise is a new object: changing one changes no other.
+      const again = thrown(() => a.recv(16));
+      expect(again).not.toBe(error);
+      error.message = "changed";
+      (error as { code?: string }).code = "X";
+      expect([again.message, again.code]).toEqual(["EAGAIN: resource temporarily unavailable, recv", "EAGAIN"]);
     } finally {
       a.close();
       b.close();
