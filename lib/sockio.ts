@@ -16,7 +16,8 @@
  * is ERR_INVALID_ARG_TYPE (TypeError), a number out of range or not an integer ERR_OUT_OF_RANGE
  * (RangeError), a value of the right type that names nothing valid ERR_INVALID_ARG_VALUE.
  */
-import { constants as bufferConstants } from "node:buffer";
+// Buffer from node:buffer, not the global: the global is an accessor, a getter call per use.
+import { Buffer, constants as bufferConstants } from "node:buffer";
 
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
@@ -33,6 +34,20 @@ const SLAB_SIZE = 128 * 1024;
 const SLAB_READ_MAX = 64 * 1024;
 /** The most one recv reads, whatever `n` asks for. */
 export const MAX_RECV_CHUNK = 8 * 1024 * 1024;
+
+/**
+ * Makes the Buffer over a slab's bytes. Node's own Buffer class (FastBuffer, the one every Buffer
+ * is an instance of) is Buffer[Symbol.species]; constructing it directly skips Buffer.from's
+ * argument checks, which cost a native call per recv. Buffer.from where that class is not there.
+ */
+const viewOf: (memory: ArrayBufferLike, offset: number, length: number) => Buffer = (() => {
+  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+  if (typeof species === "function" && species.prototype === Buffer.prototype) {
+    const NodeBuffer = species as new (memory: ArrayBufferLike, offset: number, length: number) => Buffer;
+    return (memory, offset, length) => new NodeBuffer(memory, offset, length);
+  }
+  return (memory, offset, length) => Buffer.from(memory, offset, length);
+})();
 
 /** The current receive slab and where its free room starts (8-byte aligned, as Node's pool). */
 let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
@@ -131,7 +146,7 @@ function takeBytes(from: Buffer, offset: number, count: number): Buffer {
   if (from === slab) {
     slabOffset = (offset + count + 7) & ~7;
     // allocUnsafeSlow gives the slab an ArrayBuffer of its own: its byteOffset is 0.
-    return Buffer.from(slabMemory, offset, count);
+    return viewOf(slabMemory, offset, count);
   }
   // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
   if (count === from.length) return from;

@@ -27,6 +27,9 @@ describe("receive-buffer policy", () => {
         b.sendall(Buffer.alloc(1 + (i % 97), i & 0xff));
         const data = a.recv(65536);
         expect(data.length).toBe(1 + (i % 97));
+        // A Buffer like any of Node's own: same prototype, constructor and methods.
+        expect(Buffer.isBuffer(data)).toBe(true);
+        expect(Object.getPrototypeOf(data)).toBe(Buffer.prototype);
         results.push(data);
       }
       // Each result still holds its own bytes after the reads that followed it...
