@@ -52,6 +52,25 @@ function nsPerCall(batch: number, body: () => void): number {
   return (elapsed * 1e9) / calls;
 }
 
+/**
+ * Nanoseconds per call of `first` and of `second`, measured in alternating slices (five each, the
+ * median kept) after warming both, so a drift of the machine's speed during the run (another
+ * process, frequency changes) weighs on both alike instead of on whichever ran second.
+ */
+function pairedNsPerCall(batch: number, first: () => void, second: () => void): [number, number] {
+  timed(seconds / 10, batch, first);
+  timed(seconds / 10, batch, second);
+  const slices: [number[], number[]] = [[], []];
+  for (let i = 0; i < 5; i++) {
+    for (const [k, body] of [first, second].entries()) {
+      const [calls, elapsed] = timed(seconds / 5, batch, body);
+      slices[k]!.push((elapsed * 1e9) / calls);
+    }
+  }
+  const median = (values: number[]): number => values.sort((x, y) => x - y)[values.length >> 1]!;
+  return [median(slices[0]), median(slices[1])];
+}
+
 interface Result {
   value: number;
   unit: string;
@@ -80,8 +99,7 @@ const { EAGAIN } = native.constants;
   const lowCall = (): void => {
     if (native.recv(afd, rbuf, 0, 4096) !== -EAGAIN) unexpected++;
   };
-  const value = nsPerCall(100, socketCall);
-  const lowlevel = nsPerCall(100, lowCall);
+  const [value, lowlevel] = pairedNsPerCall(100, socketCall, lowCall);
   if (unexpected !== 0) throw new Error("micro: recv on an empty socket did not fail with EAGAIN");
   results["recv(4096) → EAGAIN, caught"] = { value, unit: "ns/call", lowlevel };
   a.close();
@@ -104,8 +122,7 @@ const { EAGAIN } = native.constants;
     native.send(bfd, one);
     if (native.recv(afd, rbuf, 0, 4096) !== 1) bad++;
   };
-  const value = nsPerCall(100, socketPair);
-  const lowlevel = nsPerCall(100, lowPair);
+  const [value, lowlevel] = pairedNsPerCall(100, socketPair, lowPair);
   if (bad !== 0) throw new Error("micro: send+recv of 1 byte did not read 1 byte");
   results["send(1 B) + recv(4096)"] = { value, unit: "ns/pair", lowlevel };
   a.close();

@@ -42,7 +42,7 @@ const serverSocket = new Socket();
 serverSocket.bind(["127.0.0.1", port]);
 // Start listening for incoming connections
 serverSocket.listen(5);
-console.log(`Listening on 127.0.0.1:${(serverSocket.getsockname() as [string, number])[1]}`);
+console.log(`Listening on 127.0.0.1:${serverSocket.getsockname()[1]}`);
 
 // Loop to accept client connections
 while (true) {

@@ -63,7 +63,7 @@ sock.setblocking(false);
 
 // Register the accept event
 sel.register(sock, EVENT_READ, accept);
-console.log(`Server is running on port ${(sock.getsockname() as [string, number])[1]}...`);
+console.log(`Server is running on port ${sock.getsockname()[1]}...`);
 
 // Event loop
 while (true) {

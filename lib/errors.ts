@@ -29,15 +29,18 @@ export function codedError(code: string, message: string, kind: "Error" | "TypeE
 interface ErrnoText {
   readonly code: string;
   readonly description: string;
-  /** Control flow in a selector program: raised without capturing a stack (see systemError). */
-  readonly controlFlow: boolean;
+  /**
+   * For a control-flow errno: per syscall, the prototype its errors are made from (see
+   * systemError); null for the others.
+   */
+  readonly templates: Map<string, Error> | null;
 }
 
 /**
  * The errnos that are control flow in a seed-shaped program: Python's BlockingIOError family
  * (EAGAIN/EWOULDBLOCK, EINPROGRESS, EALREADY) and a peer going away (ECONNRESET, EPIPE,
  * ECONNABORTED). A server raises and catches them per request or per connection, so they must
- * cost what CPython's do, and capturing a V8 stack costs several microseconds.
+ * cost what CPython's do.
  */
 const CONTROL_FLOW_CODES: ReadonlySet<string> = new Set(["EAGAIN", "EWOULDBLOCK", "EINPROGRESS", "EALREADY", "ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
@@ -46,18 +49,40 @@ const errnoTexts: (ErrnoText | undefined)[] = [];
 
 function errnoText(errno: number): ErrnoText {
   const [code, description] = native.errnoInfo(errno);
-  const text = { code, description, controlFlow: CONTROL_FLOW_CODES.has(code) };
+  const text = { code, description, templates: CONTROL_FLOW_CODES.has(code) ? new Map<string, Error>() : null };
   errnoTexts[errno < 0 ? -errno : errno] = text;
   return text;
+}
+
+/**
+ * The prototype of the control-flow errors of one (errno, syscall): an Error by prototype whose
+ * `message` and `stack` (the message line: no frames) are its own, not enumerable, as a native
+ * Error's are.
+ */
+function template(text: ErrnoText, templates: Map<string, Error>, syscall: string): Error {
+  let made = templates.get(syscall);
+  if (made === undefined) {
+    const message = `${text.code}: ${text.description}, ${syscall}`;
+    made = Object.create(Error.prototype, {
+      message: { value: message, writable: true, configurable: true },
+      stack: { value: `Error: ${message}`, writable: true, configurable: true },
+    }) as Error;
+    templates.set(syscall, made);
+  }
+  return made;
 }
 
 /**
  * The Error Node would build for a failed syscall: message "EBADF: bad file descriptor, close",
  * `errno` (negative), `code`, `syscall`. `errno` may have either sign.
  *
- * Control-flow errors (EAGAIN, EINPROGRESS, ECONNRESET... see CONTROL_FLOW_CODES) are built
- * without a stack trace: their `stack` is the message line alone. Every other system error
- * captures the stack of the call that failed.
+ * Control-flow errors (EAGAIN, EINPROGRESS, ECONNRESET... see CONTROL_FLOW_CODES) cost what
+ * CPython's BlockingIOError costs: they are made from a per-(errno, syscall) prototype instead of
+ * by V8's Error constructor, which takes longer than the failed syscall itself even without
+ * capturing a stack. They are `instanceof Error` with `name`, `message`, `code`, `errno` and
+ * `syscall` like every system error, their `stack` is the message line alone (no frames), and
+ * `util.types.isNativeError()` is false for them. Every other system error is a native Error with
+ * the stack of the call that failed.
  */
 export function systemError(errno: number, syscall: string): NodeJS.ErrnoException {
   if (typeof syscall !== "string")
@@ -65,12 +90,18 @@ export function systemError(errno: number, syscall: string): NodeJS.ErrnoExcepti
   // The native lookup checks errno (an integer within +-4095) before anything is cached.
   const text = (typeof errno === "number" ? errnoTexts[errno < 0 ? -errno : errno] : undefined) ?? errnoText(errno);
   const positive = errno < 0 ? -errno : errno;
-  // Capture no stack while constructing; the others then capture theirs once, from the caller.
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  const error: NodeJS.ErrnoException = new Error(`${text.code}: ${text.description}, ${syscall}`);
-  Error.stackTraceLimit = limit;
-  if (!text.controlFlow) Error.captureStackTrace(error, systemError);
+  let error: NodeJS.ErrnoException;
+  const templates = text.templates;
+  if (templates !== null) {
+    error = Object.create(template(text, templates, syscall)) as NodeJS.ErrnoException;
+  } else {
+    // Capture no stack while constructing, then capture it once, from the caller.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    error = new Error(`${text.code}: ${text.description}, ${syscall}`);
+    Error.stackTraceLimit = limit;
+    Error.captureStackTrace(error, systemError);
+  }
   error.errno = -positive;
   error.code = text.code;
   error.syscall = syscall;
@@ -91,7 +122,12 @@ export interface AddressedError extends NodeJS.ErrnoException {
  */
 export function withAddress(error: NodeJS.ErrnoException, host: string, port: number | undefined): AddressedError {
   const addressed = error as AddressedError;
-  addressed.message += port === undefined ? ` ${host}` : ` ${host}:${port}`;
+  const message = `${error.message}${port === undefined ? ` ${host}` : ` ${host}:${port}`}`;
+  // Not enumerable, as an Error's own message is. A control-flow error (made from a template, see
+  // systemError) inherits message and its frameless stack: it gets its own, with the address.
+  const inheritsStack = !Object.prototype.hasOwnProperty.call(error, "stack");
+  Object.defineProperty(addressed, "message", { value: message, writable: true, configurable: true, enumerable: false });
+  if (inheritsStack) Object.defineProperty(addressed, "stack", { value: `Error: ${message}`, writable: true, configurable: true, enumerable: false });
   addressed.address = host;
   if (port !== undefined) addressed.port = port;
   return addressed;

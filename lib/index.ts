@@ -1,9 +1,14 @@
+/// <reference types="node" preserve="true" />
 /**
  * lib/index.ts — the package's public entry.
  *
  * - Python-shaped layers: selectors (EVENT_READ, DefaultSelector...), Socket, EventLoop.
  * - Low-level layer, one function per syscall: `epoll`, `kqueue`, `poll`, and `lowlevel` (socket
  *   calls, watchers). Hot-path calls there return -errno instead of throwing.
+ *
+ * The declarations use Node's types (Buffer, NodeJS.ErrnoException, Disposable and Symbol.dispose
+ * as @types/node >= 20.5 declares them): the reference above makes a TypeScript user's program
+ * load @types/node whatever its `types` setting, so no `lib` setting is needed.
  */
 import { native, type NativeBinding } from "./native.js";
 
@@ -23,6 +28,8 @@ export {
   type SelectorKey,
   type SelectorReady,
   type SelectorClass,
+  type DataArgument,
+  type DefaultSelectorClass,
 } from "./selectors.js";
 export {
   Socket,
@@ -74,8 +81,13 @@ export {
   AI_ADDRCONFIG,
   AI_V4MAPPED,
   AI_ALL,
+  type AddressFamily,
   type AddressInput,
+  type AddressInputOf,
   type SendData,
+  type SocketAddressOf,
+  type SocketConstructor,
+  type SocketType,
 } from "./socket.js";
 export { getaddrinfo, gethostname, createConnection, createServer, hasDualstackIpv6, type AddrInfo, type CreateServerOptions } from "./socket-functions.js";
 export type { SendfileSource } from "./sockio.js";

@@ -40,7 +40,10 @@ export class Handle {
   #owner: HandleOwner;
   #cancelled = false;
 
-  /** @internal Handles are created by the loop. */
+  /**
+   * Handles are created by the loop (callSoon, addReader...), not by user code. (Not @internal:
+   * stripped from the declarations, it would leave them a no-argument constructor.)
+   */
   constructor(owner: HandleOwner, callback: AnyCallback, args: unknown[]) {
     this.#owner = owner;
     this.#callback = callback;
@@ -94,7 +97,7 @@ export class TimerHandle extends Handle {
   /** @internal Whether the handle is still in its loop's heap. */
   _scheduled = true;
 
-  /** @internal */
+  /** Timer handles are created by the loop's callLater and callAt, not by user code. */
   constructor(owner: HandleOwner, when: number, callback: AnyCallback, args: unknown[]) {
     super(owner, callback, args);
     this.#owner = owner;

@@ -28,7 +28,7 @@ import { codedError, connectError, systemError, type CodedError } from "./errors
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
 import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
-import { Socket, wrapNewFd } from "./socket.js";
+import { Socket, wrapNewFd, type AddressInputOf, type SocketAddressOf } from "./socket.js";
 import {
   checkBufsize,
   describe,
@@ -55,6 +55,7 @@ const EINPROGRESS = C.EINPROGRESS;
 const ECONNABORTED = C.ECONNABORTED;
 const EBADF = C.EBADF;
 const AF_UNIX = C.AF_UNIX;
+const SOCK_STREAM = C.SOCK_STREAM;
 const AF_INET6 = C.AF_INET6;
 
 /** Timers due within this many seconds of now run in this iteration (asyncio's clock resolution). */
@@ -87,11 +88,15 @@ function isExhaustion(error: unknown): boolean {
 export type LoopKeyData = [reader: Handle | null, writer: Handle | null];
 type IoData = [reader: IoHandle | null, writer: IoHandle | null];
 
-/** What the sock* calls need of a socket: the Socket class has it. */
-export interface SocketLike {
+/**
+ * What the sock* calls need of a socket: the Socket class has it. `F` is the address family's type,
+ * which the sock* calls pass on: sockAccept on a `Socket<AF_INET>` gives a `Socket<AF_INET>` and a
+ * `[host, port]` address (see SocketAddressOf).
+ */
+export interface SocketLike<F extends number = number> {
   fileno(): number;
   getblocking(): boolean;
-  readonly family: number;
+  readonly family: F;
   readonly type: number;
   readonly proto?: number;
 }
@@ -177,6 +182,15 @@ export class EventLoop implements HandleOwner, Disposable {
    * still parked when the next iteration starts is removed then; a parked registration whose fd
    * becomes ready meanwhile is removed by the dispatch (its handle is cancelled).
    */
+  /**
+   * Stream fds whose last sockRecv/sockRecvInto read fewer bytes than asked: the kernel buffer was
+   * drained then, so the next call waits for readiness at once instead of first making a recv that
+   * would most likely fail with EAGAIN. Level-triggered readiness (epoll, kqueue, poll and libuv's
+   * uv_poll alike) reports data that came in between on the next iteration, so nothing is missed;
+   * the call may complete one iteration later than an eager read would have.
+   */
+  readonly #drained = new Set<number>();
+  readonly #skipDrainedRecv: boolean;
   #parkedHandles: IoHandle[] = [];
   #parkedWrite: boolean[] = [];
   #sweepImmediate: NodeJS.Immediate | null = null;
@@ -222,6 +236,10 @@ export class EventLoop implements HandleOwner, Disposable {
     if (chosen.closed) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
     if (chosen.getMap().size !== 0) throw codedError("ERR_INVALID_ARG_VALUE", "the selector must have no registrations: the loop owns it");
     this.#selector = chosen;
+    // libkqueue (kqueue on Linux) reads and so clears a socket's pending error when it reports
+    // the socket readable: a reset peer would then read as EOF instead of ECONNRESET, so there
+    // (and, untested, on the BSDs' kqueue) every read is tried at once.
+    this.#skipDrainedRecv = chosen.backend !== "kqueue";
   }
 
   /** The loop's selector (its keys' data are [reader, writer] handles). */
@@ -1018,6 +1036,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * Accepts a connection on a listening non-blocking socket: `[socket, address]`, the new socket
    * non-blocking. An aborted accept leaves the pending connection for the next one.
    */
+  sockAccept<F extends number>(sock: SocketLike<F>, options?: SockOptions): Promise<[Socket<F>, SocketAddressOf<F>]>;
   sockAccept(sock: SocketLike, options?: SockOptions): Promise<[Socket, SocketAddress]> {
     let fd: number;
     try {
@@ -1085,13 +1104,17 @@ export class EventLoop implements HandleOwner, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
+    const stream = sock.type === SOCK_STREAM;
     const step = (): Buffer | typeof AGAIN => {
       const r = recvBytes(fd, n);
-      if (typeof r !== "number") return r;
+      if (typeof r !== "number") {
+        if (stream) this.#noteRead(fd, r.length, n);
+        return r;
+      }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#attemptRead(sock, fd, step, options?.signal);
   }
 
   /** Receives into `buffer` (any ArrayBufferView, filled from its start): the byte count, 0 at end of stream. */
@@ -1104,19 +1127,36 @@ export class EventLoop implements HandleOwner, Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
+    const stream = sock.type === SOCK_STREAM;
     const step = (): number | typeof AGAIN => {
       const r = native.recv(fd, buffer, 0, length);
-      if (r >= 0) return r;
+      if (r >= 0) {
+        if (stream) this.#noteRead(fd, r, length);
+        return r;
+      }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#attemptRead(sock, fd, step, options?.signal);
+  }
+
+  /** Records whether a stream read drained the socket (see #drained). */
+  #noteRead(fd: number, got: number, asked: number): void {
+    if (got > 0 && got < asked && this.#skipDrainedRecv) this.#drained.add(fd);
+    else this.#drained.delete(fd);
+  }
+
+  /** #attempt for a stream read, which waits at once on an fd its last read drained. */
+  #attemptRead<T>(sock: SocketLike, fd: number, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.#drained.delete(fd)) return this.#wait(sock, fd, false, step, signal);
+    return this.#attempt(sock, fd, false, step, signal);
   }
 
   /**
    * Receives up to `n` bytes and the sender's address: `[data, address]` (asyncio's
    * sock_recvfrom). The address is null where the kernel reports none (a connected stream).
    */
+  sockRecvfrom<F extends number>(sock: SocketLike<F>, n: number, options?: SockOptions): Promise<[Buffer, SocketAddressOf<F> | null]>;
   sockRecvfrom(sock: SocketLike, n: number, options?: SockOptions): Promise<[Buffer, SocketAddress | null]> {
     let fd: number;
     try {
@@ -1138,6 +1178,12 @@ export class EventLoop implements HandleOwner, Disposable {
    * Receives into `buffer` (its first `nbytes` bytes; 0 or omitted: all of it) with the sender's
    * address: `[count, address]` (asyncio's sock_recvfrom_into).
    */
+  sockRecvfromInto<F extends number>(
+    sock: SocketLike<F>,
+    buffer: BufferLike,
+    nbytes?: number,
+    options?: SockOptions,
+  ): Promise<[number, SocketAddressOf<F> | null]>;
   sockRecvfromInto(sock: SocketLike, buffer: BufferLike, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
     let fd: number;
     let length: number;
@@ -1161,6 +1207,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * sock_sendto). Addresses as sockConnect takes them; host names are resolved with node:dns while
    * attached, with a blocking getaddrinfo while the loop owns the thread.
    */
+  sockSendto<F extends number>(sock: SocketLike<F>, data: string | BufferLike, address: AddressInputOf<F>, options?: SockOptions): Promise<number>;
   sockSendto(sock: SocketLike, data: string | BufferLike, address: ConnectAddress, options?: SockOptions): Promise<number> {
     let fd: number;
     let view: BufferLike;
@@ -1253,6 +1300,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
    * A refused connection rejects with code ECONNREFUSED.
    */
+  sockConnect<F extends number>(sock: SocketLike<F>, address: AddressInputOf<F>, options?: SockOptions): Promise<void>;
   sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
     let fd: number;
     let args: [string, number?, number?, number?];
@@ -1458,6 +1506,7 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#pausedReaders.clear();
     for (const reject of this.#acceptBackoffs) reject(error());
     this.#acceptBackoffs.clear();
+    this.#drained.clear();
   }
 
   [Symbol.dispose](): void {

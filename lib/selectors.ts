@@ -39,6 +39,14 @@ export interface SelectorKey<D = unknown, F extends FileObj = FileObj> {
   readonly data: D;
 }
 
+/**
+ * The data argument of `register()` and `modify()`: optional when `undefined` is a valid `D`
+ * (`D` left `unknown`, or a union with `undefined`), required otherwise, so that
+ * `sel.register(sock, EVENT_READ)` on a selector whose data is a handler function does not
+ * type-check (its `key.data(...)` would throw at run time).
+ */
+export type DataArgument<D> = undefined extends D ? [data?: D] : [data: D];
+
 /** A `[key, readyEvents]` pair as returned by `select()`. */
 export type SelectorReady<D = unknown, F extends FileObj = FileObj> = [key: SelectorKey<D, F>, events: number];
 
@@ -169,7 +177,9 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
    * Watches `fileobj` for `events` (EVENT_READ | EVENT_WRITE) and returns its new key.
    * Throws ERR_INVALID_EVENTS (checked first), ERR_INVALID_FD, ERR_ALREADY_REGISTERED (also for the
    * same fd through another object), or the kernel's refusal (EPERM for a regular file on epoll).
+   * `data` may be left out only when `D` admits `undefined` (see DataArgument).
    */
+  register(fileobj: F, events: number, ...data: DataArgument<D>): SelectorKey<D, F>;
   register(fileobj: F, events: number, data?: D): SelectorKey<D, F> {
     const poller = this.#live();
     if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
@@ -206,8 +216,10 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   /**
    * Changes the events and/or data of a registration and returns the new key. A change of data
    * alone makes no syscall. If the kernel refuses the change, the key is removed and the error
-   * thrown (as CPython does).
+   * thrown (as CPython does). Leaving `data` out sets it to undefined (Python's `data=None`), so it
+   * may be left out only when `D` admits `undefined` (see DataArgument).
    */
+  modify(fileobj: FileObj, events: number, ...data: DataArgument<D>): SelectorKey<D, F>;
   modify(fileobj: FileObj, events: number, data?: D): SelectorKey<D, F> {
     const poller = this.#live();
     const fd = this._lookup(fileobj);
@@ -356,7 +368,26 @@ export const availableSelectors: ReadonlyArray<{ kind: BackendKind; cls: Selecto
   .filter((kind) => native.backends[kind])
   .map((kind) => ({ kind, cls: selectorClasses[kind] }));
 
-/** The best selector here (epoll on Linux, kqueue on macOS/BSD), or the one the build chose. */
-export const DefaultSelector: SelectorClass = selectorClasses[native.defaultBackend];
-/** An instance of DefaultSelector. */
-export type DefaultSelector<D = unknown, F extends FileObj = FileObj> = BaseSelector<D, F>;
+/**
+ * An instance of DefaultSelector: an EpollSelector (Linux) or a KqueueSelector (macOS, the BSDs),
+ * so it has `fileno()`, the epoll or kqueue fd.
+ *
+ * In a build whose default backend is poll (`defaultBackend === "poll"`, built with BACKEND=poll),
+ * DefaultSelector is PollSelector, which has no fileno() (as in Python, where PollSelector has no
+ * fileno() either): calling it there throws a TypeError. Check `defaultBackend` (or `backend`)
+ * first if the code must run on such a build.
+ */
+export interface DefaultSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
+  /** The epoll or kqueue fd (a TypeError where the build's default backend is poll, see above). */
+  fileno(): number;
+}
+
+/** The constructor type of DefaultSelector. */
+export type DefaultSelectorClass = new <D = unknown, F extends FileObj = FileObj>() => DefaultSelector<D, F>;
+
+/**
+ * The best selector here (epoll on Linux, kqueue on macOS/BSD), or the one the build chose.
+ * `new DefaultSelector<D, F>()`: `D` is the type of each key's data (a handler function, say),
+ * `F` the type of the registered objects (e.g. `Socket`).
+ */
+export const DefaultSelector: DefaultSelectorClass = selectorClasses[native.defaultBackend] as DefaultSelectorClass;

@@ -22,7 +22,7 @@
 import { inspect } from "node:util";
 
 import { codedError, connectError, systemError, withAddress } from "./errors.js";
-import { native, type BufferLike, type SocketAddress } from "./native.js";
+import { native, type BufferLike, type Inet4Address, type Inet6Address, type SocketAddress } from "./native.js";
 import {
   checkBufsize,
   checkInt,
@@ -42,9 +42,27 @@ import {
 
 const C = native.constants;
 
-export const AF_INET: number = C.AF_INET;
-export const AF_INET6: number = C.AF_INET6;
-export const AF_UNIX: number = C.AF_UNIX;
+/** The key of the type-only tag that tells the AF_* constants apart (no such property exists). */
+declare const addressFamily: unique symbol;
+
+/**
+ * The type of the AF_INET constant: a number (2), tagged at the type level only, so that
+ * `new Socket(AF_INET)` is a `Socket<AF_INET>` whose getsockname() is `[host, port]`.
+ */
+export type AF_INET = number & { readonly [addressFamily]: "AF_INET" };
+/** The type of the AF_INET6 constant (its value differs between platforms: 10 on Linux, 30 on macOS...). */
+export type AF_INET6 = number & { readonly [addressFamily]: "AF_INET6" };
+/** The type of the AF_UNIX constant (1). */
+export type AF_UNIX = number & { readonly [addressFamily]: "AF_UNIX" };
+/** The address families a Socket supports (Python's socket.AddressFamily, restricted to these). */
+export type AddressFamily = AF_INET | AF_INET6 | AF_UNIX;
+
+/** IPv4. `new Socket()` and `new Socket(AF_INET)` make a `Socket<AF_INET>`. */
+export const AF_INET: AF_INET = C.AF_INET as AF_INET;
+/** IPv6: a `Socket<AF_INET6>` has `[host, port, flowinfo, scopeId]` addresses. */
+export const AF_INET6: AF_INET6 = C.AF_INET6 as AF_INET6;
+/** Unix domain sockets: a `Socket<AF_UNIX>` has path-string addresses. */
+export const AF_UNIX: AF_UNIX = C.AF_UNIX as AF_UNIX;
 export const SOCK_STREAM: number = C.SOCK_STREAM;
 export const SOCK_DGRAM: number = C.SOCK_DGRAM;
 export const SOCK_SEQPACKET: number = C.SOCK_SEQPACKET;
@@ -104,6 +122,32 @@ export const AI_ALL: number = C.AI_ALL;
  * Host names such as 'localhost' are resolved; '' means any address.
  */
 export type AddressInput = string | readonly [host: string, port: number] | readonly [host: string, port: number, flowinfo?: number, scopeId?: number];
+
+/**
+ * The address a `Socket<F>` returns from getsockname(), getpeername(), accept() and recvfrom():
+ * `[host, port]` for AF_INET, `[host, port, flowinfo, scopeId]` for AF_INET6, a path string for
+ * AF_UNIX, and any of these (SocketAddress) when the family is only known as a number.
+ */
+export type SocketAddressOf<F extends number> = F extends AF_INET
+  ? Inet4Address
+  : F extends AF_INET6
+    ? Inet6Address
+    : F extends AF_UNIX
+      ? string
+      : SocketAddress;
+
+/**
+ * The address a `Socket<F>` takes in bind(), connect(), connectEx() and sendto(): `[host, port]`
+ * for AF_INET, `[host, port, flowinfo?, scopeId?]` for AF_INET6, a path for AF_UNIX, and any of
+ * these (AddressInput) when the family is only known as a number.
+ */
+export type AddressInputOf<F extends number> = F extends AF_INET
+  ? readonly [host: string, port: number]
+  : F extends AF_INET6
+    ? readonly [host: string, port: number, flowinfo?: number, scopeId?: number]
+    : F extends AF_UNIX
+      ? string
+      : AddressInput;
 
 /** Bytes to send: any ArrayBufferView, or a string (sent as UTF-8). */
 export type SendData = string | BufferLike;
@@ -241,14 +285,18 @@ function addressArgs(family: number, address: unknown, method: string): NativeAd
  * A socket, as Python's `socket.socket`. Blocking by default (the fd really is blocking), so
  * `accept()`, `recv()`, `sendall()` and a blocking `connect()` wait in the kernel and hold the
  * thread; call `setblocking(false)` and use a selector to multiplex.
+ *
+ * `F` is the address family as a type (see the exported `Socket`): it gives getsockname() and
+ * the other address results their shape. Exported as `Socket` under a constructor type
+ * (SocketConstructor) whose `new Socket()` is a `Socket<AF_INET>`, and as the type `SocketType`.
  */
-export class Socket implements Disposable {
+class Socket<F extends number = number> implements Disposable {
   /** The fd (-1 once closed or detached), in the cell the finalizer holds. */
   readonly #cell: FdCell;
   /** null: blocking; 0: non-blocking; > 0: timed (the fd is non-blocking), in seconds. */
   #timeout: number | null;
   /** The address family (AF_INET, AF_INET6 or AF_UNIX). */
-  readonly family: number;
+  readonly family: F;
   /** The socket type (SOCK_STREAM, SOCK_DGRAM...). */
   readonly type: number;
   /** The protocol number (0 for the family's default). */
@@ -272,13 +320,13 @@ export class Socket implements Disposable {
     if (trusted) {
       // wrapNewFd(): the arguments come from a checked Socket, the fd is new and in the right mode.
       trusted = false;
-      this.family = family!;
+      this.family = family as F;
       this.type = type!;
       this.proto = proto!;
       this.#cell = { fd: fileno! };
       this.#timeout = trustedTimeout;
     } else if (fileno === undefined) {
-      this.family = family === undefined ? AF_INET : checkFamily(family);
+      this.family = (family === undefined ? AF_INET : checkFamily(family)) as F;
       this.type = type === undefined ? SOCK_STREAM : checkInt("type", type, 0, 0xffff);
       this.proto = proto === undefined ? 0 : checkInt("proto", proto, 0, 0xffff);
       // A default timeout makes the socket non-blocking from birth: no second syscall.
@@ -292,7 +340,7 @@ export class Socket implements Disposable {
       if (proto !== undefined) checkInt("proto", proto, 0, 0xffff);
       const fd = checkFileno(fileno);
       const [detectedFamily, detectedType, detectedProto, nonblocking] = native.socketInfo(fd);
-      this.family = family ?? detectedFamily;
+      this.family = (family ?? detectedFamily) as F;
       this.type = type ?? detectedType;
       this.proto = proto ?? detectedProto;
       const timeout = defaultTimeout;
@@ -368,7 +416,7 @@ export class Socket implements Disposable {
   }
 
   /** Binds to an address (see AddressInput). */
-  bind(address: AddressInput): void {
+  bind(address: AddressInputOf<F>): void {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("bind");
     native.bind(fd, this.family, ...addressArgs(this.family, address, "bind"));
@@ -387,7 +435,7 @@ export class Socket implements Disposable {
    * the listener's mode (or has the default timeout, see setdefaulttimeout). On a non-blocking
    * listener with no pending connection, throws EAGAIN.
    */
-  accept(): [Socket, SocketAddress] {
+  accept(): [Socket<F>, SocketAddressOf<F>] {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("accept");
     // The new socket starts with the default timeout: non-blocking from accept4 when there is one.
@@ -396,8 +444,8 @@ export class Socket implements Disposable {
     const result = this.#timed(fd, false, "accept", accept, accept());
     if (typeof result === "number") throw systemError(result, "accept");
     // The native [fd, address] pair becomes the [Socket, address] result without a second array.
-    const pair = result as unknown as [Socket, SocketAddress];
-    pair[0] = wrapNewFd(this.family, this.type, this.proto, result[0], timeout);
+    const pair = result as unknown as [Socket<F>, SocketAddressOf<F>];
+    pair[0] = wrapNewFd(this.family, this.type, this.proto, result[0], timeout) as Socket<F>;
     return pair;
   }
 
@@ -407,7 +455,7 @@ export class Socket implements Disposable {
    * carries `address` (the host as given, or the Unix path) and `port`, as Node's connect errors
    * and the loop's sockConnect do.
    */
-  connect(address: AddressInput): void {
+  connect(address: AddressInputOf<F>): void {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("connect");
     const args = addressArgs(this.family, address, "connect");
@@ -422,7 +470,7 @@ export class Socket implements Disposable {
    * a positive errno such as ECONNREFUSED or EINPROGRESS otherwise (on a timed socket whose
    * timeout passes: EAGAIN, as CPython's EWOULDBLOCK). Bad arguments still throw.
    */
-  connectEx(address: AddressInput): number {
+  connectEx(address: AddressInputOf<F>): number {
     const fd = this.#cell.fd;
     if (fd === -1) return EBADF;
     const r = this.#connect(fd, addressArgs(this.family, address, "connectEx"));
@@ -442,7 +490,11 @@ export class Socket implements Disposable {
     return 0 - native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
   }
 
-  /** Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. */
+  /**
+   * Receives up to `bufsize` bytes: a Buffer, empty at the end of the stream. Small results share
+   * a receive slab, as Buffer.allocUnsafe() shares Node's pool (see lib/sockio.ts): copy a small
+   * piece you keep for long (`Buffer.from(data)`) so it does not keep its slab alive.
+   */
   recv(bufsize: number, flags?: number): Buffer {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recv");
@@ -509,7 +561,7 @@ export class Socket implements Disposable {
    * recvfrom). The address is null where the kernel reports none (a connected stream socket). A
    * datagram longer than `bufsize` is truncated, the rest of it discarded (as recvfrom(2)).
    */
-  recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddress | null] {
+  recvfrom(bufsize: number, flags?: number): [Buffer, SocketAddressOf<F> | null] {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recvfrom");
     const size = checkBufsize(bufsize);
@@ -518,11 +570,11 @@ export class Socket implements Disposable {
       if (this.#timeout !== 0) r = this.#timed(fd, false, "recvfrom", () => recvfromBytes(fd, size, flags), r);
       if (typeof r === "number") throw systemError(r, "recvfrom");
     }
-    return r;
+    return r as [Buffer, SocketAddressOf<F> | null];
   }
 
   /** As recvInto(), with the sender's address: `[count, address]` (Python's recvfrom_into). */
-  recvfromInto(buffer: BufferLike, nbytes?: number, flags?: number): [number, SocketAddress | null] {
+  recvfromInto(buffer: BufferLike, nbytes?: number, flags?: number): [number, SocketAddressOf<F> | null] {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recvfrom");
     const length = intoLength(buffer, nbytes);
@@ -530,15 +582,15 @@ export class Socket implements Disposable {
     let result = receive();
     if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
     if (typeof result === "number") throw systemError(result, "recvfrom");
-    return result;
+    return result as [number, SocketAddressOf<F> | null];
   }
 
   /**
    * Sends a datagram to `address` and returns the count (Python's sendto(data, address) and
    * sendto(data, flags, address)). Host names are resolved with a blocking getaddrinfo, as Python.
    */
-  sendto(data: SendData, address: AddressInput): number;
-  sendto(data: SendData, flags: number, address: AddressInput): number;
+  sendto(data: SendData, address: AddressInputOf<F>): number;
+  sendto(data: SendData, flags: number, address: AddressInputOf<F>): number;
   sendto(data: SendData, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("sendto");
@@ -594,10 +646,10 @@ export class Socket implements Disposable {
    * open file description): settimeout() on one changes the fd mode of both, as in Python. Closing
    * one leaves the other open.
    */
-  dup(): Socket {
+  dup(): Socket<F> {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("dup");
-    return wrapNewFd(this.family, this.type, this.proto, native.dup(fd), this.#timeout);
+    return wrapNewFd(this.family, this.type, this.proto, native.dup(fd), this.#timeout) as Socket<F>;
   }
 
   /** Shuts down reading (SHUT_RD), writing (SHUT_WR) or both (SHUT_RDWR). */
@@ -621,24 +673,28 @@ export class Socket implements Disposable {
     return native.getsockopt(fd, level, option);
   }
 
-  /** The local address: `[host, port]`, `[host, port, flowinfo, scopeId]` or a path ('' when unbound). */
-  getsockname(): SocketAddress {
+  /**
+   * The local address: `[host, port]` on an AF_INET socket, `[host, port, flowinfo, scopeId]` on
+   * AF_INET6, a path on AF_UNIX ('' when unbound), typed by the family (SocketAddressOf<F>), so
+   * `const [host, port] = sock.getsockname()` needs no cast on a `new Socket()`.
+   */
+  getsockname(): SocketAddressOf<F> {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getsockname");
     return this.#address(native.getsockname(fd), "getsockname");
   }
 
-  /** The peer's address; throws ENOTCONN when not connected. */
-  getpeername(): SocketAddress {
+  /** The peer's address, shaped as getsockname()'s; throws ENOTCONN when not connected. */
+  getpeername(): SocketAddressOf<F> {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getpeername");
     return this.#address(native.getpeername(fd), "getpeername");
   }
 
-  #address(address: SocketAddress | null, method: string): SocketAddress {
+  #address(address: SocketAddress | null, method: string): SocketAddressOf<F> {
     // Only a wrapped fd whose family is none of these (given to the constructor or detected) gets here.
     if (address === null) throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): the fd's address family is not AF_INET, AF_INET6 or AF_UNIX`);
-    return address;
+    return address as SocketAddressOf<F>;
   }
 
   /** Closes the fd. Idempotent: later calls do nothing; other methods then throw EBADF. */
@@ -740,8 +796,10 @@ export function wrapNewFd(family: number, type: number, proto: number, fd: numbe
 
 /**
  * A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default,
- * both blocking (or with the default timeout, see setdefaulttimeout).
+ * both blocking (or with the default timeout, see setdefaulttimeout); typed `Socket<AF_UNIX>` unless
+ * another family is given.
  */
+export function socketpair<F extends number = AF_UNIX>(family?: F, type?: number, proto?: number): [Socket<F>, Socket<F>];
 export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
   checkFamily(family);
   checkInt("type", type, 0, 0xffff);
@@ -751,3 +809,44 @@ export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM,
   const first = wrapNewFd(family, type, proto, a, timeout);
   return [first, wrapNewFd(family, type, proto, b, timeout)];
 }
+
+/**
+ * The constructor of Socket, Python's `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0,
+ * fileno=None)`. The family argument's type becomes the socket's `F`: `new Socket()` and
+ * `new Socket(AF_INET, SOCK_STREAM)` are `Socket<AF_INET>`, `new Socket(AF_UNIX)` a
+ * `Socket<AF_UNIX>`, and a family held in a plain `number` gives a `Socket<number>` whose
+ * addresses are the SocketAddress union. Give the family when giving a type: TypeScript makes
+ * `new Socket(undefined, SOCK_DGRAM)` a `Socket<number>`, `new Socket(AF_INET, SOCK_DGRAM)` is a
+ * `Socket<AF_INET>`. A wrapped fd whose family is read from it at run time
+ * (`new Socket(undefined, undefined, undefined, fd)`) is typed `Socket<AF_INET>` by the default:
+ * write `new Socket<number>(undefined, undefined, undefined, fd)` (or give the family) when it may
+ * be another.
+ */
+export interface SocketConstructor {
+  new <F extends number = AF_INET>(family?: F, type?: number, proto?: number, fileno?: number): Socket<F>;
+  readonly prototype: Socket;
+}
+
+/**
+ * A socket, as Python's `socket.socket`: blocking by default (the fd really is blocking), so
+ * `accept()`, `recv()`, `sendall()` and a blocking `connect()` wait in the kernel and hold the
+ * thread; call `setblocking(false)` and use a selector to multiplex.
+ *
+ * Typed by its address family, where Python's typeshed says `Any`: `Socket<AF_INET>` (what
+ * `new Socket()` makes) returns `[host, port]` from getsockname(), getpeername(), accept() and
+ * recvfrom(), so `const port: number = sock.getsockname()[1]` needs no cast; `Socket<AF_INET6>`
+ * returns `[host, port, flowinfo, scopeId]`, `Socket<AF_UNIX>` a path string. bind(), connect()
+ * and sendto() take the same shapes. Plain `Socket` (= `Socket<number>`) is a socket of any
+ * family, with the SocketAddress union: annotate with it where any socket will do (every
+ * `Socket<F>` is assignable to it), with `Socket<AF_INET>` where the port is read.
+ */
+const SocketClass: SocketConstructor = Socket;
+/** A Socket of address family `F` (see the Socket constructor); plain `Socket` is any family. */
+type SocketClass<F extends number = number> = Socket<F>;
+export { SocketClass as Socket };
+/**
+ * The class itself as a type, the same type as `Socket<F>` (Python's `socket.SocketType`, "the same
+ * as type(socket(...))"). Exported so that the compiler has a name for it in declaration files it
+ * emits for user code, where it writes `SocketType<AF_INET>` for an inferred `Socket<AF_INET>`.
+ */
+export type { Socket as SocketType };

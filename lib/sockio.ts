@@ -3,18 +3,21 @@
  * receive helpers, the receive-buffer policy and the argument policy they share, so a speed-up or
  * a fix made here holds for both layers.
  *
- * Receive-buffer policy: `recv(n)` reads into one scratch buffer per thread and copies the bytes
- * that came into a right-sized Buffer (from Node's Buffer pool when small), as CPython shrinks its
- * bytes object to the count read. So an 80-byte answer to `recv(65536)` costs an 80-byte Buffer,
- * not a 64 KiB allocation. The scratch grows to the largest `n` asked for up to SCRATCH_MAX; a
- * larger `n` gets a buffer of its own for that call, at most MAX_RECV_CHUNK bytes (a recv may
- * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it).
+ * Receive-buffer policy: `recv(n)` for n up to SLAB_READ_MAX reads straight into the free room of
+ * a shared slab (SLAB_SIZE bytes, replaced when the room left is under n) and returns a view of
+ * the bytes that came, as Buffer.allocUnsafe shares Node's pool: an 80-byte answer to
+ * `recv(65536)` costs an 80-byte view, with neither a 64 KiB allocation nor a copy. Like a pooled
+ * Buffer, a view keeps its slab alive: copy a small piece (`Buffer.from(data)`) to keep it for
+ * long. A larger `n` reads into a buffer of its own, at most MAX_RECV_CHUNK bytes (a recv may
+ * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it), copied
+ * out when mostly empty so the result does not pin it.
  *
  * Argument policy (one message style, as Node's and `native/args.cc`'s): a value of the wrong type
  * is ERR_INVALID_ARG_TYPE (TypeError), a number out of range or not an integer ERR_OUT_OF_RANGE
  * (RangeError), a value of the right type that names nothing valid ERR_INVALID_ARG_VALUE.
  */
-import { constants as bufferConstants } from "node:buffer";
+// Buffer from node:buffer, not the global: the global is an accessor, a getter call per use.
+import { Buffer, constants as bufferConstants } from "node:buffer";
 import { Socket as DgramSocket } from "node:dgram";
 import type { FileHandle } from "node:fs/promises";
 import { Socket as NetSocket } from "node:net";
@@ -31,12 +34,32 @@ const MSG_TRUNC = C.MSG_TRUNC;
 
 /** The largest Buffer this Node can make. */
 export const MAX_BUFFER = bufferConstants.MAX_LENGTH;
-/** The scratch buffer grows to at most this; a larger recv gets a buffer of its own. */
-const SCRATCH_MAX = 256 * 1024;
+/** The size of a receive slab. */
+const SLAB_SIZE = 128 * 1024;
+/** Reads of up to this many bytes go into a slab; larger ones get a buffer of their own. */
+const SLAB_READ_MAX = 64 * 1024;
 /** The most one recv reads, whatever `n` asks for. */
 export const MAX_RECV_CHUNK = 8 * 1024 * 1024;
 
-let scratch: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+/**
+ * Makes the Buffer over a slab's bytes. Node's own Buffer class (FastBuffer, the one every Buffer
+ * is an instance of) is Buffer[Symbol.species]; constructing it directly skips Buffer.from's
+ * argument checks, which cost a native call per recv. Buffer.from where that class is not there.
+ */
+const viewOf: (memory: ArrayBufferLike, offset: number, length: number) => Buffer = (() => {
+  const species: unknown = (Buffer as unknown as Record<symbol, unknown>)[Symbol.species];
+  if (typeof species === "function" && species.prototype === Buffer.prototype) {
+    const NodeBuffer = species as new (memory: ArrayBufferLike, offset: number, length: number) => Buffer;
+    return (memory, offset, length) => new NodeBuffer(memory, offset, length);
+  }
+  return (memory, offset, length) => Buffer.from(memory, offset, length);
+})();
+
+/** The current receive slab and where its free room starts (8-byte aligned, as Node's pool). */
+let slab: Buffer = Buffer.allocUnsafeSlow(SLAB_SIZE);
+/** slab.buffer, kept: the getter costs a measurable share of a small recv. */
+let slabMemory: ArrayBufferLike = slab.buffer;
+let slabOffset = 0;
 
 /** Whether a native result is a would-block (EAGAIN/EWOULDBLOCK): Python's BlockingIOError. */
 export function wouldBlock(r: number): boolean {
@@ -128,24 +151,29 @@ export function toBytes(data: string | BufferLike): BufferLike {
   return data;
 }
 
-/** Where a recv of up to `size` bytes reads: the scratch buffer, grown if need be, or one of its own. */
+/** Where a recv of up to `size` bytes reads: the slab's free room, or a buffer of its own. */
 function readBuffer(size: number): Buffer {
-  if (size <= scratch.length) return scratch;
-  if (size > SCRATCH_MAX) return Buffer.allocUnsafeSlow(size);
-  scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(size, scratch.length * 2)));
-  return scratch;
+  if (size > SLAB_READ_MAX) return Buffer.allocUnsafeSlow(size);
+  if (SLAB_SIZE - slabOffset < size) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabMemory = slab.buffer;
+    slabOffset = 0;
+  }
+  return slab;
 }
 
-/** The `count` bytes a recv put at the start of `from` (see readBuffer), as a Buffer of their own. */
-function takeBytes(from: Buffer, count: number): Buffer {
-  if (from !== scratch) {
-    // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
-    if (count === from.length) return from;
-    if (count >= from.length >>> 1) return from.subarray(0, count);
+/** The `count` bytes a recv put into `from` (see readBuffer) at `offset`, as the result. */
+function takeBytes(from: Buffer, offset: number, count: number): Buffer {
+  if (count === 0) return Buffer.allocUnsafe(0); // the end of the stream pins no slab
+  if (from === slab) {
+    slabOffset = (offset + count + 7) & ~7;
+    // allocUnsafeSlow gives the slab an ArrayBuffer of its own: its byteOffset is 0.
+    return viewOf(slabMemory, offset, count);
   }
-  const bytes = Buffer.allocUnsafe(count);
-  from.copy(bytes, 0, 0, count);
-  return bytes;
+  // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
+  if (count === from.length) return from;
+  if (count >= from.length >>> 1) return from.subarray(0, count);
+  return Buffer.from(from.subarray(0, count));
 }
 
 /**
@@ -154,17 +182,17 @@ function takeBytes(from: Buffer, count: number): Buffer {
  */
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  const into = readBuffer(size);
+  const offset = into === slab ? slabOffset : 0;
   let n: number;
-  let into: Buffer;
   if (flags === undefined) {
-    into = readBuffer(size);
-    n = native.recv(fd, into, 0, size);
+    n = native.recv(fd, into, offset, size);
   } else {
+    // MSG_TRUNC is looked for in the flags branch only: the flag-less call makes no more checks.
     if (truncating(flags)) return recvTruncating(fd, size, flags);
-    into = readBuffer(size);
-    n = native.recv(fd, into, 0, size, flags);
+    n = native.recv(fd, into, offset, size, flags);
   }
-  return n < 0 ? n : takeBytes(into, n);
+  return n < 0 ? n : takeBytes(into, offset, n);
 }
 
 /**
@@ -177,7 +205,7 @@ function truncating(flags: unknown): boolean {
 
 /**
  * A recv with MSG_TRUNC: into a zeroed buffer of its own, and the bytes returned are at most
- * `size`, so no stale byte of the scratch buffer (another connection's data) can come back in the
+ * `size`, so no stale byte of the receive slab (another connection's data) can come back in the
  * part the kernel counted but did not write. recvInto returns the kernel's count as is.
  */
 function recvTruncating(fd: number, size: number, flags: number): Buffer | number {
@@ -189,11 +217,11 @@ function recvTruncating(fd: number, size: number, flags: number): Buffer | numbe
 /** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
 export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
-  let into: Buffer;
+  const into = readBuffer(size);
+  const offset = into === slab ? slabOffset : 0;
   let r: [number, SocketAddress | null] | number;
   if (flags === undefined) {
-    into = readBuffer(size);
-    r = native.recvfrom(fd, into, 0, size);
+    r = native.recvfrom(fd, into, offset, size);
   } else {
     if (truncating(flags)) {
       const own = Buffer.alloc(size);
@@ -201,13 +229,12 @@ export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buf
       if (typeof t === "number") return t;
       return [own.subarray(0, t[0] < size ? t[0] : size), t[1]];
     }
-    into = readBuffer(size);
-    r = native.recvfrom(fd, into, 0, size, flags);
+    r = native.recvfrom(fd, into, offset, size, flags);
   }
   if (typeof r === "number") return r;
   // The native [count, address] pair becomes the [bytes, address] result without a second array.
   const pair = r as unknown as [Buffer, SocketAddress | null];
-  pair[0] = takeBytes(into, r[0]);
+  pair[0] = takeBytes(into, offset, r[0]);
   return pair;
 }
 

@@ -45,6 +45,32 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
     expect(client.getpeername()).toEqual(listener.getsockname());
   });
 
+  it("after a short read (the socket drained), the next sockRecv/sockRecvInto still gets data sent before and after it was called", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const [client, server] = await connected(loop);
+      for (let round = 0; round < 20; round++) {
+        // Sent before the call: the drained socket waits for readiness, which is already there.
+        client.send(`a${round}`);
+        await sleep(loop, 0.001);
+        expect((await loop.sockRecv(server, 100)).toString()).toBe(`a${round}`);
+        // Sent after the call, from a later iteration.
+        const later = loop.sockRecv(server, 100);
+        loop.callSoon(() => client.send(`b${round}`));
+        expect((await later).toString()).toBe(`b${round}`);
+        const into = Buffer.alloc(64);
+        const counted = loop.sockRecvInto(server, into);
+        loop.callLater(0.001, () => client.send(`c${round}`));
+        expect(into.subarray(0, await counted).toString()).toBe(`c${round}`);
+      }
+      // A full read (as many bytes as asked) is followed by an eager one, which finds the rest.
+      client.send("0123456789");
+      await sleep(loop, 0.001);
+      expect((await loop.sockRecv(server, 4)).toString()).toBe("0123");
+      expect((await loop.sockRecv(server, 100)).toString()).toBe("456789");
+    });
+  });
+
   it("sockRecv / sockSendall / sockConnect: an exchange; recv is empty at EOF; strings go as UTF-8", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {

@@ -147,7 +147,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   // 1
   it("register returns the key { fileobj, fd, events, data }", () => {
-    const s = make<string>();
+    const s = make<string | undefined>();
     const [rd] = pair();
     const key = s.register(rd, R, "data");
     expect(key).toEqual({ fileobj: rd, fd: rd.fileno(), events: R, data: "data" });
@@ -265,7 +265,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   // 10, 11, 12
   it("modify: events, data only, unknown fd", () => {
-    const s = make<string>();
+    const s = make<string | undefined>();
     const [rd] = pair();
     const key = s.register(rd, R);
     const key2 = s.modify(rd, W);
@@ -398,7 +398,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   // 18
   it("getMap: a live read-only view keyed by fd", () => {
-    const s = make<string>();
+    const s = make<string | undefined>();
     const [rd, wr] = pair();
     const keys = s.getMap();
     expect(keys.size).toBe(0);

@@ -75,7 +75,7 @@ afterEach(() => {
 });
 
 /** A blocking listener on 127.0.0.1 (or ::1) and its port. */
-function listener(family = AF_INET): [Socket, number] {
+function listener(family: number = AF_INET): [Socket, number] {
   const s = new Socket(family, SOCK_STREAM);
   s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
   s.bind([family === AF_INET6 ? "::1" : "127.0.0.1", 0]);
@@ -84,7 +84,7 @@ function listener(family = AF_INET): [Socket, number] {
 }
 
 /** A port that was bound a moment ago and is closed now: a connect there is refused. */
-function closedPort(host = "127.0.0.1", family = AF_INET): number {
+function closedPort(host = "127.0.0.1", family: number = AF_INET): number {
   using probe = new Socket(family, SOCK_STREAM);
   probe.bind([host, 0]);
   return (probe.getsockname() as [string, number])[1];
@@ -284,7 +284,12 @@ describe("connect errors carry address and port, as node:net's and loop.sockConn
     using server = l;
     using nb = new Socket();
     nb.setblocking(false);
-    expect(thrown(() => nb.connect(["127.0.0.1", port]))).toMatchObject({ code: "EINPROGRESS", address: "127.0.0.1", port });
+    const pending = thrown(() => nb.connect(["127.0.0.1", port]));
+    expect(pending).toMatchObject({ code: "EINPROGRESS", address: "127.0.0.1", port });
+    // A control-flow error (no stack frames) keeps message non-enumerable, and its stack line says where.
+    expect(Object.keys(pending).sort()).toEqual(["address", "code", "errno", "port", "syscall"]);
+    expect(pending.stack).toBe(`Error: ${pending.message}`);
+    expect(pending.message).toMatch(new RegExp(`^EINPROGRESS: .+, connect 127\\.0\\.0\\.1:${port}$`));
     // connectEx still returns the bare errno.
     using other = new Socket();
     expect(other.connectEx(["127.0.0.1", closedPort()])).toBe(E.ECONNREFUSED);
@@ -346,7 +351,7 @@ describe("util.inspect shows what CPython's repr shows", () => {
     const fd = d.detach();
     lowlevel.close(fd);
     expect(inspect(d)).toBe("<Socket [closed] fd=-1, family=AF_INET, type=SOCK_STREAM, proto=0>");
-    class Mine extends Socket {}
+    class Mine extends Socket<number> {}
     using m = new Mine(AF_UNIX);
     expect(inspect(m)).toBe(`<Mine fd=${m.fileno()}, family=AF_UNIX, type=SOCK_STREAM, proto=0>`);
     // console.log goes through the same view.
