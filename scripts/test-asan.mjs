@@ -68,10 +68,13 @@ function fixOptions(rest) {
   else if (typeof rest[i] === "object") rest[i] = withoutPreload(rest[i]);
   return rest;
 }
+// A wrapper that ends in node (the bench's "taskset -c 1 bash -c 'exec \"$@\"' ... node server.js")
+// keeps LD_PRELOAD too: its node loads the instrumented addon.
+const runsNode = (file, rest) => isNode(file) || (Array.isArray(rest[0]) && rest[0].some((arg) => arg === process.execPath));
 for (const name of ["spawn", "spawnSync", "execFile", "execFileSync"]) {
   const original = cp[name];
   cp[name] = function (file, ...rest) {
-    return original.call(this, file, ...(isNode(file) ? rest : fixOptions(rest)));
+    return original.call(this, file, ...(runsNode(file, rest) ? rest : fixOptions(rest)));
   };
 }
 for (const name of ["exec", "execSync"]) {
