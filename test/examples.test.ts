@@ -240,3 +240,18 @@ describe("examples/blocking-server (the seed's plain blocking socket server)", (
     await stopWithCtrlC(server);
   });
 });
+
+describe("examples/echo.ts (the README's first example)", () => {
+  it("echoes two words through one run() loop on a free port, then exits 0", async () => {
+    const child = spawn(process.execPath, [built("echo")], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    clearTimeout(timer);
+    expect(out).toMatch(/^echo server on 127\.0\.0\.1:\d+\n/);
+    expect(out.split("\n").slice(1)).toEqual(["echoed: hello", "echoed: world", ""]);
+    expect(code).toBe(0);
+  });
+});
