@@ -6,8 +6,10 @@
  * It runs two ways:
  * - owning the thread (runForever/runUntilComplete): one `#runOnce` per iteration, driven by the
  *   native `runOwned`, which calls each iteration from a libuv callback so that promise
- *   continuations (and process.nextTick) run between iterations. Node's own timers and I/O wait
- *   until the loop stops.
+ *   continuations (and process.nextTick) run between iterations. Node's own work runs too: the
+ *   selector's wait also wakes for Node's I/O and ends at Node's next timer, and whenever Node has
+ *   something ready (a timer due, I/O, setImmediate, a worker message, an fs or dns completion)
+ *   the run lets libuv run one turn between two iterations (native/owned.cc).
  * - attached (attach/detach): Node's libuv loop drives it. Where libuv can watch the selector's
  *   own fd (epoll), one Watcher on that fd wakes a batch; otherwise (poll, libkqueue) each
  *   registered fd has a Watcher and the wake-ups of one libuv tick are coalesced into one batch.
@@ -26,7 +28,7 @@ import { constants as osConstants } from "node:os";
 
 import { codedError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
-import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
+import { native, type BufferLike, type NativePoller, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
 import { Socket } from "./socket.js";
 import { checkBufsize, describe, intoLength, recvBytes, recvfromBytes, safeString, toBytes, wouldBlock } from "./sockio.js";
@@ -570,13 +572,16 @@ export class EventLoop implements HandleOwner, Disposable {
   // ---------------------------------------------------------------- owning the thread
 
   /**
-   * Runs the loop on this thread until stop(). Promise continuations run between iterations;
-   * Node's own timers, I/O and setImmediate callbacks wait until the loop stops. Rejects with
-   * ERR_LOOP_CLOSED, ERR_LOOP_RUNNING (this or another loop owns the thread) or ERR_LOOP_ATTACHED.
+   * Runs the loop on this thread until stop(). Promise continuations run between iterations, and
+   * Node's own work (timers, I/O, setImmediate, worker messages, fs and dns completions) runs
+   * whenever it is ready, between two iterations. Rejects with ERR_LOOP_CLOSED, ERR_LOOP_RUNNING
+   * (this or another loop owns the thread) or ERR_LOOP_ATTACHED.
    */
   runForever(): Promise<void> {
+    let poller: NativePoller;
     try {
       this.#checkRunnable();
+      poller = this.#selector._poller();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -600,7 +605,7 @@ export class EventLoop implements HandleOwner, Disposable {
         else resolve();
       };
       try {
-        native.runOwned(iterate, done);
+        native.runOwned(iterate, done, poller);
       } catch (error) {
         done(error);
       }
