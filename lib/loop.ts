@@ -1,7 +1,8 @@
 /**
  * lib/loop.ts — EventLoop: an asyncio-shaped reactor over a selector. Callbacks (callSoon),
- * timers (callLater/callAt), readers and writers per fd, signal handlers, promise socket calls
- * (sockAccept, sockRecv, sockRecvInto, sockSendall, sockConnect), run() and getRunningLoop().
+ * timers (callLater/callAt), sleep, readers and writers per fd, signal handlers, promise socket
+ * calls (sockAccept, sockRecv, sockRecvInto, sockSendall, sockConnect), run(), sleep() and
+ * getRunningLoop().
  *
  * It runs two ways:
  * - owning the thread (runForever/runUntilComplete): one `#runOnce` per iteration, driven by the
@@ -83,6 +84,12 @@ export interface SocketLike {
   readonly proto?: number;
 }
 
+/** Options of sleep(). */
+export interface SleepOptions {
+  /** Aborting rejects the sleep with an AbortError and cancels its timer. */
+  signal?: AbortSignal;
+}
+
 /** Options of the sock* calls. */
 export interface SockOptions {
   /** Aborting rejects the call with an AbortError and removes its reader or writer. */
@@ -125,6 +132,21 @@ export async function run<T>(main: (loop: EventLoop) => T | PromiseLike<T>, sele
   }
 }
 
+/**
+ * Resolves with `value` after `seconds` on the running loop's clock (asyncio.sleep): the
+ * module-level form of EventLoop#sleep, on getRunningLoop(). Rejects with ERR_NO_RUNNING_LOOP
+ * outside a running loop.
+ */
+export function sleep<T = void>(seconds: number, value?: T, options?: SleepOptions): Promise<T> {
+  let loop: EventLoop;
+  try {
+    loop = getRunningLoop();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return loop.sleep(seconds, value, options);
+}
+
 const AGAIN: unique symbol = Symbol("again");
 type Step<T> = () => T | typeof AGAIN;
 
@@ -133,6 +155,16 @@ function abortError(signal: AbortSignal): CodedError {
   error.name = "AbortError";
   error.code = "ABORT_ERR";
   return error;
+}
+
+/** options.signal checked: undefined or an AbortSignal that has not aborted yet (else an AbortError). */
+function checkSignal(options: { signal?: AbortSignal } | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal))
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
+  if (signal.aborted) throw abortError(signal);
+  return signal;
 }
 
 function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
@@ -205,6 +237,8 @@ export class EventLoop implements HandleOwner, Disposable {
   #readerBackoff = new Map<number, { delay: number; resumedAt: number }>();
   /** sockAccept calls waiting out a backoff: told when the loop closes. */
   #acceptBackoffs = new Set<(error: Error) => void>();
+  /** Pending sleep() calls: told when the loop closes. */
+  #sleepers = new Set<(error: Error) => void>();
 
   constructor(selector?: BaseSelector<LoopKeyData>) {
     if (selector !== undefined && !(selector instanceof BaseSelector))
@@ -258,6 +292,52 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#timers.push(handle);
     if (this.#attached) this.#armTimer();
     return handle;
+  }
+
+  /**
+   * Resolves with `value` after `seconds` on the loop's clock (asyncio.sleep). `sleep(0)` yields
+   * exactly one iteration: it settles in the next iteration, after the callbacks scheduled before
+   * it. `seconds` is a number >= 0; `Infinity` schedules nothing and settles only through
+   * `options.signal`. Aborting
+   * rejects with an AbortError (code ABORT_ERR); close() rejects a pending sleep with
+   * ERR_LOOP_CLOSED. Rejects with ERR_INVALID_ARG_TYPE (not a number, or NaN), ERR_OUT_OF_RANGE
+   * (negative) or ERR_LOOP_CLOSED.
+   */
+  sleep<T = void>(seconds: number, value?: T, options?: SleepOptions): Promise<T> {
+    let signal: AbortSignal | undefined;
+    try {
+      this.#checkClosed();
+      if (typeof seconds !== "number" || Number.isNaN(seconds))
+        throw codedError("ERR_INVALID_ARG_TYPE", `The "seconds" argument must be a number of seconds. Received ${describe(seconds)}`, "TypeError");
+      if (seconds < 0) throw codedError("ERR_OUT_OF_RANGE", `The "seconds" argument must be >= 0. Received ${seconds}`, "RangeError");
+      signal = checkSignal(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      let handle: Handle | null = null;
+      const settle = (): void => {
+        this.#sleepers.delete(onClose);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onClose = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      const onAbort = (): void => {
+        settle();
+        handle?.cancel();
+        reject(abortError(signal!));
+      };
+      const wake = (): void => {
+        settle();
+        resolve(value as T);
+      };
+      if (seconds === 0) handle = this.callSoon(wake);
+      else if (seconds !== Infinity) handle = this.callLater(seconds, wake);
+      this.#sleepers.add(onClose);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** @internal Bookkeeping for a cancelled timer still in the heap. */
@@ -1300,12 +1380,7 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#checkClosed();
     if (sock === null || typeof sock !== "object" || typeof sock.fileno !== "function" || typeof sock.getblocking !== "function")
       throw codedError("ERR_INVALID_ARG_TYPE", `The "sock" argument must be a Socket. Received ${describe(sock)}`, "TypeError");
-    const signal = options?.signal;
-    if (signal !== undefined) {
-      if (!(signal instanceof AbortSignal))
-        throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
-      if (signal.aborted) throw abortError(signal);
-    }
+    checkSignal(options);
     const fd = sock.fileno();
     if (fd < 0) throw systemError(-EBADF, op);
     if (sock.getblocking())
@@ -1381,8 +1456,8 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /**
    * Closes the loop: detaches it, removes its signal handlers, drops every callback, timer,
-   * reader and writer (a pending sock* call rejects with ERR_LOOP_CLOSED) and closes the
-   * selector. Idempotent. Throws ERR_LOOP_RUNNING while it owns the thread or runs a callback.
+   * reader and writer (a pending sock* call or sleep rejects with ERR_LOOP_CLOSED) and closes
+   * the selector. Idempotent. Throws ERR_LOOP_RUNNING while it owns the thread or runs a callback.
    */
   close(): void {
     if (this.#running || this.#dispatching > 0) throw codedError("ERR_LOOP_RUNNING", "cannot close a running event loop");
@@ -1408,6 +1483,8 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#pausedReaders.clear();
     for (const reject of this.#acceptBackoffs) reject(error());
     this.#acceptBackoffs.clear();
+    for (const reject of [...this.#sleepers]) reject(error());
+    this.#sleepers.clear();
   }
 
   [Symbol.dispose](): void {

@@ -1,6 +1,7 @@
 // test/loop-node-work.test.ts — Node's own work completes inside run(): node:timers/promises,
 // fs.promises, dns.promises, worker messages, AbortSignal.timeout, setImmediate and setInterval,
-// while the loop owns the thread (on epoll/kqueue and on poll) and while attached.
+// while the loop owns the thread (on epoll/kqueue and on poll) and while attached; sleep() as
+// asyncio.sleep.
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -12,7 +13,7 @@ import { Worker } from "node:worker_threads";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { EventLoop, PollSelector, type Socket } from "../lib/index.js";
+import { EventLoop, PollSelector, sleep, type Socket } from "../lib/index.js";
 import { drive, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 /** The owned loop on the default selector and on poll (each waits for libuv its own way), and attached. */
@@ -197,5 +198,92 @@ describe.each(MODES)("Node's work inside the loop (%s)", (mode) => {
     });
     expect(replies).toEqual([0, 1, 2, 3, 4].map((i) => `message ${i}`));
     expect(ticks).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe.each(["owned", "attached"] as const)("sleep (%s)", (mode) => {
+  it("resolves with its value after the delay, on the loop's clock", async () => {
+    const loop = make(mode);
+    const [plain, valued, elapsed] = await driveIn(loop, mode, async () => {
+      const start = loop.time();
+      const p = await loop.sleep(0.03);
+      const v = await sleep(0.001, { answer: 42 });
+      return [p, v, loop.time() - start] as const;
+    });
+    expect(plain).toBeUndefined();
+    expect(valued).toEqual({ answer: 42 });
+    expect(elapsed).toBeGreaterThanOrEqual(0.03);
+  });
+
+  it("sleep(0) yields exactly one iteration, after the callbacks scheduled before it", async () => {
+    const loop = make(mode);
+    const [log, counts] = await driveIn(loop, mode, async () => {
+      const order: string[] = [];
+      const seen: number[] = [];
+      let iterations = 0;
+      let done = false;
+      // One callSoon per iteration: it counts the iterations.
+      const tick = (): void => {
+        iterations++;
+        if (!done) loop.callSoon(tick);
+      };
+      loop.callSoon(tick);
+      loop.callSoon(() => order.push("callSoon before"));
+      await sleep(0);
+      order.push("after sleep(0)");
+      seen.push(iterations);
+      await loop.sleep(0, "v");
+      seen.push(iterations);
+      await sleep(0);
+      seen.push(iterations);
+      done = true;
+      return [order, seen];
+    });
+    expect(log).toEqual(["callSoon before", "after sleep(0)"]);
+    expect(counts).toEqual([1, 2, 3]);
+  });
+
+  it("checks its arguments with coded errors; the module-level sleep needs a running loop", async () => {
+    const loop = make(mode);
+    await expect(sleep(0.01)).rejects.toMatchObject({ code: "ERR_NO_RUNNING_LOOP" });
+    const errors = await driveIn(loop, mode, async () => {
+      const results: unknown[] = [];
+      for (const bad of [-1, -Infinity, NaN, "1", null, undefined, 10n]) {
+        results.push(await loop.sleep(bad as number).catch((e: { code?: string }) => e.code));
+      }
+      results.push(await loop.sleep(0, 1, { signal: "nope" as unknown as AbortSignal }).catch((e: { code?: string }) => e.code));
+      return results;
+    });
+    expect(errors).toEqual([
+      "ERR_OUT_OF_RANGE",
+      "ERR_OUT_OF_RANGE",
+      "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE",
+    ]);
+  });
+
+  it("options.signal aborts a sleep (also an infinite one) and cancels its timer; close() rejects a pending sleep", async () => {
+    const loop = make(mode);
+    const outcome = await driveIn(loop, mode, async () => {
+      const already = await loop.sleep(1, 1, { signal: AbortSignal.abort() }).catch((e: { code?: string }) => e.code);
+      const controller = new AbortController();
+      const pending = loop.sleep(10, "never", { signal: controller.signal });
+      const forever = loop.sleep(Infinity, "never", { signal: controller.signal });
+      loop.callLater(0.01, () => controller.abort());
+      const aborted = await Promise.allSettled([pending, forever]);
+      return { already, aborted: aborted.map((r) => (r.status === "rejected" ? (r.reason as { name: string }).name : r.value)) };
+    });
+    expect(outcome).toEqual({ already: "ABORT_ERR", aborted: ["AbortError", "AbortError"] });
+    const orphan = loop.sleep(5);
+    const infinite = loop.sleep(Infinity);
+    loop.detach();
+    loop.close();
+    await expect(orphan).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
+    await expect(infinite).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
+    await expect(loop.sleep(0)).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
   });
 });
