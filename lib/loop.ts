@@ -122,8 +122,17 @@ export function getRunningLoop(): EventLoop {
 /**
  * Like asyncio.run: a new loop (on `selector`, if given) runs `main(loop)` to completion, owning
  * the thread, then closes. Returns main's result or rejects with its error.
+ *
+ * Like asyncio.run, it refuses to start while an event loop runs in this thread — one that owns
+ * it, or one attached to Node's loop (whatever getRunningLoop() would return): it rejects with
+ * ERR_LOOP_RUNNING, and `selector` is left untouched. Await the work on the running loop instead.
  */
 export async function run<T>(main: (loop: EventLoop) => T | PromiseLike<T>, selector?: BaseSelector<LoopKeyData>): Promise<T> {
+  if (dispatchingLoop !== null || ownedLoop !== null || attachedLoops.length > 0)
+    throw codedError(
+      "ERR_LOOP_RUNNING",
+      "run() cannot be called while an event loop is running in this thread (owning it or attached): await the work on that loop instead (getRunningLoop())",
+    );
   const loop = new EventLoop(selector);
   try {
     return await loop.runUntilComplete(main);

@@ -1,7 +1,7 @@
 // test/loop-node-work.test.ts — Node's own work completes inside run(): node:timers/promises,
 // fs.promises, dns.promises, worker messages, AbortSignal.timeout, setImmediate and setInterval,
 // while the loop owns the thread (on epoll/kqueue and on poll) and while attached; sleep() as
-// asyncio.sleep.
+// asyncio.sleep; and run() refused inside a running loop (ERR_LOOP_RUNNING).
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -13,7 +13,7 @@ import { Worker } from "node:worker_threads";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { EventLoop, PollSelector, sleep, type Socket } from "../lib/index.js";
+import { EventLoop, PollSelector, getRunningLoop, run, sleep, type LoopKeyData, type Socket } from "../lib/index.js";
 import { drive, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 /** The owned loop on the default selector and on poll (each waits for libuv its own way), and attached. */
@@ -285,5 +285,51 @@ describe.each(["owned", "attached"] as const)("sleep (%s)", (mode) => {
     await expect(orphan).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
     await expect(infinite).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
     await expect(loop.sleep(0)).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
+  });
+});
+
+/** run(main) with a loop timer as watchdog: a run that never ends rejects with ERR_LOOP_STOPPED after 10 s. */
+function guardedRun<T>(main: (loop: EventLoop) => Promise<T>): Promise<T> {
+  return run(async (loop) => {
+    const watchdog = loop.callLater(10, () => loop.stop());
+    try {
+      return await main(loop);
+    } finally {
+      watchdog.cancel();
+    }
+  });
+}
+
+describe("run() inside a running loop: ERR_LOOP_RUNNING", () => {
+  it("run() inside run() rejects, and the outer run goes on to its result", async () => {
+    const result = await guardedRun(async (loop) => {
+      const inner = await run(async () => "inner ran").catch((e: { code?: string }) => e.code);
+      await loop.sleep(0.001);
+      return [inner, getRunningLoop() === loop];
+    });
+    expect(result).toEqual(["ERR_LOOP_RUNNING", true]);
+  });
+
+  it("run() from a Node callback while run() owns the thread rejects too", async () => {
+    const result = await guardedRun(async () => {
+      await delay(1);
+      return new Promise((resolve) => setImmediate(() => resolve(run(async () => 1).catch((e: { code?: string }) => e.code))));
+    });
+    expect(result).toBe("ERR_LOOP_RUNNING");
+  });
+
+  it("run() inside an attached loop's callback (and while one is attached) rejects; the selector given stays open", async () => {
+    const loop = make("attached");
+    const selector = new PollSelector<LoopKeyData>();
+    const fromCallback = await drive(loop, "attached", async () => {
+      const inCallback = await new Promise((resolve) => loop.callSoon(() => resolve(run(async () => 1, selector).catch((e: { code?: string }) => e.code))));
+      const outside = await run(async () => 1).catch((e: { code?: string }) => e.code);
+      return [inCallback, outside];
+    });
+    expect(fromCallback).toEqual(["ERR_LOOP_RUNNING", "ERR_LOOP_RUNNING"]);
+    expect(selector.closed).toBe(false);
+    selector.close();
+    // Detached (drive detaches): run() works again.
+    await expect(guardedRun(async () => "ok")).resolves.toBe("ok");
   });
 });
