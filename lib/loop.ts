@@ -10,7 +10,9 @@
  *   continuations (and process.nextTick) run between iterations. Node's own work runs too: the
  *   selector's wait also wakes for Node's I/O and ends at Node's next timer, and whenever Node has
  *   something ready (a timer due, I/O, setImmediate, a worker message, an fs or dns completion)
- *   the run lets libuv run one turn between two iterations (native/owned.cc).
+ *   the run lets libuv run one turn between two iterations (native/owned.cc). When the promise
+ *   runUntilComplete() waits for can never settle (nothing scheduled on the loop, and nothing in
+ *   Node that would keep a process alive) it rejects with ERR_LOOP_DEADLOCK instead of hanging.
  * - attached (attach/detach): Node's libuv loop drives it. Where libuv can watch the selector's
  *   own fd (epoll), one Watcher on that fd wakes a batch; otherwise (poll, libkqueue) each
  *   registered fd has a Watcher and the wake-ups of one libuv tick are coalesced into one batch.
@@ -121,7 +123,8 @@ export function getRunningLoop(): EventLoop {
 
 /**
  * Like asyncio.run: a new loop (on `selector`, if given) runs `main(loop)` to completion, owning
- * the thread, then closes. Returns main's result or rejects with its error.
+ * the thread, then closes. Returns main's result or rejects with its error; ERR_LOOP_DEADLOCK if
+ * main waits for something that can never happen (see runUntilComplete).
  *
  * Like asyncio.run, it refuses to start while an event loop runs in this thread — one that owns
  * it, or one attached to Node's loop (whatever getRunningLoop() would return): it rejects with
@@ -248,6 +251,8 @@ export class EventLoop implements HandleOwner, Disposable {
   #acceptBackoffs = new Set<(error: Error) => void>();
   /** Pending sleep() calls: told when the loop closes. */
   #sleepers = new Set<(error: Error) => void>();
+  /** While runUntilComplete waits: called instead of blocking forever with nothing that could wake the loop. */
+  #onDeadlock: (() => void) | null = null;
 
   constructor(selector?: BaseSelector<LoopKeyData>) {
     if (selector !== undefined && !(selector instanceof BaseSelector))
@@ -307,7 +312,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * Resolves with `value` after `seconds` on the loop's clock (asyncio.sleep). `sleep(0)` yields
    * exactly one iteration: it settles in the next iteration, after the callbacks scheduled before
    * it. `seconds` is a number >= 0; `Infinity` schedules nothing and settles only through
-   * `options.signal`. Aborting
+   * `options.signal` (inside run(), with nothing else pending, that is a deadlock). Aborting
    * rejects with an AbortError (code ABORT_ERR); close() rejects a pending sleep with
    * ERR_LOOP_CLOSED. Rejects with ERR_INVALID_ARG_TYPE (not a number, or NaN), ERR_OUT_OF_RANGE
    * (negative) or ERR_LOOP_CLOSED.
@@ -579,7 +584,13 @@ export class EventLoop implements HandleOwner, Disposable {
     let timeout: number | null = 0;
     if (mayBlock && this.#ready.length === 0 && !this.#stopping) {
       const head = this.#liveHead();
-      timeout = head === undefined ? null : Math.max(0, head.when - this.time());
+      timeout = head === undefined || head.when === Infinity ? null : Math.max(0, head.when - this.time());
+      // Nothing on the loop can ever fire and Node holds nothing either: the awaited promise can
+      // never settle, so runUntilComplete is told instead of waiting forever.
+      if (timeout === null && this.#onDeadlock !== null && this.#selector.getMap().size === 0 && native.nodeLoopIdle()) {
+        this.#onDeadlock();
+        timeout = 0;
+      }
     }
     const events = this.#selector.select(timeout);
     const ready = this.#ready;
@@ -664,9 +675,14 @@ export class EventLoop implements HandleOwner, Disposable {
    * Runs the loop on this thread until stop(). Promise continuations run between iterations, and
    * Node's own work (timers, I/O, setImmediate, worker messages, fs and dns completions) runs
    * whenever it is ready, between two iterations. Rejects with ERR_LOOP_CLOSED, ERR_LOOP_RUNNING
-   * (this or another loop owns the thread) or ERR_LOOP_ATTACHED.
+   * (this or another loop owns the thread) or ERR_LOOP_ATTACHED. Nothing is checked for deadlock
+   * here: like asyncio's run_forever it runs until stop(), even with nothing to do.
    */
   runForever(): Promise<void> {
+    return this.#run(null);
+  }
+
+  #run(onDeadlock: (() => void) | null): Promise<void> {
     let poller: NativePoller;
     try {
       this.#checkRunnable();
@@ -675,6 +691,7 @@ export class EventLoop implements HandleOwner, Disposable {
       return Promise.reject(error);
     }
     this.#running = true;
+    this.#onDeadlock = onDeadlock;
     ownedLoop = this;
     return new Promise<void>((resolve, reject) => {
       let first = true;
@@ -689,6 +706,7 @@ export class EventLoop implements HandleOwner, Disposable {
         if (this.#parkedHandles.length > 0 && !this.#closed) this.#sweepParked();
         this.#running = false;
         this.#stopping = false;
+        this.#onDeadlock = null;
         if (ownedLoop === this) ownedLoop = null;
         if (error !== undefined) reject(error);
         else resolve();
@@ -704,7 +722,12 @@ export class EventLoop implements HandleOwner, Disposable {
   /**
    * Runs the loop until `future` settles and returns its result (or rejects with its error).
    * `future` is a promise, or a function called with the loop as its first callback (like a
-   * coroutine given to asyncio). Rejects with ERR_LOOP_STOPPED if stop() ends the run first.
+   * coroutine given to asyncio). Rejects with ERR_LOOP_STOPPED if stop() ends the run first, and
+   * with ERR_LOOP_DEADLOCK when `future` can never settle: the loop has no ready callbacks, no
+   * timers, no readers, writers or signal handlers, and Node's own loop holds nothing that would
+   * keep a plain Node process alive (no timer, I/O, server, worker or pending fs/dns request:
+   * exactly when Node itself would exit with an unsettled top-level await). An unreferenced Node
+   * timer (`.unref()`, AbortSignal.timeout) alone does not count, as it does not for Node.
    */
   async runUntilComplete<T>(future: PromiseLike<T> | ((loop: EventLoop) => T | PromiseLike<T>)): Promise<T> {
     this.#checkRunnable();
@@ -730,6 +753,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let failure: unknown;
     // A promise that settles after this run ended (stopped early) must not stop a later run.
     let over = false;
+    let deadlocked = false;
     Promise.resolve(promise).then(
       (v) => {
         settled = true;
@@ -744,10 +768,18 @@ export class EventLoop implements HandleOwner, Disposable {
       },
     );
     try {
-      await this.runForever();
+      await this.#run(() => {
+        deadlocked = true;
+        this.stop();
+      });
     } finally {
       over = true;
     }
+    if (!settled && deadlocked)
+      throw codedError(
+        "ERR_LOOP_DEADLOCK",
+        "the main coroutine awaits something that can never complete: nothing is scheduled on the event loop (no callbacks, timers, readers, writers or signal handlers) and Node has no pending timers, I/O or other active handles",
+      );
     if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
     if (!ok) throw failure;
     return value as T;

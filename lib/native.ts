@@ -242,6 +242,12 @@ export interface NativeBinding {
    * also wake for libuv's I/O (its backend fd) and end at libuv's next timer (native/owned.cc).
    */
   runOwned(iterate: () => boolean, done: (error?: unknown) => void, poller?: NativePoller): void;
+  /**
+   * Whether Node's own libuv loop holds nothing that could run JavaScript later (no referenced
+   * handle or request, no pending or closing callback), not counting the calling run's own timer:
+   * true exactly when a plain Node process would exit.
+   */
+  nodeLoopIdle(): boolean;
   /** From now on, each delivery of `signal` writes one byte to `writeFd`. */
   watchSignal(signal: number, writeFd: number): void;
   unwatchSignal(signal: number, writeFd: number): boolean;

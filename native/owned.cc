@@ -49,6 +49,7 @@ struct OwnedRun {
   int handles = 0;   // initialised handles not yet closed
   uv_loop_t* loop = nullptr;
   napi_env env = nullptr;
+  AddonData* data = nullptr;
   napi_ref iterate = nullptr;
   napi_ref done = nullptr;
   napi_ref poller = nullptr;  // the bound Poller object, if any
@@ -170,7 +171,9 @@ void EnterOwned(OwnedRun* run) {
   uv_check_stop(&run->check);
   run->yield = false;
   uv_timer_start(&run->timer, OnOwnedTimer, kNever, 0);  // the keep-alive (see the file header)
-  napi_ref errorRef = nullptr;                           // an exception that escaped iterate, reported to done
+  OwnedRun* outer = run->data->currentRun;               // a raw runOwned inside another run
+  run->data->currentRun = run;
+  napi_ref errorRef = nullptr;  // an exception that escaped iterate, reported to done
   bool over = true;
   for (;;) {
     if (!CallIterate(run, &errorRef)) break;
@@ -179,6 +182,7 @@ void EnterOwned(OwnedRun* run) {
       break;
     }
   }
+  run->data->currentRun = outer;
   if (!over) {
     // One turn of libuv, then back here from the check phase, right after its poll (which the
     // active idle handle keeps from waiting).
@@ -215,6 +219,7 @@ Napi::Value RunOwned(const Napi::CallbackInfo& info) {
   OwnedRun* run = new OwnedRun();
   run->env = env;
   run->loop = loop;
+  run->data = Data(env);
   bool withPoller = info.Length() > 2 && !info[2].IsUndefined();
   if (withPoller) {
     try {
@@ -240,6 +245,23 @@ Napi::Value RunOwned(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// nodeLoopIdle(): whether Node's own libuv loop holds nothing that could run JavaScript later —
+// no referenced active handle or request, no pending or closing callback — leaving out the timer
+// of the run whose iterate is calling. True is exactly when a plain Node process would exit.
+Napi::Value NodeLoopIdle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
+    ThrowCodeError(env, "ERR_NO_EVENT_LOOP", "this environment has no libuv loop");
+  OwnedRun* run = Data(env)->currentRun;
+  uv_handle_t* own = run != nullptr ? reinterpret_cast<uv_handle_t*>(&run->timer) : nullptr;
+  bool unrefed = own != nullptr && uv_is_active(own) && uv_has_ref(own);
+  if (unrefed) uv_unref(own);
+  bool alive = uv_loop_alive(loop) != 0;
+  if (unrefed) uv_ref(own);
+  return Napi::Boolean::New(env, !alive);
+}
+
 }  // namespace
 
 int OwnedWait(OwnedRun* run, Poller& poller, int32_t* out, size_t capacity, int timeoutMs) {
@@ -263,6 +285,7 @@ int OwnedWait(OwnedRun* run, Poller& poller, int32_t* out, size_t capacity, int 
 
 void InitOwned(Napi::Env env, Napi::Object exports) {
   exports.Set("runOwned", Napi::Function::New(env, RunOwned, "runOwned"));
+  exports.Set("nodeLoopIdle", Napi::Function::New(env, NodeLoopIdle, "nodeLoopIdle"));
 }
 
 }  // namespace ns

@@ -1,7 +1,10 @@
 // test/loop-node-work.test.ts — Node's own work completes inside run(): node:timers/promises,
 // fs.promises, dns.promises, worker messages, AbortSignal.timeout, setImmediate and setInterval,
 // while the loop owns the thread (on epoll/kqueue and on poll) and while attached; sleep() as
-// asyncio.sleep; and run() refused inside a running loop (ERR_LOOP_RUNNING).
+// asyncio.sleep; run() refused inside a running loop (ERR_LOOP_RUNNING); and a main coroutine
+// that can never complete rejecting with ERR_LOOP_DEADLOCK (in child processes: the test runner's
+// own IPC channel keeps Node busy here).
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -9,12 +12,13 @@ import { lookup } from "node:dns/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { EventLoop, PollSelector, getRunningLoop, run, sleep, type LoopKeyData, type Socket } from "../lib/index.js";
-import { drive, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { childEnv, compileToTemp, drive, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 /** The owned loop on the default selector and on poll (each waits for libuv its own way), and attached. */
 const MODES = ["owned", "owned-poll", "attached", "attached-poll"] as const;
@@ -331,5 +335,88 @@ describe("run() inside a running loop: ERR_LOOP_RUNNING", () => {
     selector.close();
     // Detached (drive detaches): run() works again.
     await expect(guardedRun(async () => "ok")).resolves.toBe("ok");
+  });
+});
+
+describe("ERR_LOOP_DEADLOCK (child processes)", () => {
+  let out = "";
+  let script = "";
+  beforeAll(() => {
+    out = compileToTemp();
+    script = join(out, "deadlock-child.mjs");
+    const index = pathToFileURL(join(out, "lib", "index.js")).href;
+    writeFileSync(
+      script,
+      `import { run, sleep, socketpair, PollSelector } from ${JSON.stringify(index)};
+import { setTimeout as delay } from "node:timers/promises";
+import { readFile } from "node:fs/promises";
+const scenario = process.argv[2];
+const selector = () => (process.argv[3] === "poll" ? new PollSelector() : undefined);
+const scenarios = {
+  never: () => run(async () => new Promise(() => {}), selector()),
+  "sleep-forever": () => run(async () => sleep(Infinity), selector()),
+  "after-work": () => run(async (loop) => { await delay(5); await loop.sleep(0.005); return new Promise(() => {}); }, selector()),
+  "unref-timer": () => run(async () => new Promise((resolve) => setTimeout(resolve, 50).unref()), selector()),
+  "node-timer": () => run(async () => { await delay(20); return 1; }, selector()),
+  "fs": () => run(async () => (await readFile(process.argv[1], "utf8")).length > 0, selector()),
+  "reader": () => run(async (loop) => {
+    const [a, b] = socketpair();
+    b.setblocking(false);
+    setTimeout(() => a.send(Buffer.from("late")), 30);
+    const data = await loop.sockRecv(b, 16);
+    a.close();
+    b.close();
+    return data.toString();
+  }, selector()),
+};
+const started = performance.now();
+try {
+  console.log("result " + JSON.stringify(await scenarios[scenario]()));
+} catch (error) {
+  console.log("error " + error.code);
+}
+console.log("ms " + Math.round(performance.now() - started));
+`,
+    );
+  });
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  function runChild(args: string[]): Promise<{ code: number | null; lines: string[] }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [script, ...args], { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      const killer = setTimeout(() => child.kill("SIGKILL"), 8000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(killer);
+        const lines = stdout.split("\n").filter((l) => l !== "");
+        if (stderr.trim() !== "") lines.push(`stderr: ${stderr.trim()}`);
+        resolve({ code, lines });
+      });
+    });
+  }
+
+  it.each([
+    ["never", "error ERR_LOOP_DEADLOCK"],
+    ["sleep-forever", "error ERR_LOOP_DEADLOCK"],
+    ["after-work", "error ERR_LOOP_DEADLOCK"],
+    // As for Node itself (an unsettled top-level await exits): an unreferenced timer keeps nothing alive.
+    ["unref-timer", "error ERR_LOOP_DEADLOCK"],
+    ["node-timer", "result 1"],
+    ["fs", "result true"],
+    ["reader", 'result "late"'],
+  ])("%s", async (scenario, expected) => {
+    for (const backend of ["default", "poll"]) {
+      const { code, lines } = await runChild([scenario, backend]);
+      expect(lines[0], `${scenario} on ${backend}: ${lines.join(" | ")}`).toBe(expected);
+      expect(lines[1]).toMatch(/^ms \d+$/);
+      expect(Number(lines[1]!.slice(3))).toBeLessThan(3000);
+      expect(code).toBe(0);
+    }
   });
 });

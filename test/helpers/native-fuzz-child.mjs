@@ -474,6 +474,7 @@ const calls = [
       );
     },
   ],
+  ["nodeLoopIdle", () => n.nodeLoopIdle()],
   [
     "Poller",
     () => {

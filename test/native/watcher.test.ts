@@ -1,7 +1,7 @@
 // test/native/watcher.test.ts — the parts of the native layer that live on Node's own libuv loop:
 // `Watcher` (a uv_poll_t: start, stop, close, setRef), `runOwned` (a reactor that owns the
-// thread, with microtasks drained between iterations and libuv's own turns when Node has work)
-// and `watchSignal`/`unwatchSignal` (a
+// thread, with microtasks drained between iterations and libuv's own turns when Node has work),
+// `nodeLoopIdle` and `watchSignal`/`unwatchSignal` (a
 // signal writes a byte to a socket, chaining to Node's own handler).
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, readFile, unlinkSync } from "node:fs";
@@ -407,6 +407,25 @@ describe("runOwned", () => {
         poller.close();
       }
     });
+  });
+
+  it("nodeLoopIdle() is true exactly when Node holds nothing that keeps a process alive (child process)", async () => {
+    const result = await runChild(`
+const n = require(addonPath);
+const seen = [n.nodeLoopIdle()];
+const t = setTimeout(() => {}, 1000);
+seen.push(n.nodeLoopIdle());
+t.unref();
+seen.push(n.nodeLoopIdle());
+clearTimeout(t);
+n.runOwned(() => { seen.push(n.nodeLoopIdle()); return false; }, () => {
+  const t2 = setTimeout(() => {}, 1000);
+  n.runOwned(() => { seen.push(n.nodeLoopIdle()); return false; }, () => { clearTimeout(t2); process.stdout.write(JSON.stringify(seen)); });
+});`);
+    // Outside any run; a referenced timer; unreferenced; inside a run (its own timer left out);
+    // inside a run with a referenced Node timer.
+    expect(result.stdout).toBe(JSON.stringify([true, false, true, true, false]));
+    expect(result.code).toBe(0);
   });
 
   it("passes an exception thrown by iterate to done, and stops iterating", async () => {
