@@ -1329,8 +1329,8 @@ export class EventLoop implements HandleOwner, Disposable {
   /**
    * Connects a non-blocking socket: `[host, port]` (IPv4), `[host, port, flowinfo?, scopeId?]`
    * (IPv6) or a path (AF_UNIX). Host names are resolved: with node:dns while attached, with a
-   * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
-   * A refused connection rejects with code ECONNREFUSED.
+   * blocking getaddrinfo while the loop owns the thread (see #resolvesWithDns). A refused
+   * connection rejects with code ECONNREFUSED.
    */
   sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
     let fd: number;
@@ -1349,8 +1349,9 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /**
    * Whether a host name is resolved with node:dns (attached, not an IP literal) before a connect or
-   * sendto. While the loop owns the thread Node's resolver cannot run: the syscall's own blocking
-   * getaddrinfo resolves it then.
+   * sendto. While the loop owns the thread the syscall's own getaddrinfo resolves it, blocking the
+   * loop for the lookup: this predates Node's work running inside the owned loop, where node:dns
+   * would now work too (its errors have other codes: ENOTFOUND where getaddrinfo gives EAI_*).
    */
   #resolvesWithDns(sock: SocketLike, host: string): boolean {
     return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this;
