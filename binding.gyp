@@ -22,6 +22,7 @@
         "native/poller.cc",
         "native/sockets.cc",
         "native/watcher.cc",
+        "native/owned.cc",
         "native/signals.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -97,10 +97,12 @@ export {
   TimerHandle,
   getRunningLoop,
   run,
+  sleep,
   type ConnectAddress,
   type ExceptionContext,
   type ExceptionHandler,
   type LoopKeyData,
+  type SleepOptions,
   type SockOptions,
   type SocketLike,
 } from "./loop.js";

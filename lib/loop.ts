@@ -1,13 +1,18 @@
 /**
  * lib/loop.ts — EventLoop: an asyncio-shaped reactor over a selector. Callbacks (callSoon),
- * timers (callLater/callAt), readers and writers per fd, signal handlers, promise socket calls
- * (sockAccept, sockRecv, sockRecvInto, sockSendall, sockConnect), run() and getRunningLoop().
+ * timers (callLater/callAt), sleep, readers and writers per fd, signal handlers, promise socket
+ * calls (sockAccept, sockRecv, sockRecvInto, sockSendall, sockConnect), run(), sleep() and
+ * getRunningLoop().
  *
  * It runs two ways:
  * - owning the thread (runForever/runUntilComplete): one `#runOnce` per iteration, driven by the
  *   native `runOwned`, which calls each iteration from a libuv callback so that promise
- *   continuations (and process.nextTick) run between iterations. Node's own timers and I/O wait
- *   until the loop stops.
+ *   continuations (and process.nextTick) run between iterations. Node's own work runs too: the
+ *   selector's wait also wakes for Node's I/O and ends at Node's next timer, and whenever Node has
+ *   something ready (a timer due, I/O, setImmediate, a worker message, an fs or dns completion)
+ *   the run lets libuv run one turn between two iterations (native/owned.cc). When the promise
+ *   runUntilComplete() waits for can never settle (nothing scheduled on the loop, and nothing in
+ *   Node that would keep a process alive) it rejects with ERR_LOOP_DEADLOCK instead of hanging.
  * - attached (attach/detach): Node's libuv loop drives it. Where libuv can watch the selector's
  *   own fd (epoll), one Watcher on that fd wakes a batch; otherwise (poll, libkqueue) each
  *   registered fd has a Watcher and the wake-ups of one libuv tick are coalesced into one batch.
@@ -26,7 +31,7 @@ import { constants as osConstants } from "node:os";
 
 import { codedError, connectError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
-import { native, type BufferLike, type NativeWatcher, type SocketAddress } from "./native.js";
+import { native, type BufferLike, type NativePoller, type NativeWatcher, type SocketAddress } from "./native.js";
 import { BaseSelector, DefaultSelector, EVENT_READ, EVENT_WRITE, fileobjToFd, type FileObj, type SelectorKey } from "./selectors.js";
 import { Socket, wrapNewFd, type AddressInputOf, type SocketAddressOf } from "./socket.js";
 import {
@@ -101,6 +106,12 @@ export interface SocketLike<F extends number = number> {
   readonly proto?: number;
 }
 
+/** Options of sleep(). */
+export interface SleepOptions {
+  /** Aborting rejects the sleep with an AbortError and cancels its timer. */
+  signal?: AbortSignal;
+}
+
 /** Options of the sock* calls. */
 export interface SockOptions {
   /** Aborting rejects the call with an AbortError and removes its reader or writer. */
@@ -132,15 +143,40 @@ export function getRunningLoop(): EventLoop {
 
 /**
  * Like asyncio.run: a new loop (on `selector`, if given) runs `main(loop)` to completion, owning
- * the thread, then closes. Returns main's result or rejects with its error.
+ * the thread, then closes. Returns main's result or rejects with its error; ERR_LOOP_DEADLOCK if
+ * main waits for something that can never happen (see runUntilComplete).
+ *
+ * Like asyncio.run, it refuses to start while an event loop runs in this thread — one that owns
+ * it, or one attached to Node's loop (whatever getRunningLoop() would return): it rejects with
+ * ERR_LOOP_RUNNING, and `selector` is left untouched. Await the work on the running loop instead.
  */
 export async function run<T>(main: (loop: EventLoop) => T | PromiseLike<T>, selector?: BaseSelector<LoopKeyData>): Promise<T> {
+  if (dispatchingLoop !== null || ownedLoop !== null || attachedLoops.length > 0)
+    throw codedError(
+      "ERR_LOOP_RUNNING",
+      "run() cannot be called while an event loop is running in this thread (owning it or attached): await the work on that loop instead (getRunningLoop())",
+    );
   const loop = new EventLoop(selector);
   try {
     return await loop.runUntilComplete(main);
   } finally {
     loop.close();
   }
+}
+
+/**
+ * Resolves with `value` after `seconds` on the running loop's clock (asyncio.sleep): the
+ * module-level form of EventLoop#sleep, on getRunningLoop(). Rejects with ERR_NO_RUNNING_LOOP
+ * outside a running loop.
+ */
+export function sleep<T = void>(seconds: number, value?: T, options?: SleepOptions): Promise<T> {
+  let loop: EventLoop;
+  try {
+    loop = getRunningLoop();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return loop.sleep(seconds, value, options);
 }
 
 const AGAIN: unique symbol = Symbol("again");
@@ -151,6 +187,16 @@ function abortError(signal: AbortSignal): CodedError {
   error.name = "AbortError";
   error.code = "ABORT_ERR";
   return error;
+}
+
+/** options.signal checked: undefined or an AbortSignal that has not aborted yet (else an AbortError). */
+function checkSignal(options: { signal?: AbortSignal } | undefined): AbortSignal | undefined {
+  const signal = options?.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal))
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
+  if (signal.aborted) throw abortError(signal);
+  return signal;
 }
 
 function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
@@ -224,6 +270,10 @@ export class EventLoop implements HandleOwner, Disposable {
   #readerBackoff = new Map<number, { delay: number; resumedAt: number }>();
   /** sockAccept calls waiting out a backoff: told when the loop closes. */
   #acceptBackoffs = new Set<(error: Error) => void>();
+  /** Pending sleep() calls: told when the loop closes. */
+  #sleepers = new Set<(error: Error) => void>();
+  /** While runUntilComplete waits: called instead of blocking forever with nothing that could wake the loop. */
+  #onDeadlock: (() => void) | null = null;
 
   constructor(selector?: BaseSelector<LoopKeyData>) {
     if (selector !== undefined && !(selector instanceof BaseSelector))
@@ -281,6 +331,52 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#timers.push(handle);
     if (this.#attached) this.#armTimer();
     return handle;
+  }
+
+  /**
+   * Resolves with `value` after `seconds` on the loop's clock (asyncio.sleep). `sleep(0)` yields
+   * exactly one iteration: it settles in the next iteration, after the callbacks scheduled before
+   * it. `seconds` is a number >= 0; `Infinity` schedules nothing and settles only through
+   * `options.signal` (inside run(), with nothing else pending, that is a deadlock). Aborting
+   * rejects with an AbortError (code ABORT_ERR); close() rejects a pending sleep with
+   * ERR_LOOP_CLOSED. Rejects with ERR_INVALID_ARG_TYPE (not a number, or NaN), ERR_OUT_OF_RANGE
+   * (negative) or ERR_LOOP_CLOSED.
+   */
+  sleep<T = void>(seconds: number, value?: T, options?: SleepOptions): Promise<T> {
+    let signal: AbortSignal | undefined;
+    try {
+      this.#checkClosed();
+      if (typeof seconds !== "number" || Number.isNaN(seconds))
+        throw codedError("ERR_INVALID_ARG_TYPE", `The "seconds" argument must be a number of seconds. Received ${describe(seconds)}`, "TypeError");
+      if (seconds < 0) throw codedError("ERR_OUT_OF_RANGE", `The "seconds" argument must be >= 0. Received ${seconds}`, "RangeError");
+      signal = checkSignal(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      let handle: Handle | null = null;
+      const settle = (): void => {
+        this.#sleepers.delete(onClose);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      const onClose = (error: Error): void => {
+        settle();
+        reject(error);
+      };
+      const onAbort = (): void => {
+        settle();
+        handle?.cancel();
+        reject(abortError(signal!));
+      };
+      const wake = (): void => {
+        settle();
+        resolve(value as T);
+      };
+      if (seconds === 0) handle = this.callSoon(wake);
+      else if (seconds !== Infinity) handle = this.callLater(seconds, wake);
+      this.#sleepers.add(onClose);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** @internal Bookkeeping for a cancelled timer still in the heap. */
@@ -513,7 +609,13 @@ export class EventLoop implements HandleOwner, Disposable {
     let timeout: number | null = 0;
     if (mayBlock && this.#ready.length === 0 && !this.#stopping) {
       const head = this.#liveHead();
-      timeout = head === undefined ? null : Math.max(0, head.when - this.time());
+      timeout = head === undefined || head.when === Infinity ? null : Math.max(0, head.when - this.time());
+      // Nothing on the loop can ever fire and Node holds nothing either: the awaited promise can
+      // never settle, so runUntilComplete is told instead of waiting forever.
+      if (timeout === null && this.#onDeadlock !== null && this.#selector.getMap().size === 0 && native.nodeLoopIdle()) {
+        this.#onDeadlock();
+        timeout = 0;
+      }
     }
     const events = this.#selector.select(timeout);
     const ready = this.#ready;
@@ -595,17 +697,26 @@ export class EventLoop implements HandleOwner, Disposable {
   // ---------------------------------------------------------------- owning the thread
 
   /**
-   * Runs the loop on this thread until stop(). Promise continuations run between iterations;
-   * Node's own timers, I/O and setImmediate callbacks wait until the loop stops. Rejects with
-   * ERR_LOOP_CLOSED, ERR_LOOP_RUNNING (this or another loop owns the thread) or ERR_LOOP_ATTACHED.
+   * Runs the loop on this thread until stop(). Promise continuations run between iterations, and
+   * Node's own work (timers, I/O, setImmediate, worker messages, fs and dns completions) runs
+   * whenever it is ready, between two iterations. Rejects with ERR_LOOP_CLOSED, ERR_LOOP_RUNNING
+   * (this or another loop owns the thread) or ERR_LOOP_ATTACHED. Nothing is checked for deadlock
+   * here: like asyncio's run_forever it runs until stop(), even with nothing to do.
    */
   runForever(): Promise<void> {
+    return this.#run(null);
+  }
+
+  #run(onDeadlock: (() => void) | null): Promise<void> {
+    let poller: NativePoller;
     try {
       this.#checkRunnable();
+      poller = this.#selector._poller();
     } catch (error) {
       return Promise.reject(error);
     }
     this.#running = true;
+    this.#onDeadlock = onDeadlock;
     ownedLoop = this;
     return new Promise<void>((resolve, reject) => {
       let first = true;
@@ -620,12 +731,13 @@ export class EventLoop implements HandleOwner, Disposable {
         if (this.#parkedHandles.length > 0 && !this.#closed) this.#sweepParked();
         this.#running = false;
         this.#stopping = false;
+        this.#onDeadlock = null;
         if (ownedLoop === this) ownedLoop = null;
         if (error !== undefined) reject(error);
         else resolve();
       };
       try {
-        native.runOwned(iterate, done);
+        native.runOwned(iterate, done, poller);
       } catch (error) {
         done(error);
       }
@@ -635,7 +747,12 @@ export class EventLoop implements HandleOwner, Disposable {
   /**
    * Runs the loop until `future` settles and returns its result (or rejects with its error).
    * `future` is a promise, or a function called with the loop as its first callback (like a
-   * coroutine given to asyncio). Rejects with ERR_LOOP_STOPPED if stop() ends the run first.
+   * coroutine given to asyncio). Rejects with ERR_LOOP_STOPPED if stop() ends the run first, and
+   * with ERR_LOOP_DEADLOCK when `future` can never settle: the loop has no ready callbacks, no
+   * timers, no readers, writers or signal handlers, and Node's own loop holds nothing that would
+   * keep a plain Node process alive (no timer, I/O, server, worker or pending fs/dns request:
+   * exactly when Node itself would exit with an unsettled top-level await). An unreferenced Node
+   * timer (`.unref()`, AbortSignal.timeout) alone does not count, as it does not for Node.
    */
   async runUntilComplete<T>(future: PromiseLike<T> | ((loop: EventLoop) => T | PromiseLike<T>)): Promise<T> {
     this.#checkRunnable();
@@ -661,6 +778,7 @@ export class EventLoop implements HandleOwner, Disposable {
     let failure: unknown;
     // A promise that settles after this run ended (stopped early) must not stop a later run.
     let over = false;
+    let deadlocked = false;
     Promise.resolve(promise).then(
       (v) => {
         settled = true;
@@ -675,10 +793,18 @@ export class EventLoop implements HandleOwner, Disposable {
       },
     );
     try {
-      await this.runForever();
+      await this.#run(() => {
+        deadlocked = true;
+        this.stop();
+      });
     } finally {
       over = true;
     }
+    if (!settled && deadlocked)
+      throw codedError(
+        "ERR_LOOP_DEADLOCK",
+        "the main coroutine awaits something that can never complete: nothing is scheduled on the event loop (no callbacks, timers, readers, writers or signal handlers) and Node has no pending timers, I/O or other active handles",
+      );
     if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
     if (!ok) throw failure;
     return value as T;
@@ -1297,8 +1423,8 @@ export class EventLoop implements HandleOwner, Disposable {
   /**
    * Connects a non-blocking socket: `[host, port]` (IPv4), `[host, port, flowinfo?, scopeId?]`
    * (IPv6) or a path (AF_UNIX). Host names are resolved: with node:dns while attached, with a
-   * blocking getaddrinfo while the loop owns the thread (Node's resolver cannot run then).
-   * A refused connection rejects with code ECONNREFUSED.
+   * blocking getaddrinfo while the loop owns the thread (see #resolvesWithDns). A refused
+   * connection rejects with code ECONNREFUSED.
    */
   sockConnect<F extends number>(sock: SocketLike<F>, address: AddressInputOf<F>, options?: SockOptions): Promise<void>;
   sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
@@ -1318,8 +1444,9 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /**
    * Whether a host name is resolved with node:dns (attached, not an IP literal) before a connect or
-   * sendto. While the loop owns the thread Node's resolver cannot run: the syscall's own blocking
-   * getaddrinfo resolves it then.
+   * sendto. While the loop owns the thread the syscall's own getaddrinfo resolves it, blocking the
+   * loop for the lookup: this predates Node's work running inside the owned loop, where node:dns
+   * would now work too (its errors have other codes: ENOTFOUND where getaddrinfo gives EAI_*).
    */
   #resolvesWithDns(sock: SocketLike, host: string): boolean {
     return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#attached && ownedLoop !== this;
@@ -1398,12 +1525,7 @@ export class EventLoop implements HandleOwner, Disposable {
         "TypeError",
       );
     }
-    const signal = options?.signal;
-    if (signal !== undefined) {
-      if (!(signal instanceof AbortSignal))
-        throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
-      if (signal.aborted) throw abortError(signal);
-    }
+    checkSignal(options);
     const fd = sock.fileno();
     if (fd < 0) throw systemError(-EBADF, op);
     if (sock.getblocking())
@@ -1479,8 +1601,8 @@ export class EventLoop implements HandleOwner, Disposable {
 
   /**
    * Closes the loop: detaches it, removes its signal handlers, drops every callback, timer,
-   * reader and writer (a pending sock* call rejects with ERR_LOOP_CLOSED) and closes the
-   * selector. Idempotent. Throws ERR_LOOP_RUNNING while it owns the thread or runs a callback.
+   * reader and writer (a pending sock* call or sleep rejects with ERR_LOOP_CLOSED) and closes
+   * the selector. Idempotent. Throws ERR_LOOP_RUNNING while it owns the thread or runs a callback.
    */
   close(): void {
     if (this.#running || this.#dispatching > 0) throw codedError("ERR_LOOP_RUNNING", "cannot close a running event loop");
@@ -1507,6 +1629,8 @@ export class EventLoop implements HandleOwner, Disposable {
     for (const reject of this.#acceptBackoffs) reject(error());
     this.#acceptBackoffs.clear();
     this.#drained.clear();
+    for (const reject of [...this.#sleepers]) reject(error());
+    this.#sleepers.clear();
   }
 
   [Symbol.dispose](): void {

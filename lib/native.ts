@@ -286,8 +286,19 @@ export interface NativeBinding {
   errorFromErrno(errno: number, syscall: string): NodeJS.ErrnoException;
   /** An errno's (either sign) code and description: ["EAGAIN", "resource temporarily unavailable"]. */
   errnoInfo(errno: number): [code: string, description: string];
-  /** Runs `iterate` from a libuv callback until it returns false, draining microtasks after each call. */
-  runOwned(iterate: () => boolean, done: (error?: unknown) => void): void;
+  /**
+   * Runs `iterate` from a libuv callback until it returns false, draining microtasks after each
+   * call. Between two calls, when Node's own libuv loop has work (a timer due, setImmediate,
+   * pending callbacks), the run lets libuv run one turn first. With `poller`, that poller's waits
+   * also wake for libuv's I/O (its backend fd) and end at libuv's next timer (native/owned.cc).
+   */
+  runOwned(iterate: () => boolean, done: (error?: unknown) => void, poller?: NativePoller): void;
+  /**
+   * Whether Node's own libuv loop holds nothing that could run JavaScript later (no referenced
+   * handle or request, no pending or closing callback), not counting the calling run's own timer:
+   * true exactly when a plain Node process would exit.
+   */
+  nodeLoopIdle(): boolean;
   /** From now on, each delivery of `signal` writes one byte to `writeFd`. */
   watchSignal(signal: number, writeFd: number): void;
   unwatchSignal(signal: number, writeFd: number): boolean;

@@ -323,6 +323,11 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     this.close();
   }
 
+  /** @internal The native poller (the loop hands it to its owned run). Throws ERR_SELECTOR_CLOSED. */
+  _poller(): NativePoller {
+    return this.#live();
+  }
+
   /** @internal The backend's own fd, or -1. */
   protected _backendFd(): number {
     return this.#live().fileno();

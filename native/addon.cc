@@ -209,6 +209,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPoller(env, exports);
   InitSockets(env, exports);
   InitWatcher(env, exports);
+  InitOwned(env, exports);
   InitSignals(env, exports);
   exports.Set("constants", Constants(env));
 

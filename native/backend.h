@@ -33,6 +33,16 @@ class Poller {
   virtual int Wait(int32_t* out, size_t capacity, int timeoutMs) = 0;
   // Closes the kernel object; idempotent. Returns 0 or -errno.
   virtual int Close() = 0;
+
+  // The wake fd (libuv's own backend fd, while a loop owns the thread on this poller): every Wait
+  // also returns when it is readable, without reporting it in `out`; Woken() tells whether the
+  // last Wait saw it. -1 stops watching it. It is watched for readability only, and it must not
+  // be registered through Add as well. Returns 0 or -errno.
+  virtual int SetWakeFd(int fd) = 0;
+  bool Woken() const { return woken_; }
+
+ protected:
+  bool woken_ = false;
 };
 
 // Each returns nullptr and sets *err (positive errno) on failure, or nullptr with err = ENOSYS

@@ -72,29 +72,60 @@ class EpollPoller final : public Poller {
 
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
     if (epfd_ < 0) return -EBADF;
-    // Python's max_ev: one slot per registered fd, so every ready fd comes back in one call.
+    woken_ = false;
+    if (capacity == 0) return -EINVAL;
+    // Python's max_ev: one slot per registered fd (and one for the wake fd), so every ready fd
+    // comes back in one call.
     size_t want = registered_ == 0 ? 1 : registered_;
     if (want > capacity) want = capacity;
-    if (want == 0) return -EINVAL;
+    if (wakeFd_ >= 0) ++want;
     if (events_.size() < want) events_.resize(want);
     int n = EpollWaitRetrying(epfd_, events_.data(), static_cast<int>(want), timeoutMs);
+    int count = 0;
     for (int i = 0; i < n; ++i) {
       uint64_t data = events_[i].data.u64;
+      if (data == kWakeData) {
+        woken_ = true;
+        continue;
+      }
+      if (static_cast<size_t>(count) == capacity) break;  // only with the wake fd not ready
       unsigned interest = static_cast<unsigned>(data >> 32);
-      out[2 * i] = static_cast<int32_t>(data & 0xffffffffu);
-      out[2 * i + 1] = static_cast<int32_t>(EpollToBits(events_[i].events) & interest);
+      out[2 * count] = static_cast<int32_t>(data & 0xffffffffu);
+      out[2 * count + 1] = static_cast<int32_t>(EpollToBits(events_[i].events) & interest);
+      ++count;
     }
-    return n;
+    return n < 0 ? n : count;
+  }
+
+  // An epoll fd can be watched by another epoll: libuv's epoll fd is readable while it has ready
+  // events. It is told apart by its user data (a registered fd carries interest 1..3 up there).
+  int SetWakeFd(int fd) override {
+    if (epfd_ < 0) return -EBADF;
+    if (wakeFd_ >= 0) {
+      epoll_event ev{};
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, wakeFd_, &ev);  // a closed fd is gone from the set anyway
+      wakeFd_ = -1;
+    }
+    if (fd < 0) return 0;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeData;
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) return -errno;
+    wakeFd_ = fd;
+    return 0;
   }
 
   int Close() override {
     if (epfd_ < 0) return 0;
     int err = CloseFd(epfd_);
     epfd_ = -1;
+    wakeFd_ = -1;
     return -err;
   }
 
  private:
+  static constexpr uint64_t kWakeData = ~static_cast<uint64_t>(0);
+
   int Ctl(int op, int fd, unsigned interest, int delta) {
     if (epfd_ < 0) return -EBADF;
     epoll_event ev{};
@@ -107,6 +138,7 @@ class EpollPoller final : public Poller {
   }
 
   int epfd_;
+  int wakeFd_ = -1;
   size_t registered_ = 0;
   std::vector<epoll_event> events_;
 };

@@ -97,7 +97,8 @@ class KqueuePoller final : public Poller {
 
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
     if (kq_ < 0) return -EBADF;
-    size_t want = registered_ == 0 ? 1 : 2 * registered_;
+    woken_ = false;
+    size_t want = (registered_ == 0 ? 1 : 2 * registered_) + (wakeFd_ >= 0 ? 1 : 0);
     size_t asked = want < kMaxPerCall ? want : kMaxPerCall;
     if (events_.size() < asked) events_.resize(asked);
     int n = KeventRetrying(kq_, nullptr, 0, events_.data(), static_cast<int>(asked), timeoutMs);
@@ -117,10 +118,30 @@ class KqueuePoller final : public Poller {
     return static_cast<int>(count);
   }
 
+  // A kqueue can watch libuv's backend fd with EVFILT_READ: another kqueue on macOS and the BSDs
+  // (readable while it has pending events), an epoll fd through libkqueue on Linux.
+  int SetWakeFd(int fd) override {
+    if (kq_ < 0) return -EBADF;
+    struct kevent change;
+    if (wakeFd_ >= 0) {
+      EV_SET(&change, wakeFd_, EVFILT_READ, EV_DELETE, 0, 0, 0);
+      KeventRetrying(kq_, &change, 1, nullptr, 0, 0);  // a closed fd's knote is gone anyway
+      wakeFd_ = -1;
+    }
+    if (fd < 0) return 0;
+    if (fd == kq_) return -EINVAL;
+    EV_SET(&change, fd, EVFILT_READ, EV_ADD, 0, 0, 0);
+    int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+    if (r < 0) return r;
+    wakeFd_ = fd;
+    return 0;
+  }
+
   int Close() override {
     if (kq_ < 0) return 0;
     int err = CloseFd(kq_);
     kq_ = -1;
+    wakeFd_ = -1;
     return -err;
   }
 
@@ -167,6 +188,10 @@ class KqueuePoller final : public Poller {
       const struct kevent& ev = events_[i];
       if (ev.flags & EV_ERROR) continue;
       int fd = static_cast<int>(ev.ident);
+      if (fd == wakeFd_ && ev.filter == EVFILT_READ) {
+        woken_ = true;
+        continue;
+      }
       unsigned bits = ev.filter == EVFILT_READ ? kRead : ev.filter == EVFILT_WRITE ? kWrite : 0;
       if (bits == 0 || fd < 0) continue;
       size_t ufd = static_cast<size_t>(fd);
@@ -189,6 +214,7 @@ class KqueuePoller final : public Poller {
   };
 
   int kq_;
+  int wakeFd_ = -1;
   size_t registered_ = 0;
   uint32_t stamp_ = 0;
   std::vector<struct kevent> events_;

@@ -82,10 +82,21 @@ class PollPoller final : public Poller {
 
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
     if (closed_) return -EBADF;
+    woken_ = false;
+    size_t registered = fds_.size();
+    // The wake fd rides at the end of the array for this call only.
+    if (wakeFd_ >= 0) fds_.push_back(pollfd{wakeFd_, POLLIN, 0});
     int n = PollRetrying(fds_.data(), static_cast<nfds_t>(fds_.size()), timeoutMs);
+    if (wakeFd_ >= 0) {
+      if (n > 0 && fds_.back().revents != 0) {
+        woken_ = true;
+        --n;
+      }
+      fds_.pop_back();
+    }
     if (n <= 0) return n;
     size_t count = 0;
-    for (size_t i = 0; i < fds_.size() && count < capacity; ++i) {
+    for (size_t i = 0; i < registered && count < capacity; ++i) {
       short revents = fds_[i].revents;
       if (revents == 0) continue;
       out[2 * count] = fds_[i].fd;
@@ -95,8 +106,15 @@ class PollPoller final : public Poller {
     return static_cast<int>(count);
   }
 
+  int SetWakeFd(int fd) override {
+    if (closed_) return -EBADF;
+    wakeFd_ = fd < 0 ? -1 : fd;
+    return 0;
+  }
+
   int Close() override {
     closed_ = true;
+    wakeFd_ = -1;
     fds_.clear();
     interest_.clear();
     index_.clear();
@@ -105,6 +123,7 @@ class PollPoller final : public Poller {
 
  private:
   bool closed_ = false;
+  int wakeFd_ = -1;
   std::vector<pollfd> fds_;
   std::vector<unsigned> interest_;
   std::unordered_map<int, size_t> index_;

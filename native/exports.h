@@ -14,6 +14,7 @@ Napi::Value InitPollExport(Napi::Env env);
 void InitPoller(Napi::Env env, Napi::Object exports);
 void InitSockets(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);
+void InitOwned(Napi::Env env, Napi::Object exports);
 void InitSignals(Napi::Env env, Napi::Object exports);
 
 }  // namespace ns

@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "errors.h"
 #include "exports.h"
+#include "owned.h"
 #include "receiver.h"
 #include "state.h"
 
@@ -60,6 +61,18 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     kind_ = kind;
   }
 
+  // The PollerWrap behind `value`, or null if it is not a Poller object.
+  static PollerWrap* FromValue(napi_env env, napi_value value) {
+    napi_valuetype type = napi_undefined;
+    bool tagged = false;
+    void* instance = nullptr;
+    if (napi_typeof(env, value, &type) == napi_ok && type == napi_object &&
+        napi_check_object_type_tag(env, value, &kTypeTag, &tagged) == napi_ok && tagged &&
+        napi_unwrap(env, value, &instance) == napi_ok)
+      return static_cast<PollerWrap*>(instance);
+    return nullptr;
+  }
+
  private:
   Poller& Live(Napi::Env env) {
     if (!poller_) ThrowCodeError(env, "ERR_SELECTOR_CLOSED", "the poller is closed");
@@ -108,7 +121,10 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     if (capacity == 0)
       ThrowCodeError(env, "ERR_OUT_OF_RANGE", "The \"out\" array must hold at least one (fd, events) pair",
                      ErrorKind::RangeError);
-    return Napi::Number::New(env, Live(env).Wait(out.data, capacity, timeoutMs));
+    Poller& poller = Live(env);
+    int n = owned_ != nullptr ? OwnedWait(owned_, poller, out.data, capacity, timeoutMs)
+                              : poller.Wait(out.data, capacity, timeoutMs);
+    return Napi::Number::New(env, n);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
@@ -131,14 +147,41 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     return Napi::String::New(info.Env(), CheckedThis<PollerWrap>(info, &kTypeTag, "Poller")->kind_);
   }
 
+  friend void ns::BindOwnedPoller(Napi::Env env, Napi::Value value, OwnedRun* run, int wakeFd);
+  friend void ns::UnbindOwnedPoller(napi_env env, napi_value value, OwnedRun* run);
+
   static constexpr napi_type_tag kTypeTag = {0x6e732d706f6c6c65ULL, 0x72a3c1d95b0e4f17ULL};
 
   std::unique_ptr<Poller> poller_;
+  // The run that owns the thread on this poller (owned.cc), or null. Not touched by the
+  // finalizer: a run holds a reference to its Poller object until it unbinds.
+  OwnedRun* owned_ = nullptr;
   std::string kind_;
   const char* syscall_ = "poll";
 };
 
 }  // namespace
+
+void BindOwnedPoller(Napi::Env env, Napi::Value value, OwnedRun* run, int wakeFd) {
+  PollerWrap* wrap = PollerWrap::FromValue(env, value);
+  if (wrap == nullptr)
+    ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                   "The \"poller\" argument must be a Poller. Received " + DescribeValue(value), ErrorKind::TypeError);
+  Poller& poller = wrap->Live(env);
+  if (wrap->owned_ != nullptr) ThrowCodeError(env, "ERR_LOOP_RUNNING", "another run owns the thread on this poller");
+  if (wakeFd >= 0) {
+    int r = poller.SetWakeFd(wakeFd);
+    if (r < 0) ThrowSystemError(env, -r, wrap->syscall_);
+  }
+  wrap->owned_ = run;
+}
+
+void UnbindOwnedPoller(napi_env env, napi_value value, OwnedRun* run) {
+  PollerWrap* wrap = PollerWrap::FromValue(env, value);
+  if (wrap == nullptr || wrap->owned_ != run) return;
+  wrap->owned_ = nullptr;
+  if (wrap->poller_) wrap->poller_->SetWakeFd(-1);
+}
 
 void InitPoller(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = PollerWrap::Define(env);

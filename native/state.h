@@ -11,6 +11,7 @@
 namespace ns {
 
 class Watcher;
+struct OwnedRun;
 
 // The live Watchers of one environment. Shared with each Watcher, so neither the environment's
 // teardown order nor a late finalizer can leave a dangling pointer on either side.
@@ -27,6 +28,8 @@ struct AddonData {
   Napi::FunctionReference pollerConstructor;
   Napi::FunctionReference watcherConstructor;
   std::shared_ptr<WatcherSet> watchers = std::make_shared<WatcherSet>();
+  // The owned run (owned.cc) whose iterate is running right now, if any.
+  OwnedRun* currentRun = nullptr;
   bool tearingDown = false;
 };
 

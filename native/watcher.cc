@@ -1,13 +1,8 @@
 // watcher.cc — `Watcher`: one uv_poll_t on the environment's own libuv loop, calling back into
 // JavaScript when an fd is readable/writable. This is how a reactor runs attached to Node's loop:
 // it watches the epoll fd (one wake-up per batch), or each registered fd where the backend has no
-// pollable fd of its own (poll, and libkqueue whose kqueue fd libuv cannot watch).
-//
-// Also `runOwned(iterate, done)`: runs a reactor that owns the thread. It enters from a libuv
-// timer callback, where no JavaScript is on the stack, and calls `iterate` again and again through
-// napi_make_callback; each call therefore ends with Node draining process.nextTick and the
-// microtask queue, exactly as after any libuv callback, so promise continuations run between
-// iterations. Node's own timers and I/O wait until `iterate` returns false.
+// pollable fd of its own (poll, and libkqueue whose kqueue fd libuv cannot watch). The driver of a
+// reactor that owns the thread instead is in owned.cc.
 //
 // Handles are closed on close(), on finalization, and by an async cleanup hook when the
 // environment (a worker thread, or the process) is torn down, so a worker's loop can close.
@@ -219,124 +214,10 @@ void StopWatchersOnFd(AddonData* data, int fd) {
   for (Watcher* w : matches) w->StopPolling();
 }
 
-namespace {
-
-// The state of one runOwned() call, alive until `done` has been called.
-struct OwnedRun {
-  uv_timer_t timer;
-  napi_env env = nullptr;
-  napi_ref iterate = nullptr;
-  napi_ref done = nullptr;
-  napi_async_context context = nullptr;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  bool started = false;
-};
-
-void FreeOwnedRun(uv_handle_t* raw) {
-  OwnedRun* run = reinterpret_cast<OwnedRun*>(raw);
-  if (run->hook != nullptr) napi_remove_async_cleanup_hook(run->hook);
-  delete run;
-}
-
-void ReleaseOwnedRun(OwnedRun* run) {
-  napi_env env = run->env;
-  if (run->iterate) napi_delete_reference(env, run->iterate);
-  if (run->done) napi_delete_reference(env, run->done);
-  if (run->context) napi_async_destroy(env, run->context);
-  run->iterate = run->done = nullptr;
-  run->context = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(&run->timer), FreeOwnedRun);
-}
-
-void OnOwnedTeardown(napi_async_cleanup_hook_handle, void* arg) {
-  OwnedRun* run = static_cast<OwnedRun*>(arg);
-  if (run->started) return;  // the run loop itself releases it
-  run->started = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&run->timer), FreeOwnedRun);
-}
-
-void OnOwnedStart(uv_timer_t* timer) {
-  OwnedRun* run = reinterpret_cast<OwnedRun*>(timer);
-  if (run->started) return;
-  run->started = true;
-  napi_env env = run->env;
-  napi_ref errorRef = nullptr;  // an exception that escaped iterate, reported to done
-  for (;;) {
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) break;
-    napi_value recv;
-    napi_get_global(env, &recv);  // napi_make_callback needs an object receiver
-    napi_value fn = nullptr;
-    napi_value result = nullptr;
-    bool again = false;
-    if (napi_get_reference_value(env, run->iterate, &fn) == napi_ok && fn != nullptr) {
-      napi_status st = napi_make_callback(env, run->context, recv, fn, 0, nullptr, &result);
-      if (st == napi_ok) {
-        napi_get_value_bool(env, result, &again);
-      } else {
-        napi_value e;
-        if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_create_reference(env, e, 1, &errorRef);
-      }
-    }
-    napi_close_handle_scope(env, scope);
-    if (!again) break;
-  }
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) == napi_ok) {
-    napi_value fn = nullptr;
-    if (run->done != nullptr && napi_get_reference_value(env, run->done, &fn) == napi_ok && fn != nullptr) {
-      napi_value argv[1];
-      napi_get_undefined(env, &argv[0]);
-      if (errorRef != nullptr) {
-        napi_value e = nullptr;
-        if (napi_get_reference_value(env, errorRef, &e) == napi_ok && e != nullptr) argv[0] = e;
-      }
-      napi_value recv;
-      napi_get_global(env, &recv);  // napi_make_callback needs an object receiver
-      napi_value result;
-      napi_status st = napi_make_callback(env, run->context, recv, fn, 1, argv, &result);
-      if (st == napi_pending_exception) {
-        napi_value e;
-        if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
-      }
-    }
-    napi_close_handle_scope(env, scope);
-  }
-  if (errorRef != nullptr) napi_delete_reference(env, errorRef);
-  ReleaseOwnedRun(run);
-}
-
-// runOwned(iterate: () => boolean, done: (error?) => void): see the file header.
-Napi::Value RunOwned(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Function iterate = FunctionArg(info, 0, "iterate");
-  Napi::Function done = FunctionArg(info, 1, "done");
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
-    ThrowCodeError(env, "ERR_NO_EVENT_LOOP", "this environment has no libuv loop");
-  OwnedRun* run = new OwnedRun();
-  run->env = env;
-  int r = uv_timer_init(loop, &run->timer);
-  if (r < 0) {
-    delete run;
-    ThrowSystemError(env, -r, "uv_timer_init");
-  }
-  napi_create_reference(env, iterate, 1, &run->iterate);
-  napi_create_reference(env, done, 1, &run->done);
-  napi_value name = Napi::String::New(env, "native-selectors:EventLoop");
-  napi_async_init(env, nullptr, name, &run->context);
-  napi_add_async_cleanup_hook(env, OnOwnedTeardown, run, &run->hook);
-  uv_timer_start(&run->timer, OnOwnedStart, 0, 0);
-  return env.Undefined();
-}
-
-}  // namespace
-
 void InitWatcher(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = Watcher::Define(env);
   Data(env)->watcherConstructor = Napi::Persistent(ctor);
   exports.Set("Watcher", ctor);
-  exports.Set("runOwned", Napi::Function::New(env, RunOwned, "runOwned"));
 }
 
 }  // namespace ns

@@ -21,7 +21,8 @@ export function newLoop(mode: Mode): EventLoop {
 
 /**
  * Runs `body(loop)` on the loop in `mode` and returns its result. Owned: runUntilComplete with a
- * loop timer as watchdog (vitest's own timeout cannot fire while the loop owns the thread).
+ * loop timer as watchdog, which also stops the loop (vitest's own timeout would fail the test but
+ * leave the loop owning the thread).
  */
 export async function drive<T>(loop: EventLoop, mode: Mode, body: (loop: EventLoop) => Promise<T>, timeoutSeconds = 15): Promise<T> {
   if (mode === "owned") {

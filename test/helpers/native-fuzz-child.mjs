@@ -511,12 +511,16 @@ const calls = [
           ]),
         0.9,
       );
+      // The poller argument: a live or closed Poller of this run, or a wrong value.
+      const poller = maybe(() => (pollers.length > 0 && chance(0.8) ? pick(pollers) : pick([{}, 1, "epoll", null])), 0.5);
       return n.runOwned(
         iterate,
         maybe(() => noop, 0.9),
+        poller,
       );
     },
   ],
+  ["nodeLoopIdle", () => n.nodeLoopIdle()],
   [
     "Poller",
     () => {
