@@ -70,7 +70,17 @@ function forget(fd) {
 /** An fd for a call: one of ours, a number of ours that is closed now, or one never open. */
 function fd() {
   const r = random();
-  if (r < 0.7 && owned.size > 0) return pick([...owned]);
+  if (r < 0.7 && owned.size > 0) {
+    const chosen = pick([...owned]);
+    // Made non-blocking again before each use: the setNonBlocking op's junk flag can be `false`,
+    // and a later recv on that fd then blocked the run for good (seed 1233227695).
+    try {
+      n.setNonBlocking(chosen, true);
+    } catch {
+      // closed behind the pool's back, or not an fd that takes the flag: the call gets it as is
+    }
+    return chosen;
+  }
   if (r < 0.85 && closedNumbers.size > 0) {
     const candidate = pick([...closedNumbers]);
     if (!n.isOpen(candidate)) return candidate;
@@ -438,7 +448,10 @@ const calls = [
       // only; any other host string goes with AI_NUMERICHOST. Junk is never a string.
       const host = chance(0.85) ? pick([null, "localhost", "127.0.0.1", "::1", "0", "a\0b", "", "x y"]) : pick([undefined, 5, {}, [], true, 10n, buffer()]);
       const local = host === "localhost";
-      let flags = maybe(() => pick([0, c.AI_PASSIVE, c.AI_CANONNAME, c.AI_NUMERICSERV, c.AI_ADDRCONFIG | c.AI_V4MAPPED, c.AI_ALL | c.AI_V4MAPPED, 0x7fffffff, -1]), 0.8);
+      let flags = maybe(
+        () => pick([0, c.AI_PASSIVE, c.AI_CANONNAME, c.AI_NUMERICSERV, c.AI_ADDRCONFIG | c.AI_V4MAPPED, c.AI_ALL | c.AI_V4MAPPED, 0x7fffffff, -1]),
+        0.8,
+      );
       if (!local && typeof flags === "number" && Number.isInteger(flags) && flags >= 0) flags |= c.AI_NUMERICHOST;
       if (!local && typeof flags !== "number") flags = c.AI_NUMERICHOST;
       return n.getaddrinfo(
