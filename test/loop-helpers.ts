@@ -86,9 +86,12 @@ export function pair(): [Socket, Socket] {
 
 /**
  * The loops and Sockets a test file makes, detached and closed after each test. Call once at the
- * top level of the file: `const { make, track } = loopFixtures();`.
+ * top level of the file: `const { make, track } = loopFixtures();`. A file with modes of its own
+ * passes the function that makes a loop for one of them.
  */
-export function loopFixtures(): { make: (mode: Mode) => EventLoop; track: <T extends Socket>(s: T) => T } {
+export function loopFixtures<M = Mode>(
+  create: (mode: M) => EventLoop = newLoop as unknown as (mode: M) => EventLoop,
+): { make: (mode: M) => EventLoop; track: <T extends Socket>(s: T) => T } {
   const loops: EventLoop[] = [];
   const sockets: Socket[] = [];
   afterEach(() => {
@@ -99,8 +102,8 @@ export function loopFixtures(): { make: (mode: Mode) => EventLoop; track: <T ext
     for (const s of sockets.splice(0)) s.close();
   });
   return {
-    make(mode: Mode): EventLoop {
-      const loop = newLoop(mode);
+    make(mode: M): EventLoop {
+      const loop = create(mode);
       loops.push(loop);
       return loop;
     },

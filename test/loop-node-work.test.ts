@@ -15,35 +15,16 @@ import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { EventLoop, PollSelector, getRunningLoop, run, sleep, type LoopKeyData, type Socket } from "../lib/index.js";
-import { childEnv, compileToTemp, drive, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { EventLoop, PollSelector, getRunningLoop, run, sleep, type LoopKeyData } from "../lib/index.js";
+import { childEnv, compileToTemp, drive, loopFixtures, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 /** The owned loop on the default selector and on poll (each waits for libuv its own way), and attached. */
 const MODES = ["owned", "owned-poll", "attached", "attached-poll"] as const;
 type Mode = (typeof MODES)[number];
 
-const loops: EventLoop[] = [];
-const sockets: Socket[] = [];
-afterEach(() => {
-  for (const loop of loops.splice(0)) {
-    loop.detach();
-    loop.close();
-  }
-  for (const s of sockets.splice(0)) s.close();
-});
-
-function make(mode: Mode): EventLoop {
-  const loop = mode.endsWith("-poll") ? new EventLoop(new PollSelector()) : new EventLoop();
-  loops.push(loop);
-  return loop;
-}
-
-function track<T extends Socket>(s: T): T {
-  sockets.push(s);
-  return s;
-}
+const { make, track } = loopFixtures<Mode>((mode) => (mode.endsWith("-poll") ? new EventLoop(new PollSelector()) : new EventLoop()));
 
 /** Runs body on the loop in `mode` (owned: runUntilComplete; attached: attach()), bounded by a watchdog. */
 function driveIn<T>(loop: EventLoop, mode: Mode, body: (loop: EventLoop) => Promise<T>): Promise<T> {
