@@ -114,6 +114,21 @@ export function loopFixtures<M = Mode>(
   };
 }
 
+/**
+ * A connected TCP pair made through the loop: [client, server side]. `track` (from loopFixtures)
+ * closes both after the test; the listener is closed at once.
+ */
+export async function connected(loop: EventLoop, track: <T extends Socket>(s: T) => T): Promise<[Socket, Socket]> {
+  const listener = tcpListener();
+  const client = track(tcpSocket());
+  const accepting = loop.sockAccept(listener);
+  await loop.sockConnect(client, ["127.0.0.1", portOf(listener)]);
+  const [server] = await accepting;
+  track(server);
+  listener.close();
+  return [client, server];
+}
+
 export function portOf(sock: Socket): number {
   const address = sock.getsockname();
   if (typeof address === "string") throw new Error("not an IP socket");

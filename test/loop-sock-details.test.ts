@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, setdefaulttimeout, socketpair, type AddressedError, type EventLoop } from "../lib/index.js";
 import { expectFdCount, fdBaseline, thrown } from "./helpers/native-helpers.js";
-import { MODES, drive, loopFixtures, pair, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { MODES, connected, drive, loopFixtures, pair, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 const { make, track } = loopFixtures();
 
@@ -71,12 +71,7 @@ describe.each(MODES)("sockSendfile (%s)", (mode) => {
     // Opened before the run: Node's own I/O waits while the loop owns the thread.
     const handle = await open(big.path, "r");
     await drive(loop, mode, async () => {
-      const listener = track(tcpListener());
-      const client = track(tcpSocket());
-      const accepting = loop.sockAccept(listener);
-      await loop.sockConnect(client, ["127.0.0.1", portOf(listener)]);
-      const [server] = await accepting;
-      track(server);
+      const [client, server] = await connected(loop, track);
       const [n, part] = await Promise.all([loop.sockSendfile(client, big.fd, 1_000_000, 500_000), recvAll(loop, server, 500_000)]);
       expect(n).toBe(500_000);
       expect(part.equals(big.bytes.subarray(1_000_000, 1_500_000))).toBe(true);

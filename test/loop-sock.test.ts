@@ -11,21 +11,9 @@ import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, type SocketAddress } from "../lib/index.js";
 import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
-import { MODES, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { MODES, connected, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
 
 const { make, track } = loopFixtures();
-
-/** A connected TCP pair made through the loop: [client, server side]. */
-async function connected(loop: EventLoop): Promise<[Socket, Socket]> {
-  const listener = tcpListener();
-  const client = track(tcpSocket());
-  const accepting = loop.sockAccept(listener);
-  await loop.sockConnect(client, ["127.0.0.1", portOf(listener)]);
-  const [server] = await accepting;
-  track(server);
-  listener.close();
-  return [client, server];
-}
 
 const ABORTED = { name: "AbortError", code: "ABORT_ERR" };
 
@@ -48,7 +36,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("after a short read (the socket drained), the next sockRecv/sockRecvInto still gets data sent before and after it was called", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       for (let round = 0; round < 20; round++) {
         // Sent before the call: the drained socket waits for readiness, which is already there.
         client.send(`a${round}`);
@@ -74,7 +62,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("sockRecv / sockSendall / sockConnect: an exchange; recv is empty at EOF; strings go as UTF-8", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       const received = loop.sockRecv(server, 100);
       await loop.sockSendall(client, "héllo");
       expect((await received).toString()).toBe("héllo");
@@ -126,7 +114,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("an aborted sockRecv leaves no reader: the next sockRecv gets the data", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       const ac = new AbortController();
       const pending = loop.sockRecv(client, 1024, { signal: ac.signal });
       await sleep(loop, 0);
@@ -157,7 +145,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("an aborted sockRecvInto leaves no reader: the next one fills the buffer", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       const buffer = Buffer.alloc(2048);
       const ac = new AbortController();
       const pending = loop.sockRecvInto(client, buffer.subarray(0, 1024), { signal: ac.signal });
@@ -181,7 +169,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("sockRecvInto fills any ArrayBufferView from its start and returns 0 at EOF", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       await loop.sockSendall(server, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]));
       const backing = new Uint8Array(16);
       const view = new DataView(backing.buffer, 4, 4);
@@ -394,7 +382,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("a second wait on the same fd replaces the first (ERR_IO_REPLACED); removeReader cancels one (ERR_IO_CANCELLED)", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       const first = loop.sockRecv(client, 16);
       const second = loop.sockRecv(client, 16);
       await expect(first).rejects.toMatchObject({ code: "ERR_IO_REPLACED" });
@@ -409,7 +397,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
   it("a reader and a writer on one fd at once; a sendall to a closed peer rejects with EPIPE or ECONNRESET", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
-      const [client, server] = await connected(loop);
+      const [client, server] = await connected(loop, track);
       const reading = loop.sockRecv(client, 16);
       server.close();
       const big = Buffer.alloc(1 << 20);
@@ -430,7 +418,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
 
   it("close() rejects pending calls with ERR_LOOP_CLOSED", async () => {
     const loop = make(mode);
-    const [client] = await drive(loop, mode, async () => connected(loop));
+    const [client] = await drive(loop, mode, async () => connected(loop, track));
     const pending = loop.sockRecv(client, 16);
     loop.close();
     await expect(pending).rejects.toMatchObject({ code: "ERR_LOOP_CLOSED" });
@@ -441,7 +429,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
     const before = await fdBaseline();
     await drive(loop, mode, async () => {
       for (let i = 0; i < 5; i++) {
-        const [client, server] = await connected(loop);
+        const [client, server] = await connected(loop, track);
         await loop.sockSendall(client, "ping");
         await loop.sockRecv(server, 8);
         const ac = new AbortController();
