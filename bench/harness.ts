@@ -179,24 +179,15 @@ export const SERVER_NAMES = [
 ] as const;
 export type ServerName = (typeof SERVER_NAMES)[number];
 
-/**
- * The servers `npm run bench` runs without --full or --servers: the headline rows, their
- * references, and node-net-2 (a second node:net: its ratio to node-net is the noise floor).
- */
-export const DEFAULT_SERVERS: readonly ServerName[] = [
-  "seed003-socket",
-  "seed000-sock",
-  "python-seed003",
-  "python-asyncio",
-  "python-uvloop",
-  "node-net",
-  "node-net-2",
-  "node-http",
-  "c-epoll",
-];
-
 /** The servers measured on the raw-fd paths (labelled "tuned" in the tables and targets). */
 export const TUNED_SERVERS: readonly ServerName[] = ["tuned-selectors", "tuned-loop-owned", "tuned-loop-attached"];
+
+/**
+ * The servers `npm run bench` runs without --full or --servers: every one but the tuned ones — the
+ * headline rows, their references, and node-net-2 (a second node:net: its ratio to node-net is the
+ * noise floor).
+ */
+export const DEFAULT_SERVERS: readonly ServerName[] = SERVER_NAMES.filter((name) => !TUNED_SERVERS.includes(name));
 
 export interface PythonInfo {
   /** The interpreter's path. */
