@@ -45,13 +45,6 @@ function timed(budget: number, batch: number, body: () => void): [number, number
   }
 }
 
-/** Nanoseconds per call of `body`, after a warm-up. */
-function nsPerCall(batch: number, body: () => void): number {
-  timed(seconds / 5, batch, body);
-  const [calls, elapsed] = timed(seconds, batch, body);
-  return (elapsed * 1e9) / calls;
-}
-
 /**
  * Nanoseconds per call of `first` and of `second`, measured in alternating slices (five each, the
  * median kept) after warming both, so a drift of the machine's speed during the run (another

@@ -33,13 +33,13 @@ const SOCK_STREAM = C.SOCK_STREAM;
 const MSG_TRUNC = C.MSG_TRUNC;
 
 /** The largest Buffer this Node can make. */
-export const MAX_BUFFER = bufferConstants.MAX_LENGTH;
+const MAX_BUFFER = bufferConstants.MAX_LENGTH;
 /** The size of a receive slab. */
 const SLAB_SIZE = 128 * 1024;
 /** Reads of up to this many bytes go into a slab; larger ones get a buffer of their own. */
 const SLAB_READ_MAX = 64 * 1024;
 /** The most one recv reads, whatever `n` asks for. */
-export const MAX_RECV_CHUNK = 8 * 1024 * 1024;
+const MAX_RECV_CHUNK = 8 * 1024 * 1024;
 
 /**
  * Makes the Buffer over a slab's bytes. Node's own Buffer class (FastBuffer, the one every Buffer
