@@ -16,8 +16,6 @@
 
 namespace ns {
 
-void UnwatchAllSignals(AddonData* data);
-
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
 void TrackFd(AddonData* data, int fd) {
@@ -208,6 +206,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poll", InitPollExport(env));
   InitPoller(env, exports);
   InitSockets(env, exports);
+  InitErrors(env, exports);
   InitWatcher(env, exports);
   InitOwned(env, exports);
   InitSignals(env, exports);

@@ -751,26 +751,6 @@ Napi::Value WaitFd(const Napi::CallbackInfo& info) {
   }
 }
 
-// strerror(errno) and errname(errno) for JavaScript-side error building; errno may be negative.
-Napi::Value ErrorFromErrno(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
-  std::string syscall = StringArg(info, 1, "syscall");
-  return SystemError(env, static_cast<int>(err < 0 ? -err : err), syscall.c_str()).Value();
-}
-
-// errnoInfo(errno): [code, description] ("EAGAIN", "resource temporarily unavailable"), errno of
-// either sign. lib/errors.ts builds its system errors from it, once per errno.
-Napi::Value ErrnoInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
-  int positive = static_cast<int>(err < 0 ? -err : err);
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::String::New(env, ErrnoName(positive)));
-  pair.Set(1u, Napi::String::New(env, ErrnoDescription(positive)));
-  return pair;
-}
-
 }  // namespace
 
 void InitSockets(Napi::Env env, Napi::Object exports) {
@@ -806,8 +786,6 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"getaddrinfo", GetAddrInfo},
       {"sendfile", SendFile},
       {"waitFd", WaitFd},
-      {"errorFromErrno", ErrorFromErrno},
-      {"errnoInfo", ErrnoInfo},
   };
   AddonData* data = Data(env);
   for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name, data));
