@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -49,19 +48,6 @@ int SetNonBlockCloexec(int fd, bool nonblock) {
   int wanted = nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
   if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) return errno;
   return 0;
-}
-
-int64_t MonotonicMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-int RemainingMs(int64_t deadlineMs) {
-  if (deadlineMs < 0) return -1;
-  int64_t left = deadlineMs - MonotonicMs();
-  if (left < 0) return 0;
-  return left > INT32_MAX ? INT32_MAX : static_cast<int>(left);
 }
 
 namespace {

@@ -31,6 +31,7 @@
 #include "errors.h"
 #include "exports.h"
 #include "state.h"
+#include "wait.h"
 
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
 #define NS_HAVE_ACCEPT4 1
@@ -263,8 +264,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   if (err == EINTR) {
     // The connection goes on in the kernel (PEP 475): wait for it, then read its outcome.
     pollfd p{fd, POLLOUT, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
+    WaitRetrying(-1, [&](int ms) { return poll(&p, 1, ms); });
     int soerr = 0;
     socklen_t optlen = sizeof soerr;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &optlen) < 0) soerr = errno;
@@ -741,14 +741,9 @@ Napi::Value WaitFd(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   short events = static_cast<short>(IntArg(info, 1, "events", 0, 0x7fff));
   int timeoutMs = TimeoutArg(info, 2);
-  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
   pollfd p{fd, events, 0};
-  for (;;) {
-    int n = poll(&p, 1, timeoutMs);
-    if (n >= 0) return Napi::Number::New(env, n == 0 ? 0 : p.revents);
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
-    timeoutMs = RemainingMs(deadline);
-  }
+  int n = WaitRetrying(timeoutMs, [&](int ms) { return poll(&p, 1, ms); });
+  return Napi::Number::New(env, n > 0 ? p.revents : n);
 }
 
 }  // namespace
