@@ -12,19 +12,8 @@
   "targets": [
     {
       "target_name": "native_selectors",
-      "sources": [
-        "native/addon.cc",
-        "native/errors.cc",
-        "native/args.cc",
-        "native/backend_poll.cc",
-        "native/backend_epoll.cc",
-        "native/backend_kqueue.cc",
-        "native/poller.cc",
-        "native/sockets.cc",
-        "native/watcher.cc",
-        "native/owned.cc",
-        "native/signals.cc"
-      ],
+      # The source list, shared with CMakeLists.txt.
+      "includes": ["native/sources.gypi"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [
         "NAPI_VERSION=8",

@@ -6,7 +6,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -15,8 +14,6 @@
 #include "state.h"
 
 namespace ns {
-
-void UnwatchAllSignals(AddonData* data);
 
 AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
@@ -51,19 +48,6 @@ int SetNonBlockCloexec(int fd, bool nonblock) {
   int wanted = nonblock ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
   if (wanted != flags && fcntl(fd, F_SETFL, wanted) < 0) return errno;
   return 0;
-}
-
-int64_t MonotonicMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-int RemainingMs(int64_t deadlineMs) {
-  if (deadlineMs < 0) return -1;
-  int64_t left = deadlineMs - MonotonicMs();
-  if (left < 0) return 0;
-  return left > INT32_MAX ? INT32_MAX : static_cast<int>(left);
 }
 
 namespace {
@@ -208,6 +192,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("poll", InitPollExport(env));
   InitPoller(env, exports);
   InitSockets(env, exports);
+  InitErrors(env, exports);
   InitWatcher(env, exports);
   InitOwned(env, exports);
   InitSignals(env, exports);

@@ -16,20 +16,15 @@
 #include "args.h"
 #include "errors.h"
 #include "state.h"
+#include "wait.h"
 
 namespace ns {
 
 namespace {
 
-// epoll_wait, resuming after EINTR with the time left against a monotonic deadline.
+// epoll_wait, resuming after EINTR with the time left (wait.h). Returns the count or -errno.
 int EpollWaitRetrying(int epfd, epoll_event* events, int maxEvents, int timeoutMs) {
-  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
-  for (;;) {
-    int n = epoll_wait(epfd, events, maxEvents, timeoutMs);
-    if (n >= 0) return n;
-    if (errno != EINTR) return -errno;
-    timeoutMs = RemainingMs(deadline);
-  }
+  return WaitRetrying(timeoutMs, [&](int ms) { return epoll_wait(epfd, events, maxEvents, ms); });
 }
 
 // Python's rule: any bit but IN counts as WRITE, any bit but OUT counts as READ, so HUP and ERR

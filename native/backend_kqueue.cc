@@ -22,6 +22,7 @@
 #include "args.h"
 #include "errors.h"
 #include "state.h"
+#include "wait.h"
 
 namespace ns {
 
@@ -43,25 +44,23 @@ void ToTimespec(int timeoutMs, timespec* ts) {
   ts->tv_nsec = static_cast<long>(timeoutMs % 1000) * 1000000L;
 }
 
-// kevent, resuming after EINTR with the time left. Changes are submitted once only: after an
-// EINTR the kernel has already applied them.
+// kevent, resuming after EINTR with the time left (wait.h). Returns the count or -errno. Changes
+// are submitted once only: after an EINTR the kernel has already applied them, so a retry only
+// waits.
 int KeventRetrying(int kq, const struct kevent* changes, int nchanges, struct kevent* events, int nevents,
                    int timeoutMs) {
-  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
-  for (;;) {
+  return WaitRetrying(timeoutMs, [&](int ms) {
     timespec ts;
     timespec* tsp = nullptr;
-    if (timeoutMs >= 0) {
-      ToTimespec(timeoutMs, &ts);
+    if (ms >= 0) {
+      ToTimespec(ms, &ts);
       tsp = &ts;
     }
     int n = kevent(kq, changes, nchanges, events, nevents, tsp);
-    if (n >= 0) return n;
-    if (errno != EINTR) return -errno;
-    changes = nullptr;
+    changes = nullptr;  // leaves errno as kevent set it
     nchanges = 0;
-    timeoutMs = RemainingMs(deadline);
-  }
+    return n;
+  });
 }
 
 class KqueuePoller final : public Poller {

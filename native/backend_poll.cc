@@ -11,19 +11,15 @@
 #include "errors.h"
 #include "exports.h"
 #include "state.h"
+#include "wait.h"
 
 namespace ns {
 
 namespace {
 
+// poll, resuming after EINTR with the time left (wait.h). Returns the count or -errno.
 int PollRetrying(pollfd* fds, nfds_t count, int timeoutMs) {
-  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
-  for (;;) {
-    int n = poll(fds, count, timeoutMs);
-    if (n >= 0) return n;
-    if (errno != EINTR) return -errno;
-    timeoutMs = RemainingMs(deadline);
-  }
+  return WaitRetrying(timeoutMs, [&](int ms) { return poll(fds, count, ms); });
 }
 
 inline short BitsToPoll(unsigned interest) {

@@ -1,10 +1,14 @@
-// errors.cc — errno → Node-shaped Error objects, and the argument-error helpers.
+// errors.cc — errno → Node-shaped Error objects, the argument-error helpers, and the exports
+// lib/errors.ts builds its own system errors from (errorFromErrno, errnoInfo).
 #include "errors.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <string.h>
 #include <uv.h>
+
+#include "args.h"
+#include "exports.h"
 
 namespace ns {
 
@@ -124,6 +128,36 @@ void ThrowResolveError(Napi::Env env, int eai, int sysErrno, const char* host) {
   obj.Set("syscall", Napi::String::New(env, "getaddrinfo"));
   if (named) obj.Set("hostname", Napi::String::New(env, host));
   throw error;
+}
+
+namespace {
+
+// errorFromErrno(errno, syscall): the Error Node would build for that failed system call; errno
+// of either sign.
+Napi::Value ErrorFromErrno(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
+  std::string syscall = StringArg(info, 1, "syscall");
+  return SystemError(env, static_cast<int>(err < 0 ? -err : err), syscall.c_str()).Value();
+}
+
+// errnoInfo(errno): [code, description] ("EAGAIN", "resource temporarily unavailable"), errno of
+// either sign. lib/errors.ts builds its system errors from it, once per errno.
+Napi::Value ErrnoInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
+  int positive = static_cast<int>(err < 0 ? -err : err);
+  Napi::Array pair = Napi::Array::New(env, 2);
+  pair.Set(0u, Napi::String::New(env, ErrnoName(positive)));
+  pair.Set(1u, Napi::String::New(env, ErrnoDescription(positive)));
+  return pair;
+}
+
+}  // namespace
+
+void InitErrors(Napi::Env env, Napi::Object exports) {
+  exports.Set("errorFromErrno", Napi::Function::New(env, ErrorFromErrno, "errorFromErrno"));
+  exports.Set("errnoInfo", Napi::Function::New(env, ErrnoInfo, "errnoInfo"));
 }
 
 }  // namespace ns

@@ -1,9 +1,12 @@
-// exports.h — the init functions each native file contributes to the module's exports.
+// exports.h — what addon.cc needs of the other native files: the part each contributes to the
+// module's exports, and the part each plays when an environment is torn down.
 #pragma once
 
 #include <napi.h>
 
 namespace ns {
+
+struct AddonData;
 
 // Each returns the backend's low-level syscall object, or undefined where this build lacks it.
 Napi::Value InitEpollExports(Napi::Env env);
@@ -16,5 +19,10 @@ void InitSockets(Napi::Env env, Napi::Object exports);
 void InitWatcher(Napi::Env env, Napi::Object exports);
 void InitOwned(Napi::Env env, Napi::Object exports);
 void InitSignals(Napi::Env env, Napi::Object exports);
+// errorFromErrno and errnoInfo (errors.cc).
+void InitErrors(Napi::Env env, Napi::Object exports);
+
+// Environment teardown (signals.cc): drops every signal watch this environment holds.
+void UnwatchAllSignals(AddonData* data);
 
 }  // namespace ns

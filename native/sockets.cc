@@ -31,6 +31,7 @@
 #include "errors.h"
 #include "exports.h"
 #include "state.h"
+#include "wait.h"
 
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
 #define NS_HAVE_ACCEPT4 1
@@ -263,8 +264,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   if (err == EINTR) {
     // The connection goes on in the kernel (PEP 475): wait for it, then read its outcome.
     pollfd p{fd, POLLOUT, 0};
-    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
-    }
+    WaitRetrying(-1, [&](int ms) { return poll(&p, 1, ms); });
     int soerr = 0;
     socklen_t optlen = sizeof soerr;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &optlen) < 0) soerr = errno;
@@ -741,34 +741,9 @@ Napi::Value WaitFd(const Napi::CallbackInfo& info) {
   int fd = FdArg(info, 0);
   short events = static_cast<short>(IntArg(info, 1, "events", 0, 0x7fff));
   int timeoutMs = TimeoutArg(info, 2);
-  int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
   pollfd p{fd, events, 0};
-  for (;;) {
-    int n = poll(&p, 1, timeoutMs);
-    if (n >= 0) return Napi::Number::New(env, n == 0 ? 0 : p.revents);
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
-    timeoutMs = RemainingMs(deadline);
-  }
-}
-
-// strerror(errno) and errname(errno) for JavaScript-side error building; errno may be negative.
-Napi::Value ErrorFromErrno(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
-  std::string syscall = StringArg(info, 1, "syscall");
-  return SystemError(env, static_cast<int>(err < 0 ? -err : err), syscall.c_str()).Value();
-}
-
-// errnoInfo(errno): [code, description] ("EAGAIN", "resource temporarily unavailable"), errno of
-// either sign. lib/errors.ts builds its system errors from it, once per errno.
-Napi::Value ErrnoInfo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int64_t err = IntArg(info, 0, "errno", -4095, 4095);
-  int positive = static_cast<int>(err < 0 ? -err : err);
-  Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::String::New(env, ErrnoName(positive)));
-  pair.Set(1u, Napi::String::New(env, ErrnoDescription(positive)));
-  return pair;
+  int n = WaitRetrying(timeoutMs, [&](int ms) { return poll(&p, 1, ms); });
+  return Napi::Number::New(env, n > 0 ? p.revents : n);
 }
 
 }  // namespace
@@ -806,8 +781,6 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"getaddrinfo", GetAddrInfo},
       {"sendfile", SendFile},
       {"waitFd", WaitFd},
-      {"errorFromErrno", ErrorFromErrno},
-      {"errnoInfo", ErrnoInfo},
   };
   AddonData* data = Data(env);
   for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name, data));

@@ -53,9 +53,4 @@ int CloseFd(int fd);
 // Sets O_NONBLOCK and FD_CLOEXEC on fd; returns 0 or errno.
 int SetNonBlockCloexec(int fd, bool nonblock);
 
-// Milliseconds on the monotonic clock.
-int64_t MonotonicMs();
-// Time left until deadlineMs, or -1 for "forever" when deadlineMs < 0 (never negative otherwise).
-int RemainingMs(int64_t deadlineMs);
-
 }  // namespace ns
