@@ -91,7 +91,7 @@ function main() {
       if (!existsSync(join(prefix, "include", "kqueue", "sys", "event.h"))) {
         console.error(
           `test:kqueue: libkqueue is not installed under ${prefix} (no include/kqueue/sys/event.h).\n` +
-            'Build and install mheily/libkqueue there (see README, "kqueue on Linux"), or set KQUEUE_PREFIX.',
+            'Build and install mheily/libkqueue there (see docs/building.md, "kqueue on Linux (libkqueue)"), or set KQUEUE_PREFIX.',
         );
         process.exit(2);
       }

@@ -331,7 +331,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
   });
 
   // Not over libkqueue: its read filter reads (and so clears) the socket's pending error to fill in
-  // the event, and the recvfrom after it finds EAGAIN (see the README's libkqueue notes).
+  // the event, and the recvfrom after it finds EAGAIN (see docs/reliability.md, "Where backends differ").
   const errorSurvivesWakeUp = mode === "attached-poll" || defaultBackend !== "kqueue";
   it.runIf(process.platform === "linux" && errorSurvivesWakeUp)(
     "a connected UDP socket whose peer port is closed: sockRecvfrom rejects with ECONNREFUSED",
