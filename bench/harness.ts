@@ -66,11 +66,15 @@ export function which(command: string): string | null {
 
 // ------------------------------------------------------------------------------------- building
 
-/** Compiles bench/c/<name>.c into bench/.build/<name> when missing or stale; returns the path or null. */
+/**
+ * Compiles bench/c/<name>.c into bench/.build/<name> when missing or older than the source or the
+ * response bytes it includes (bench/c/http_response.h); returns the path or null.
+ */
 export function buildC(name: string, log: (line: string) => void): string | null {
   const source = join(root, "bench", "c", `${name}.c`);
   const out = join(buildDir, name);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  const inputs = [source, join(root, "bench", "c", "http_response.h")];
+  if (existsSync(out) && inputs.every((input) => statSync(out).mtimeMs >= statSync(input).mtimeMs)) return out;
   const cc = which("cc") ?? which("gcc") ?? which("clang");
   if (cc === null) {
     log(`bench: no C compiler found: ${name} is unavailable`);
@@ -228,10 +232,17 @@ export function findPython(explicit?: string): PythonInfo | null {
   return first;
 }
 
-/** The servers this machine can run, and a reason for each one it cannot. */
-export function serverCatalogue(cEpoll: string | null, python: PythonInfo | null): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
+/**
+ * The servers this machine can run, and a reason for each one it cannot. `benchJs` is where the
+ * compiled bench/ is (dist/bench by default; test/bench.test.ts compiles the sources afresh).
+ */
+export function serverCatalogue(
+  cEpoll: string | null,
+  python: PythonInfo | null,
+  benchJs: string = distBench,
+): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
   const node = process.execPath;
-  const js = (file: string): string => join(distBench, "servers", file);
+  const js = (file: string): string => join(benchJs, "servers", file);
   const py = (file: string): string => join(root, "bench", "py", file);
   const specs = new Map<ServerName, ServerSpec>();
   const missing = new Map<ServerName, string>();
@@ -283,10 +294,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server (with RLIMIT_NOFILE raised to `nofile`) and waits up to 15 s for "READY <port>". */
-export function startServer(spec: ServerSpec, pin: Pinning, nofile: number): Promise<RunningServer> {
+/**
+ * Starts a server (with RLIMIT_NOFILE raised to `nofile`, in `env`, default this process's) and
+ * waits up to 15 s for "READY <port>".
+ */
+export function startServer(spec: ServerSpec, pin: Pinning, nofile: number, env?: NodeJS.ProcessEnv): Promise<RunningServer> {
   const argv = [...pin.server, "bash", "-c", `ulimit -n ${nofile} 2>/dev/null; exec "$@"`, "bench-server", ...spec.command];
-  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env }));
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
