@@ -8,16 +8,30 @@
 //   server a C compiler; a server missing one is skipped with the reason;
 // - the report: ratios, targets, invalid samples left out of the medians.
 import { readFileSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
 import { EXCHANGES, checkServer, expected } from "../bench/conformance.js";
-import { SERVER_NAMES, buildC, findPython, killAll, root, serverCatalogue, startServer } from "../bench/harness.js";
+import {
+  SERVER_NAMES,
+  buildC,
+  findPython,
+  killAll,
+  root,
+  runLoadgen,
+  runWrk,
+  serverCatalogue,
+  startServer,
+  which,
+  type LoadOptions,
+  type Mode,
+} from "../bench/harness.js";
 import { generatedFiles } from "../bench/http-files.js";
 import { microRows, microTargets, type MicroResults } from "../bench/micro-suite.js";
-import { perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
-import { BODY, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
+import { invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
+import { BODY, Framer, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
 import { childEnv, compileToTemp } from "./loop-helpers.js";
 
 afterAll(() => killAll());
@@ -86,6 +100,80 @@ describe("bench servers answer with the same bytes", () => {
   }
 });
 
+/**
+ * The bench responder in this process, on node:net; `wrong` changes one kind of byte in its output
+ * ('W' to 'w': the JSON body's "World"; 'q' to 'Q': in an echoed body), so every response is wrong.
+ */
+async function responder(wrong: boolean): Promise<{ port: number; close(): Promise<void> }> {
+  const server: Server = createServer((socket) => {
+    const framer = new Framer();
+    socket.on("data", (chunk: Buffer) => {
+      const out = Buffer.concat(framer.feed(chunk, 0, chunk.length));
+      if (wrong) for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x57 ? 0x77 : out[i] === 0x71 ? 0x51 : out[i]!;
+      if (out.length > 0) socket.write(out);
+      if (framer.closeAfter || framer.broken) socket.end();
+    });
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+describe("the load generators check every response", () => {
+  const loadgen = buildC("loadgen", () => {});
+  const wrk = which("wrk");
+  const options = (mode: Mode, port: number, seconds: number): LoadOptions => ({
+    mode,
+    port,
+    seconds,
+    connections: 4,
+    depth: 8,
+    bodySize: 100_000,
+    rate: 2000,
+  });
+
+  it.skipIf(loadgen === null)("bench/c/loadgen counts a response with one wrong byte as wrong and as an error, in every mode", async () => {
+    const right = await responder(false);
+    const bad = await responder(true);
+    try {
+      for (const mode of ["keepalive", "close", "pipeline", "echo", "rate"] as const) {
+        const good = await runLoadgen(loadgen!, { server: [], generator: [] }, options(mode, right.port, 0.3));
+        expect([mode, good.requests > 0, good.errors, good.wrong]).toEqual([mode, true, 0, 0]);
+        const wrongOnes = await runLoadgen(loadgen!, { server: [], generator: [] }, options(mode, bad.port, 0.3));
+        expect([mode, wrongOnes.requests, wrongOnes.wrong > 0, wrongOnes.errors >= wrongOnes.wrong]).toEqual([mode, 0, true, true]);
+      }
+    } finally {
+      await right.close();
+      await bad.close();
+    }
+  });
+
+  if (wrk === null) console.warn("bench: wrk is not installed: its response check is not tested");
+  it.skipIf(wrk === null)("wrk with bench/wrk/check.lua counts wrong responses (keep-alive, close, pipelined)", async () => {
+    const right = await responder(false);
+    const bad = await responder(true);
+    try {
+      for (const mode of ["keepalive", "close", "pipeline"] as const) {
+        const good = await runWrk(wrk!, { server: [], generator: [] }, options(mode, right.port, 1));
+        expect([mode, good.requests > 0, good.errors, good.wrong]).toEqual([mode, true, 0, 0]);
+      }
+      const wrongOnes = await runWrk(wrk!, { server: [], generator: [] }, options("keepalive", bad.port, 1));
+      expect(wrongOnes.wrong).toBeGreaterThan(0);
+      expect(wrongOnes.errors).toBeGreaterThanOrEqual(wrongOnes.wrong);
+    } finally {
+      await right.close();
+      await bad.close();
+    }
+  });
+});
+
 function sample(round: number, server: string, workload: Workload, cpuUsPerRequest: number, extra: Partial<Sample> = {}): Sample {
   return {
     round,
@@ -117,6 +205,34 @@ describe("bench report", () => {
     const r = perCpuVs(samples, "keepalive", "seed003-socket", "python-seed003");
     expect(r).toEqual({ median: 1, min: 0.8, max: 1.2 });
     expect(perCpuVs(samples, "close", "seed003-socket", "python-seed003")).toBeNull();
+  });
+
+  it("leaves an invalid sample out of the medians and ratios, and counts it", () => {
+    expect(invalidity(0, 0)).toBeUndefined();
+    expect(invalidity(3, 0)).toBe("3 transport errors");
+    expect(invalidity(5, 2)).toBe("2 wrong responses and 3 transport errors");
+    const bad = { errors: 7, wrong: 7, invalid: invalidity(7, 7)! };
+    const samples = [
+      sample(1, "seed003-socket", "keepalive", 10),
+      sample(1, "node-net", "keepalive", 20),
+      sample(2, "seed003-socket", "keepalive", 1, bad),
+      sample(2, "node-net", "keepalive", 20),
+      sample(3, "seed003-socket", "keepalive", 30),
+      sample(3, "node-net", "keepalive", 20),
+      sample(4, "seed003-socket", "keepalive", 10),
+      sample(4, "node-net", "keepalive", 2, { errors: 1, invalid: invalidity(1, 0)! }),
+    ];
+    const [net, seed] = [summarise(samples, ["node-net", "seed003-socket"])[0]!, summarise(samples, ["node-net", "seed003-socket"])[1]!];
+    expect([seed.server, seed.rounds, seed.invalid, seed.errors]).toEqual(["seed003-socket", 3, 1, 7]);
+    expect(seed.cpuUsPerRequest).toEqual({ median: 10, min: 10, max: 30 });
+    // rounds 1 and 3 only: round 2's sample and round 4's reference are invalid
+    expect(seed.perCpuVsNodeNet).toEqual({ median: (2 + 2 / 3) / 2, min: 2 / 3, max: 2 });
+    expect(perCpuVs(samples, "keepalive", "seed003-socket", "node-net")).toEqual(seed.perCpuVsNodeNet);
+    expect([net.rounds, net.invalid]).toEqual([3, 1]);
+    expect(rows([net, seed]).map((r) => r[1])).toEqual(["node-net (1 invalid)", "seed003-socket (1 invalid)"]);
+    // every sample invalid: the row stays, with no figures
+    const none = summarise([sample(1, "c-epoll", "close", 5, bad)], ["c-epoll"]);
+    expect([none[0]!.rounds, none[0]!.invalid, rows(none)[0]![2]]).toEqual([0, 1, "–"]);
   });
 
   it("prints each target as met, missed or not run", () => {

@@ -1,9 +1,10 @@
 /*
  * bench/c/epoll_server.c — the machine's reference limit: the bench's tiny HTTP responder written
  * directly on epoll in C. Same framing and the same response bytes as every other bench server
- * (bench/servers/http.ts; the bytes are its constants, generated into http_response.h): a request ends at "\r\n\r\n"; a request starting with 'P' carries a
- * body of Content-Length bytes that is echoed back; "Connection: close" in the header closes the
- * connection after the response. One recv per readiness event (level-triggered), like the seed.
+ * (bench/servers/http.ts; the bytes are its constants, generated into http_response.h): a
+ * request ends at "\r\n\r\n"; a request starting with 'P' carries a body of Content-Length bytes
+ * that is echoed back; "Connection: close" in the header closes the connection after the response.
+ * One recv per readiness event (level-triggered), like the seed.
  *
  * usage: epoll_server [port]   (or PORT in the environment; 0 picks a free port)
  * Prints "READY <port>" on stdout when listening. Exits on SIGTERM (default action).
