@@ -272,7 +272,12 @@ export function serverCatalogue(
   add("node-net", "node:net (libuv)", [node, js("node-net.js"), "0"], "");
   add("node-net-2", "node:net again (noise floor)", [node, js("node-net.js"), "0"], "");
   add("node-http", "node:http (libuv + llhttp)", [node, js("node-http.js"), "0"], "");
-  add("c-epoll", "C epoll (reference limit)", cEpoll === null ? null : [cEpoll, "0"], "no C compiler");
+  add(
+    "c-epoll",
+    "C epoll (reference limit)",
+    cEpoll === null ? null : [cEpoll, "0"],
+    "bench/c/epoll_server.c is not built: no C compiler, or it failed to compile",
+  );
   add("tuned-selectors", "tuned (raw fds): DefaultSelector + lowlevel calls", [node, js("selectors-lowlevel.js"), "0"], "");
   add("tuned-loop-owned", "tuned (raw fds): EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
   add("tuned-loop-attached", "tuned (raw fds): EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
