@@ -207,7 +207,9 @@ export function targets(summaries: readonly Summary[], samples: readonly Sample[
       detail:
         s && b && r
           ? `${x(r.median)} (rounds ${x(r.min)}–${x(r.max)}); ${us(s.cpuUsPerRequest.median)} vs ${us(b.cpuUsPerRequest.median)} µs/req`
-          : `not run (${s ? reference : server} missing)`,
+          : s && b
+            ? "no round where both have a valid sample"
+            : `not run (${s ? reference : server} missing)`,
     });
   };
   const idleVsNet = (server: string, title: string): void => {

@@ -235,6 +235,11 @@ describe("bench report", () => {
     // every sample invalid: the row stays, with no figures
     const none = summarise([sample(1, "c-epoll", "close", 5, bad)], ["c-epoll"]);
     expect([none[0]!.rounds, none[0]!.invalid, rows(none)[0]![2]]).toEqual([0, 1, "–"]);
+    const onlyInvalid = [sample(1, "seed003-socket", "keepalive", 5, bad), sample(1, "python-seed003", "keepalive", 6)];
+    const verdict = targets(summarise(onlyInvalid, ["seed003-socket", "python-seed003"]), onlyInvalid).find((t) =>
+      t.name.includes("keep-alive: seed003-socket ≥ 1.0× python-seed003"),
+    );
+    expect([verdict?.met, verdict?.detail]).toEqual([null, "no round where both have a valid sample"]);
   });
 
   it("prints each target as met, missed or not run", () => {
