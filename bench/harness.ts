@@ -10,6 +10,8 @@ import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { BODY, JSON_TYPE } from "./servers/http.js";
+
 /** The repository root (holds binding.gyp), from bench/ or dist/bench/. */
 export const root: string = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -66,11 +68,15 @@ export function which(command: string): string | null {
 
 // ------------------------------------------------------------------------------------- building
 
-/** Compiles bench/c/<name>.c into bench/.build/<name> when missing or stale; returns the path or null. */
+/**
+ * Compiles bench/c/<name>.c into bench/.build/<name> when missing or older than the source or the
+ * response bytes it includes (bench/c/http_response.h); returns the path or null.
+ */
 export function buildC(name: string, log: (line: string) => void): string | null {
   const source = join(root, "bench", "c", `${name}.c`);
   const out = join(buildDir, name);
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) return out;
+  const inputs = [source, join(root, "bench", "c", "http_response.h")];
+  if (existsSync(out) && inputs.every((input) => statSync(out).mtimeMs >= statSync(input).mtimeMs)) return out;
   const cc = which("cc") ?? which("gcc") ?? which("clang");
   if (cc === null) {
     log(`bench: no C compiler found: ${name} is unavailable`);
@@ -228,10 +234,17 @@ export function findPython(explicit?: string): PythonInfo | null {
   return first;
 }
 
-/** The servers this machine can run, and a reason for each one it cannot. */
-export function serverCatalogue(cEpoll: string | null, python: PythonInfo | null): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
+/**
+ * The servers this machine can run, and a reason for each one it cannot. `benchJs` is where the
+ * compiled bench/ is (dist/bench by default; test/bench.test.ts compiles the sources afresh).
+ */
+export function serverCatalogue(
+  cEpoll: string | null,
+  python: PythonInfo | null,
+  benchJs: string = distBench,
+): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
   const node = process.execPath;
-  const js = (file: string): string => join(distBench, "servers", file);
+  const js = (file: string): string => join(benchJs, "servers", file);
   const py = (file: string): string => join(root, "bench", "py", file);
   const specs = new Map<ServerName, ServerSpec>();
   const missing = new Map<ServerName, string>();
@@ -259,7 +272,12 @@ export function serverCatalogue(cEpoll: string | null, python: PythonInfo | null
   add("node-net", "node:net (libuv)", [node, js("node-net.js"), "0"], "");
   add("node-net-2", "node:net again (noise floor)", [node, js("node-net.js"), "0"], "");
   add("node-http", "node:http (libuv + llhttp)", [node, js("node-http.js"), "0"], "");
-  add("c-epoll", "C epoll (reference limit)", cEpoll === null ? null : [cEpoll, "0"], "no C compiler");
+  add(
+    "c-epoll",
+    "C epoll (reference limit)",
+    cEpoll === null ? null : [cEpoll, "0"],
+    "bench/c/epoll_server.c is not built: no C compiler, or it failed to compile",
+  );
   add("tuned-selectors", "tuned (raw fds): DefaultSelector + lowlevel calls", [node, js("selectors-lowlevel.js"), "0"], "");
   add("tuned-loop-owned", "tuned (raw fds): EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
   add("tuned-loop-attached", "tuned (raw fds): EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
@@ -283,10 +301,13 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server (with RLIMIT_NOFILE raised to `nofile`) and waits up to 15 s for "READY <port>". */
-export function startServer(spec: ServerSpec, pin: Pinning, nofile: number): Promise<RunningServer> {
+/**
+ * Starts a server (with RLIMIT_NOFILE raised to `nofile`, in `env`, default this process's) and
+ * waits up to 15 s for "READY <port>".
+ */
+export function startServer(spec: ServerSpec, pin: Pinning, nofile: number, env?: NodeJS.ProcessEnv): Promise<RunningServer> {
   const argv = [...pin.server, "bash", "-c", `ulimit -n ${nofile} 2>/dev/null; exec "$@"`, "bench-server", ...spec.command];
-  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env }));
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
@@ -436,7 +457,10 @@ export interface Latency {
 
 export interface GenResult {
   requests: number;
+  /** Transport errors (connect, read, write, timeout) plus wrong responses. */
   errors: number;
+  /** Responses that were not the expected bytes (wrk: non-2xx or failing bench/wrk/check.lua). */
+  wrong: number;
   seconds: number;
   /** Microseconds. */
   latency?: Latency;
@@ -496,13 +520,14 @@ export function loadgenArgs(loadgen: string, o: LoadOptions): string[] {
 export async function runLoadgen(loadgen: string, pin: Pinning, o: LoadOptions): Promise<GenResult> {
   const r = await runBounded([...pin.generator, ...loadgenArgs(loadgen, o)], o.seconds * 1000 + 15_000);
   const line = r.stdout.trim().split("\n").pop() ?? "";
-  let parsed: { requests: number; errors: number; seconds: number; latency_us: Latency };
+  let parsed: { requests: number; errors: number; wrong: number; seconds: number; latency_us: Latency };
   try {
     parsed = JSON.parse(line) as typeof parsed;
   } catch {
     throw new Error(`loadgen failed (${r.code}): ${r.stderr.trim() || r.stdout.trim() || "no output"}`);
   }
-  return { requests: parsed.requests, errors: parsed.errors, seconds: parsed.seconds, latency: parsed.latency_us };
+  if (typeof parsed.wrong !== "number") throw new Error(`loadgen printed no count of wrong responses (stale bench/.build/loadgen?): ${line}`);
+  return { requests: parsed.requests, errors: parsed.errors, wrong: parsed.wrong, seconds: parsed.seconds, latency: parsed.latency_us };
 }
 
 function wrkMicros(text: string): number {
@@ -517,22 +542,27 @@ export function wrkSeconds(seconds: number): number {
   return Math.max(1, Math.round(seconds));
 }
 
+/**
+ * Runs wrk (keep-alive, close or pipeline) with bench/wrk/check.lua, which checks every response
+ * against the expected one. Every socket error wrk reports counts, in every mode (the servers close
+ * a "Connection: close" connection only after the response, which wrk does not count as an error),
+ * and so do non-2xx responses and the responses the script found wrong.
+ */
 export async function runWrk(wrk: string, pin: Pinning, o: LoadOptions): Promise<GenResult> {
   const seconds = wrkSeconds(o.seconds);
   const argv = [...pin.generator, wrk, "-t1", `-c${o.connections}`, `-d${seconds}s`, "--latency", "--timeout", "5s"];
   if (o.mode === "close") argv.push("-H", "Connection: close");
-  if (o.mode === "pipeline") argv.push("-s", join(root, "bench", "wrk", "pipeline.lua"));
-  argv.push(`http://127.0.0.1:${o.port}/`);
-  if (o.mode === "pipeline") argv.push("--", String(o.depth));
+  argv.push("-s", join(root, "bench", "wrk", "check.lua"), `http://127.0.0.1:${o.port}/`);
+  argv.push("--", String(o.mode === "pipeline" ? o.depth : 1), BODY, JSON_TYPE, o.mode === "close" ? "close" : "keep-alive");
   const r = await runBounded(argv, seconds * 1000 + 15_000);
   const done = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(r.stdout);
-  if (!done) throw new Error(`wrk failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
-  let errors = 0;
+  const checked = /wrong responses: (\d+)/.exec(r.stdout);
+  if (!done || !checked) throw new Error(`wrk failed (${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
   const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(r.stdout);
-  // In close mode wrk counts the server's expected close as a read error; count the rest.
-  if (socketErrors) errors += Number(socketErrors[1]) + (o.mode === "close" ? 0 : Number(socketErrors[2])) + Number(socketErrors[3]) + Number(socketErrors[4]);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
-  if (non2xx) errors += Number(non2xx[1]);
+  const wrong = Math.max(Number(checked[1]), non2xx ? Number(non2xx[1]) : 0);
+  let errors = wrong;
+  if (socketErrors) errors += Number(socketErrors[1]) + Number(socketErrors[2]) + Number(socketErrors[3]) + Number(socketErrors[4]);
   const pct = (p: string): number => {
     const m = new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(r.stdout);
     return m ? wrkMicros(m[1]!) : Number.NaN;
@@ -541,6 +571,7 @@ export async function runWrk(wrk: string, pin: Pinning, o: LoadOptions): Promise
   return {
     requests: Number(done[1]),
     errors,
+    wrong,
     seconds: wrkMicros(`${done[2]}${done[3]}`) / 1e6,
     latency: { p50: pct("50"), p90: pct("90"), p99: pct("99"), max: max ? wrkMicros(max[1]!) : Number.NaN },
   };

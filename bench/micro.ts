@@ -1,8 +1,13 @@
 /**
  * bench/micro.ts — micro-benchmarks of single operations, run in a child process by bench/run.ts
- * and bench/micro-report.ts; bench/py/micro.py runs the same loops on CPython's objects, so the
- * two can be set side by side. Socket operations, on this library's `Socket` (the value) and, as a
- * third column, on the `lowlevel` fd calls (the `lowlevel` field):
+ * and bench/micro-report.ts. bench/py/micro.py is its twin: the same cases in the same order, each
+ * the same loop on the same kind of object — socket objects (`Socket` here, socket.socket there)
+ * for every socket and selector case, set up, checked and timed alike (the same warm-up, the same
+ * slices, the median kept) — so the two columns compare the same work. Keep them symmetrical.
+ * The one addition here is a third column for two socket cases: the same loop on the `lowlevel`
+ * fd calls (the `lowlevel` field), timed in slices alternating with the `Socket` loop.
+ *
+ * Socket operations, on `Socket` objects:
  * - `recv(4096)` on an empty non-blocking socketpair end: Socket throws EAGAIN, caught (lowlevel
  *   returns -EAGAIN): nanoseconds per call;
  * - `b.send(1 byte)` then `a.recv(4096)` on a socketpair: nanoseconds per pair (lowlevel: into a
@@ -11,7 +16,7 @@
  *   non-blocking listener (lowlevel: accept4 with NONBLOCK, then close): nanoseconds per
  *   connection, timing only those calls; the connecting clients are made and closed outside the
  *   timed part, K at a time.
- * Selector operations, on DefaultSelector with fds:
+ * Selector operations, on DefaultSelector with `Socket` objects (as CPython's with socket objects):
  * - register + modify + unregister of one socketpair end: operations per second;
  * - select(0) with N fds ready (N socketpairs, one byte written to each): nanoseconds per ready event;
  * - an empty select(0) (nothing registered): nanoseconds per call.
@@ -48,7 +53,9 @@ function timed(budget: number, batch: number, body: () => void): [number, number
 /**
  * Nanoseconds per call of `first` and of `second`, measured in alternating slices (five each, the
  * median kept) after warming both, so a drift of the machine's speed during the run (another
- * process, frequency changes) weighs on both alike instead of on whichever ran second.
+ * process, frequency changes) weighs on both alike instead of on whichever ran second. `first`
+ * gets the schedule micro.py's sliced_ns_per_call gives its loop: a tenth of `seconds` of
+ * warm-up, then five slices of a fifth.
  */
 function pairedNsPerCall(batch: number, first: () => void, second: () => void): [number, number] {
   timed(seconds / 10, batch, first);
@@ -134,17 +141,16 @@ const { EAGAIN } = native.constants;
   const address = listener.getsockname();
   const port = Array.isArray(address) ? Number(address[1]) : 0;
   const lfd = listener.fileno();
-  const clients: number[] = [];
+  const clients: Socket[] = [];
   const connectClients = (): void => {
     for (let i = 0; i < K; i++) {
-      const fd = native.socket(AF_INET, SOCK_STREAM, 0, false);
-      const r = native.connect(fd, AF_INET, "127.0.0.1", port);
-      if (r !== 0) throw native.errorFromErrno(r, "connect");
-      clients.push(fd);
+      const c = new Socket(AF_INET, SOCK_STREAM);
+      c.connect(["127.0.0.1", port]);
+      clients.push(c);
     }
   };
   const closeClients = (): void => {
-    for (const fd of clients) native.close(fd);
+    for (const c of clients) c.close();
     clients.length = 0;
   };
   /** Runs batches of K for `budget` seconds (or maxConnections): ns per connection in `serve`. */
@@ -185,7 +191,7 @@ const { EAGAIN } = native.constants;
 
 {
   const sel = new DefaultSelector();
-  const [a, b] = native.socketpair();
+  const [a, b] = socketpair();
   const cycle = (): void => {
     sel.register(a, EVENT_READ);
     sel.modify(a, EVENT_READ | EVENT_WRITE);
@@ -195,19 +201,19 @@ const { EAGAIN } = native.constants;
   const [calls, elapsed] = timed(seconds, 100, cycle);
   results["register+modify+unregister"] = { value: (calls * 3) / elapsed, unit: "ops/s" };
   sel.close();
-  native.close(a);
-  native.close(b);
+  a.close();
+  b.close();
 }
 
 for (const n of sizes) {
   const sel = new DefaultSelector();
-  const pairs: [number, number][] = [];
+  const pairs: [Socket, Socket][] = [];
   const one = Buffer.from("x");
   for (let i = 0; i < n; i++) {
-    const pair = native.socketpair();
-    pairs.push(pair);
-    native.send(pair[1], one);
-    sel.register(pair[0], EVENT_READ);
+    const [x, y] = socketpair();
+    pairs.push([x, y]);
+    y.send(one);
+    sel.register(x, EVENT_READ);
   }
   let seen = 0;
   const poll = (): void => {
@@ -220,7 +226,7 @@ for (const n of sizes) {
   if (seen !== calls * n) throw new Error(`micro: expected ${n} ready fds per select, saw ${seen / calls}`);
   results[`select(0), ${n} ready`] = { value: (elapsed * 1e9) / (calls * n), unit: "ns/event" };
   sel.close();
-  for (const [x, y] of pairs) (native.close(x), native.close(y));
+  for (const [x, y] of pairs) (x.close(), y.close());
 }
 
 {

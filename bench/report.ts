@@ -1,7 +1,7 @@
 /**
  * bench/report.ts — turns the bench's samples into its outputs: per-(workload, server) summaries
  * (medians with min–max over rounds, every ratio taken against its reference within the same
- * round), the plain-text table, the markdown table (bench/results/latest.md), the targets
+ * round; an invalid sample — transport errors or wrong bytes — is counted but left out), the plain-text table, the markdown table (bench/results/latest.md), the targets
  * verdicts, and a self-contained SVG bar chart of each server against node:net.
  */
 import type { IdleResult, Latency } from "./harness.js";
@@ -24,7 +24,12 @@ export interface Sample {
   workload: Workload;
   generator: "wrk" | "native";
   requests: number;
+  /** Transport errors plus wrong responses during the measured run. */
   errors: number;
+  /** Responses that were not the expected bytes. */
+  wrong?: number;
+  /** Why the sample is left out of the medians and ratios (see `invalidity`); absent when valid. */
+  invalid?: string;
   seconds: number;
   rps: number;
   /** Server CPU seconds during the run (schedstat, nanosecond resolution, when available). */
@@ -69,6 +74,23 @@ export interface Summary {
   /** Connection per request: the server's peak RSS (KiB) during the run. */
   peakRssKiB?: Spread;
   errors: number;
+  /** Samples left out (transport errors or wrong bytes); `rounds` counts the ones kept. */
+  invalid: number;
+}
+
+/**
+ * Why a measured run cannot be used, or undefined when it can: any transport error (connect,
+ * read, write, timeout, a connection dropped) or any response that was not the expected bytes.
+ */
+export function invalidity(errors: number, wrong: number): string | undefined {
+  if (wrong > 0) return `${wrong} wrong response${wrong === 1 ? "" : "s"}${errors > wrong ? ` and ${errors - wrong} transport errors` : ""}`;
+  if (errors > 0) return `${errors} transport error${errors === 1 ? "" : "s"}`;
+  return undefined;
+}
+
+/** The samples the medians and ratios use. */
+export function validSamples(samples: readonly Sample[]): Sample[] {
+  return samples.filter((s) => s.invalid === undefined);
 }
 
 function spread(values: number[]): Spread {
@@ -84,13 +106,15 @@ export const BASELINE = "node-net";
 export function summarise(samples: readonly Sample[], servers: readonly string[]): Summary[] {
   const out: Summary[] = [];
   for (const workload of WORKLOADS) {
-    const forWorkload = samples.filter((s) => s.workload === workload);
-    if (forWorkload.length === 0) continue;
+    const all = samples.filter((s) => s.workload === workload);
+    if (all.length === 0) continue;
+    const forWorkload = validSamples(all);
     const base = new Map<number, Sample>();
     for (const s of forWorkload) if (s.server === BASELINE) base.set(s.round, s);
     for (const server of servers) {
+      const invalid = all.filter((s) => s.server === server && s.invalid !== undefined).length;
       const mine = forWorkload.filter((s) => s.server === server);
-      if (mine.length === 0) continue;
+      if (mine.length === 0 && invalid === 0) continue;
       const ratio = (f: (s: Sample, b: Sample) => number): Spread | null => {
         const values = mine.flatMap((s) => {
           const b = base.get(s.round);
@@ -106,7 +130,8 @@ export function summarise(samples: readonly Sample[], servers: readonly string[]
         cpuUsPerRequest: spread(mine.map((s) => s.cpuUsPerRequest)),
         perCpuVsNodeNet: ratio((s, b) => b.cpuUsPerRequest / s.cpuUsPerRequest),
         rpsVsNodeNet: ratio((s, b) => s.rps / b.rps),
-        errors: mine.reduce((n, s) => n + s.errors, 0),
+        errors: all.reduce((n, s) => n + (s.server === server ? s.errors : 0), 0),
+        invalid,
       };
       if (workload === "latency" || mine.some((s) => s.latency)) {
         summary.latency = { p50: spread(mine.map((s) => s.latency?.p50 ?? Number.NaN)), p99: spread(mine.map((s) => s.latency?.p99 ?? Number.NaN)) };
@@ -143,7 +168,8 @@ const mib = (kib: number): string => (Number.isFinite(kib) ? (kib / 1024).toFixe
  * The reference's server CPU per request ÷ the server's, taken in each round where both ran
  * (how many requests the server serves for one of the reference's CPU seconds), summarised.
  */
-export function perCpuVs(samples: readonly Sample[], workload: Workload, server: string, reference: string): Spread | null {
+export function perCpuVs(all: readonly Sample[], workload: Workload, server: string, reference: string): Spread | null {
+  const samples = validSamples(all);
   const base = new Map<number, Sample>();
   for (const s of samples) if (s.workload === workload && s.server === reference) base.set(s.round, s);
   const values = samples.flatMap((s) => {
@@ -181,7 +207,9 @@ export function targets(summaries: readonly Summary[], samples: readonly Sample[
       detail:
         s && b && r
           ? `${x(r.median)} (rounds ${x(r.min)}–${x(r.max)}); ${us(s.cpuUsPerRequest.median)} vs ${us(b.cpuUsPerRequest.median)} µs/req`
-          : `not run (${s ? reference : server} missing)`,
+          : s && b
+            ? "no round where both have a valid sample"
+            : `not run (${s ? reference : server} missing)`,
     });
   };
   const idleVsNet = (server: string, title: string): void => {
@@ -282,7 +310,7 @@ export function rows(summaries: readonly Summary[]): string[][] {
     const idle = s.workload === "idle";
     return [
       WORKLOAD_TITLES[s.workload],
-      s.server,
+      s.invalid > 0 ? `${s.server} (${s.invalid} invalid)` : s.server,
       idle ? "–" : fmtRps(s.rps),
       idle ? "–" : fmtSpread(s.cpuUsPerRequest, 2),
       idle ? (s.memoryVsNodeNet ? `${fmtSpread(s.memoryVsNodeNet, 2)}× less mem` : "–") : s.perCpuVsNodeNet ? `${fmtSpread(s.perCpuVsNodeNet, 2)}×` : "–",

@@ -15,6 +15,11 @@
  * time per request is read from /proc around each run. Servers are interleaved round by round;
  * medians with min–max; every ratio is taken within a round.
  *
+ * The bench checks itself: each time a server starts, bench/conformance.ts checks its response
+ * bytes (a server that fails is not measured), and both generators check every response they
+ * read; a sample with transport errors or wrong responses is marked invalid, left out of the
+ * medians and ratios, and counted in the report.
+ *
  * Output: progress on stderr, the table and the targets on stdout, and bench/results/<date>.json,
  * <date>.svg and latest.md (--full writes <date>-full.* and latest-full.md, --quick adds -quick).
  * Run `npm run bench -- --help` for the options.
@@ -50,8 +55,22 @@ import {
   type ServerName,
   type ServerSpec,
 } from "./harness.js";
+import { checkServer } from "./conformance.js";
 import { MICRO_HEADER, microRows, microTargets, runMicro, type MicroResults } from "./micro-suite.js";
-import { HEADER, WORKLOADS, WORKLOAD_TITLES, markdownTable, rows, summarise, svgChart, targets, textTable, type Sample, type Workload } from "./report.js";
+import {
+  HEADER,
+  WORKLOADS,
+  WORKLOAD_TITLES,
+  invalidity,
+  markdownTable,
+  rows,
+  summarise,
+  svgChart,
+  targets,
+  textTable,
+  type Sample,
+  type Workload,
+} from "./report.js";
 
 /** The default run's workloads; idle runs only for IDLE_SERVERS unless --servers or --full. */
 const DEFAULT_WORKLOADS: readonly Workload[] = ["keepalive", "close", "idle"];
@@ -361,6 +380,17 @@ async function main(): Promise<void> {
           server = null;
         }
         if (server) {
+          const wrong = (await checkServer(server.port)).filter((r) => !r.ok);
+          if (wrong.length > 0) {
+            const why = wrong.map((r) => `${r.name}: ${r.problem}`).join("; ");
+            failures.push(`round ${round} ${spec.name}: wrong response bytes, not measured: ${why}`);
+            log(`bench: ${spec.name} sends wrong response bytes, not measured: ${why}`);
+            step += loadWorkloads.length;
+            await server.stop();
+            server = null;
+          }
+        }
+        if (server) {
           for (const workload of loadWorkloads) {
             step++;
             progress(`[${step}/${total}] round ${round}/${o.rounds}  ${WORKLOAD_TITLES[workload].padEnd(24)} ${spec.name}`);
@@ -382,6 +412,7 @@ async function main(): Promise<void> {
                 generator: viaWrk ? "wrk" : "native",
                 requests: r.requests,
                 errors: r.errors,
+                wrong: r.wrong,
                 seconds: r.seconds,
                 rps: r.requests / r.seconds,
                 cpuSeconds: cpu.seconds,
@@ -390,12 +421,14 @@ async function main(): Promise<void> {
                 cpuUsPerRequest: r.requests > 0 ? (cpu.seconds * 1e6) / r.requests : Number.NaN,
                 latency: r.latency,
               };
+              const invalid = invalidity(r.errors, r.wrong);
+              if (invalid !== undefined) sample.invalid = invalid;
               if (rss) {
                 sample.peakRssKiB = rss.stop();
                 sample.hwmKiB = hwmKiB(server.pid);
               }
               samples.push(sample);
-              if (r.errors > 0) log(`bench: ${spec.name} ${workload}: ${r.errors} errors`);
+              if (invalid !== undefined) log(`bench: ${spec.name} ${workload}: invalid sample (${invalid}), left out of the medians`);
             } catch (error) {
               failures.push(`round ${round} ${spec.name} ${workload}: ${(error as Error).message}`);
               log(`bench: ${spec.name} ${workload} failed: ${(error as Error).message}`);
@@ -413,13 +446,16 @@ async function main(): Promise<void> {
           const server = await startServer(spec, pin, Math.round(o.idle * 1.2) + 1024);
           try {
             const idle = await runIdle(loadgen, pin, server.pid, server.port, o.idle, o.quick ? 150 : 400);
+            const notHeld = o.idle - idle.held;
+            if (notHeld > 0) log(`bench: ${spec.name} idle: invalid sample (${notHeld} of ${o.idle} connections not held), left out of the medians`);
             samples.push({
               round,
               server: spec.name,
               workload: "idle",
               generator: "native",
               requests: idle.held,
-              errors: o.idle - idle.held,
+              errors: notHeld,
+              ...(notHeld > 0 ? { invalid: `${notHeld} of ${o.idle} connections not held` } : {}),
               seconds: 0,
               rps: Number.NaN,
               cpuSeconds: Number.NaN,
@@ -475,12 +511,17 @@ async function main(): Promise<void> {
     "." +
     (skipped.length ? ` Skipped: ${skipped.join("; ")}.` : "");
   const mark = (met: boolean | null): string => (met === null ? "n/a " : met ? "met " : "MISS");
+  const invalidSamples = samples.filter((s) => s.invalid !== undefined);
+  const validity =
+    `${samples.length} samples, ${invalidSamples.length} invalid (transport errors or wrong response bytes; left out of the medians and ratios)` +
+    (invalidSamples.length ? `: ${invalidSamples.map((s) => `round ${s.round} ${s.server} ${WORKLOAD_TITLES[s.workload]}: ${s.invalid}`).join("; ")}` : "") +
+    ".";
 
   const lines: string[] = [];
   lines.push(`native-selectors bench — ${date}${kind} — ${machineText}`);
   lines.push(method);
   lines.push("");
-  if (tableRows.length) lines.push(textTable(HEADER, tableRows), "");
+  if (tableRows.length) lines.push(textTable(HEADER, tableRows), validity, "");
   if (verdicts.length + microVerdicts.length > 0) {
     lines.push("targets (server CPU time per request, ratios within each round; micro: ns per operation):");
     for (const t of [...verdicts, ...microVerdicts]) lines.push(`  [${mark(t.met)}] ${t.name}: ${t.detail}`);
@@ -518,7 +559,7 @@ async function main(): Promise<void> {
   md.push(`### Benchmark results — ${date}${kind}`, "");
   md.push(`Machine: ${machineText}. Took ${elapsed.toFixed(0)} s.`, "");
   md.push(`Method: ${method}`, "");
-  if (tableRows.length) md.push(markdownTable(HEADER, tableRows), "");
+  if (tableRows.length) md.push(markdownTable(HEADER, tableRows), "", validity, "");
   if (verdicts.length + microVerdicts.length > 0) {
     md.push("Targets (server CPU time per request, ratios within each round; micro: ns per operation):", "");
     for (const t of [...verdicts, ...microVerdicts]) md.push(`- ${t.met === null ? "n/a" : t.met ? "**met**" : "**missed**"} — ${t.name}: ${t.detail}`);

@@ -1,95 +1,184 @@
-// test/bench.test.ts — the bench's own correctness, not its speed: every bench server that talks
-// the shared tiny HTTP responder (bench/servers/http.ts; bench/py/framing.py for the Python ones)
-// answers the same requests with the same bytes, so their CPU figures compare the same work; and
-// the report's ratios and targets come out as documented. The JavaScript servers run as built
-// (dist/bench/servers/*.js, made by `npm run build:ts`); the Python rows run when python3 is
-// installed (python-uvloop when it imports uvloop), c-epoll when a C compiler is.
-import { connect } from "node:net";
+// test/bench.test.ts — the bench's own correctness, not its speed:
+// - conformance: every server in the bench's catalogue (bench/harness.ts serverCatalogue, so a
+//   server added there is covered here) answers GET, keep-alive, Connection: close, pipelined and
+//   POST exchanges (bench/conformance.ts) with exactly the bytes of bench/servers/http.ts, the one
+//   source of the response bytes; the generated copies of those bytes for C and Python are
+//   current. The JavaScript servers run from a fresh compile of the sources (not a possibly stale
+//   dist/); the Python rows need python3 (python-uvloop an interpreter that imports uvloop), the C
+//   server a C compiler; a server missing one is skipped with the reason;
+// - the load generators: bench/c/loadgen and wrk (with bench/wrk/check.lua) count a response with
+//   one wrong byte as wrong;
+// - the report: ratios, targets, invalid samples left out of the medians.
+import { readFileSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { join } from "node:path";
 
 import { afterAll, describe, expect, it } from "vitest";
 
-import { buildC, findPython, killAll, serverCatalogue, startServer, type ServerName } from "../bench/harness.js";
+import { EXCHANGES, checkServer, expected } from "../bench/conformance.js";
+import {
+  SERVER_NAMES,
+  buildC,
+  findPython,
+  killAll,
+  root,
+  runLoadgen,
+  runWrk,
+  serverCatalogue,
+  startServer,
+  which,
+  type LoadOptions,
+  type Mode,
+} from "../bench/harness.js";
+import { generatedFiles } from "../bench/http-files.js";
 import { microRows, microTargets, type MicroResults } from "../bench/micro-suite.js";
-import { perCpuVs, summarise, targets, type Sample, type Workload } from "../bench/report.js";
+import { invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
+import { BODY, Framer, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
+import { childEnv, compileToTemp } from "./loop-helpers.js";
 
 afterAll(() => killAll());
 
-const BODY = '{"Hello": "World"}';
-const RESPONSE = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n${BODY}`;
-const RESPONSE_CLOSE = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\nConnection: close\r\n\r\n${BODY}`;
-
-/**
- * Writes `pieces` one by one (a pause between them, so a server sees them as separate reads) on
- * one connection, and collects everything until the server closes it; bounded by 10 s.
- */
-function exchange(port: number, pieces: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new Error(`no close within 10 s; received ${JSON.stringify(Buffer.concat(chunks).toString("latin1"))}`));
-    }, 10_000);
-    socket.on("data", (d: Buffer) => chunks.push(d));
-    socket.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(chunks).toString("latin1"));
-    });
-    socket.on("connect", async () => {
-      for (const piece of pieces) {
-        socket.write(piece, "latin1");
-        await new Promise((r) => setTimeout(r, 30));
-      }
-    });
-  });
-}
-
 describe("bench servers answer with the same bytes", () => {
+  // Compiled while the tests are collected: the catalogue is read from it to name the tests.
+  const compiled = compileToTemp();
+  afterAll(() => rmSync(compiled, { recursive: true, force: true }));
   const python = findPython(process.env.BENCH_PYTHON);
+  const buildLog: string[] = [];
   const { specs, missing } = serverCatalogue(
-    buildC("epoll_server", () => {}),
+    buildC("epoll_server", (line) => buildLog.push(line)),
     python,
+    join(compiled, "bench"),
   );
-  // node-http adds its own Date and Connection headers: it does the same work with other bytes.
-  const names: ServerName[] = [
-    "seed003-socket",
-    "seed000-sock",
-    "python-seed003",
-    "python-asyncio",
-    "python-uvloop",
-    "node-net",
-    "c-epoll",
-    "tuned-selectors",
-    "tuned-loop-owned",
-    "tuned-loop-attached",
-  ];
 
-  it("the JavaScript servers are built", () => {
-    for (const name of ["seed003-socket", "seed000-sock", "node-net", "tuned-selectors"] as const) expect(missing.get(name)).toBeUndefined();
+  it("the expected responses are well-formed HTTP/1.1 with the JSON body", () => {
+    for (const [response, close] of [
+      [RESPONSE, false],
+      [RESPONSE_CLOSE, true],
+    ] as const) {
+      const text = response.toString("latin1");
+      const [head, body] = text.split("\r\n\r\n");
+      expect(body).toBe(BODY);
+      expect(head!.split("\r\n")).toEqual([
+        "HTTP/1.1 200 OK",
+        "Content-Type: application/json",
+        `Content-Length: ${Buffer.byteLength(BODY)}`,
+        ...(close ? ["Connection: close"] : []),
+      ]);
+    }
+    for (const exchange of EXCHANGES) expect(expected(exchange).length).toBeGreaterThan(0);
   });
 
-  for (const name of names) {
+  it("the C and Python copies of the response bytes are generated from bench/servers/http.ts and current", () => {
+    for (const { path, text } of generatedFiles()) {
+      expect(readFileSync(join(root, path), "utf8"), `${path} is stale: run node dist/bench/http-files.js`).toBe(text);
+    }
+  });
+
+  it("every catalogue server runs here or is skipped for a missing prerequisite", () => {
+    for (const name of SERVER_NAMES) expect(specs.has(name) !== missing.has(name), `${name} is in the catalogue once`).toBe(true);
+    // The JavaScript servers need nothing but this compile.
+    for (const [name, reason] of missing) expect(reason, name).toMatch(/python3|uvloop|C compiler/);
+    // With a compiler, the C server must build: a broken bench/c/epoll_server.c is a failure, not a skip.
+    if ((which("cc") ?? which("gcc") ?? which("clang")) !== null) expect(missing.get("c-epoll"), buildLog.join("\n")).toBeUndefined();
+  });
+
+  for (const name of SERVER_NAMES) {
     const spec = specs.get(name);
-    it.skipIf(spec === undefined)(`${name}: pipelined GETs, a split POST echoed, Connection: close`, async () => {
-      const server = await startServer(spec!, { server: [], generator: [] }, 1024);
+    const reason = missing.get(name);
+    if (spec === undefined) {
+      console.warn(`bench conformance: ${name} skipped: ${reason ?? "not in the catalogue"}${buildLog.length ? `\n${buildLog.join("\n")}` : ""}`);
+      it.skip(`${name}: skipped: ${reason ?? "not in the catalogue"}`, () => {});
+      continue;
+    }
+    it(`${name}: GET, keep-alive, Connection: close, pipelined and POST get the expected bytes`, async () => {
+      const server = await startServer(spec, { server: [], generator: [] }, 1024, childEnv());
       try {
-        const got = await exchange(server.port, [
-          "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
-          "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello",
-          " world",
-          "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        ]);
-        const echo = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 11\r\n\r\nhello world";
-        expect(got).toBe(RESPONSE + RESPONSE + echo + RESPONSE_CLOSE);
+        const results = await checkServer(server.port);
+        expect(results.map((r) => r.name)).toEqual(EXCHANGES.map((e) => e.name));
+        const failures = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.problem}`);
+        expect(failures, `${name} (${spec.command.join(" ")})`).toEqual([]);
       } finally {
         await server.stop();
       }
     });
   }
+});
+
+/**
+ * The bench responder in this process, on node:net; `wrong` changes one kind of byte in its output
+ * ('W' to 'w': the JSON body's "World"; 'q' to 'Q': in an echoed body), so every response is wrong.
+ */
+async function responder(wrong: boolean): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    const framer = new Framer();
+    socket.on("data", (chunk: Buffer) => {
+      const out = Buffer.concat(framer.feed(chunk, 0, chunk.length));
+      if (wrong) for (let i = 0; i < out.length; i++) out[i] = out[i] === 0x57 ? 0x77 : out[i] === 0x71 ? 0x51 : out[i]!;
+      if (out.length > 0) socket.write(out);
+      if (framer.closeAfter || framer.broken) socket.end();
+    });
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
+describe("the load generators check every response", () => {
+  const loadgen = buildC("loadgen", () => {});
+  const wrk = which("wrk");
+  const options = (mode: Mode, port: number, seconds: number): LoadOptions => ({
+    mode,
+    port,
+    seconds,
+    connections: 4,
+    depth: 8,
+    bodySize: 100_000,
+    rate: 2000,
+  });
+
+  it.skipIf(loadgen === null)("bench/c/loadgen counts a response with one wrong byte as wrong and as an error, in every mode", async () => {
+    const right = await responder(false);
+    const bad = await responder(true);
+    try {
+      for (const mode of ["keepalive", "close", "pipeline", "echo", "rate"] as const) {
+        const good = await runLoadgen(loadgen!, { server: [], generator: [] }, options(mode, right.port, 0.3));
+        expect([mode, good.requests > 0, good.errors, good.wrong]).toEqual([mode, true, 0, 0]);
+        const wrongOnes = await runLoadgen(loadgen!, { server: [], generator: [] }, options(mode, bad.port, 0.3));
+        expect([mode, wrongOnes.requests, wrongOnes.wrong > 0, wrongOnes.errors >= wrongOnes.wrong]).toEqual([mode, 0, true, true]);
+      }
+    } finally {
+      await right.close();
+      await bad.close();
+    }
+  });
+
+  if (wrk === null) console.warn("bench: wrk is not installed: its response check is not tested");
+  it.skipIf(wrk === null)("wrk with bench/wrk/check.lua counts wrong responses (keep-alive, close, pipelined)", async () => {
+    const right = await responder(false);
+    const bad = await responder(true);
+    try {
+      for (const mode of ["keepalive", "close", "pipeline"] as const) {
+        const good = await runWrk(wrk!, { server: [], generator: [] }, options(mode, right.port, 1));
+        expect([mode, good.requests > 0, good.errors, good.wrong]).toEqual([mode, true, 0, 0]);
+      }
+      const wrongOnes = await runWrk(wrk!, { server: [], generator: [] }, options("keepalive", bad.port, 1));
+      expect(wrongOnes.wrong).toBeGreaterThan(0);
+      expect(wrongOnes.errors).toBeGreaterThanOrEqual(wrongOnes.wrong);
+    } finally {
+      await right.close();
+      await bad.close();
+    }
+  });
 });
 
 function sample(round: number, server: string, workload: Workload, cpuUsPerRequest: number, extra: Partial<Sample> = {}): Sample {
@@ -123,6 +212,39 @@ describe("bench report", () => {
     const r = perCpuVs(samples, "keepalive", "seed003-socket", "python-seed003");
     expect(r).toEqual({ median: 1, min: 0.8, max: 1.2 });
     expect(perCpuVs(samples, "close", "seed003-socket", "python-seed003")).toBeNull();
+  });
+
+  it("leaves an invalid sample out of the medians and ratios, and counts it", () => {
+    expect(invalidity(0, 0)).toBeUndefined();
+    expect(invalidity(3, 0)).toBe("3 transport errors");
+    expect(invalidity(5, 2)).toBe("2 wrong responses and 3 transport errors");
+    const bad = { errors: 7, wrong: 7, invalid: invalidity(7, 7)! };
+    const samples = [
+      sample(1, "seed003-socket", "keepalive", 10),
+      sample(1, "node-net", "keepalive", 20),
+      sample(2, "seed003-socket", "keepalive", 1, bad),
+      sample(2, "node-net", "keepalive", 20),
+      sample(3, "seed003-socket", "keepalive", 30),
+      sample(3, "node-net", "keepalive", 20),
+      sample(4, "seed003-socket", "keepalive", 10),
+      sample(4, "node-net", "keepalive", 2, { errors: 1, invalid: invalidity(1, 0)! }),
+    ];
+    const [net, seed] = [summarise(samples, ["node-net", "seed003-socket"])[0]!, summarise(samples, ["node-net", "seed003-socket"])[1]!];
+    expect([seed.server, seed.rounds, seed.invalid, seed.errors]).toEqual(["seed003-socket", 3, 1, 7]);
+    expect(seed.cpuUsPerRequest).toEqual({ median: 10, min: 10, max: 30 });
+    // rounds 1 and 3 only: round 2's sample and round 4's reference are invalid
+    expect(seed.perCpuVsNodeNet).toEqual({ median: (2 + 2 / 3) / 2, min: 2 / 3, max: 2 });
+    expect(perCpuVs(samples, "keepalive", "seed003-socket", "node-net")).toEqual(seed.perCpuVsNodeNet);
+    expect([net.rounds, net.invalid]).toEqual([3, 1]);
+    expect(rows([net, seed]).map((r) => r[1])).toEqual(["node-net (1 invalid)", "seed003-socket (1 invalid)"]);
+    // every sample invalid: the row stays, with no figures
+    const none = summarise([sample(1, "c-epoll", "close", 5, bad)], ["c-epoll"]);
+    expect([none[0]!.rounds, none[0]!.invalid, rows(none)[0]![2]]).toEqual([0, 1, "–"]);
+    const onlyInvalid = [sample(1, "seed003-socket", "keepalive", 5, bad), sample(1, "python-seed003", "keepalive", 6)];
+    const verdict = targets(summarise(onlyInvalid, ["seed003-socket", "python-seed003"]), onlyInvalid).find((t) =>
+      t.name.includes("keep-alive: seed003-socket ≥ 1.0× python-seed003"),
+    );
+    expect([verdict?.met, verdict?.detail]).toEqual([null, "no round where both have a valid sample"]);
   });
 
   it("prints each target as met, missed or not run", () => {

@@ -1,9 +1,10 @@
 /*
  * bench/c/epoll_server.c — the machine's reference limit: the bench's tiny HTTP responder written
  * directly on epoll in C. Same framing and the same response bytes as every other bench server
- * (see bench/servers/http.ts): a request ends at "\r\n\r\n"; a request starting with 'P' carries a
- * body of Content-Length bytes that is echoed back; "Connection: close" in the header closes the
- * connection after the response. One recv per readiness event (level-triggered), like the seed.
+ * (bench/servers/http.ts; the bytes are its constants, generated into http_response.h): a
+ * request ends at "\r\n\r\n"; a request starting with 'P' carries a body of Content-Length bytes
+ * that is echoed back; "Connection: close" in the header closes the connection after the response.
+ * One recv per readiness event (level-triggered), like the seed.
  *
  * usage: epoll_server [port]   (or PORT in the environment; 0 picks a free port)
  * Prints "READY <port>" on stdout when listening. Exits on SIGTERM (default action).
@@ -19,11 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static const char RESPONSE[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{\"Hello\": \"World\"}";
-static const char RESPONSE_CLOSE[] =
-    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-    "18\r\nConnection: close\r\n\r\n{\"Hello\": \"World\"}";
+#include "http_response.h" /* RESPONSE, RESPONSE_CLOSE, ECHO_HEAD, CLOSE_FIELD */
+
 #define READ_CHUNK 65536
 
 struct conn {
@@ -95,10 +93,8 @@ static size_t process(struct conn *c, const char *buf, size_t len) {
     if (start[0] == 'P') {
       const char *cl = memmem(start, hlen, "\r\nContent-Length:", 17);
       size_t blen = cl ? strtoul(cl + 17, NULL, 10) : 0;
-      char head[160];
-      int h = snprintf(head, sizeof head,
-                       "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %zu\r\n%s\r\n",
-                       blen, close_req ? "Connection: close\r\n" : "");
+      char head[sizeof ECHO_HEAD + sizeof CLOSE_FIELD + 32];
+      int h = snprintf(head, sizeof head, "%s%zu\r\n%s\r\n", ECHO_HEAD, blen, close_req ? CLOSE_FIELD : "");
       out_append(c, head, (size_t)h);
       c->body_left = blen;
       c->close_at_body_end = close_req;

@@ -12,8 +12,14 @@
  * "HELD" and holds them until stdin closes or the duration ends), rate (a fixed offered rate across
  * the connections; latency measured from each request's scheduled time, so a stall is not hidden).
  *
- * Prints one JSON object on stdout: requests, errors, seconds, rps, and latency percentiles in
- * microseconds. Every run is bounded by --duration (idle: the hold time).
+ * Every response is compared byte for byte with the one every bench server must send (the
+ * constants of bench/servers/http.ts, generated into http_response.h; an echo's body with the body
+ * sent): a response that differs, or bytes where none are due, count as `wrong` and as an error,
+ * and the connection is replaced.
+ *
+ * Prints one JSON object on stdout: requests, errors (transport errors and wrong responses), wrong,
+ * seconds, rps, and latency percentiles in microseconds. Every run is bounded by --duration (idle:
+ * the hold time).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http_response.h" /* RESPONSE, RESPONSE_CLOSE, ECHO_HEAD */
+
 enum mode { M_KEEPALIVE, M_CLOSE, M_PIPELINE, M_ECHO, M_IDLE, M_RATE };
 enum state { S_CONNECTING, S_SENDING, S_READING, S_WAIT_EOF, S_IDLE };
 
@@ -36,10 +44,8 @@ struct conn {
   enum state st;
   const char *out; /* the request bytes being sent */
   size_t outlen, outoff;
-  size_t body_sent; /* echo: body bytes sent so far */
-  char hdr[1024];   /* a response header being assembled */
-  size_t hdrlen;
-  size_t body_left;   /* response body bytes still to read */
+  size_t body_sent;   /* echo: body bytes sent so far */
+  size_t roff;        /* bytes of the current response received and checked so far */
   int expect;         /* responses still expected for what was sent */
   double sent_at[64]; /* scheduled/actual send time of each outstanding request (FIFO) */
   int sent_head, sent_count;
@@ -64,7 +70,12 @@ static size_t req_get_len, req_close_len, req_post_len;
 static char *pipeline_buf;
 static size_t pipeline_len;
 static char *body_buf;
-static long long requests, errors, connects;
+/* The response every request must get: `expected` (the whole response, or an echo's head) then,
+ * in echo mode, the body sent. */
+static char echo_head[256];
+static const char *expected;
+static size_t expected_len, response_len;
+static long long requests, errors, wrong, connects;
 static double *lat;
 static size_t lat_len, lat_cap;
 /* rate mode: requests scheduled so far, and a queue of due-but-unsent scheduled times */
@@ -102,8 +113,7 @@ static void conn_open(struct conn *c) {
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) die("socket");
   c->st = S_CONNECTING;
-  c->hdrlen = 0;
-  c->body_left = 0;
+  c->roff = 0;
   c->expect = 0;
   c->sent_head = c->sent_count = 0;
   connects++;
@@ -154,35 +164,27 @@ static int do_send(struct conn *c) {
   return 1;
 }
 
-/* Parses response bytes; returns the number of responses completed, or -1 on a malformed one. */
+/* Checks response bytes against the expected ones; returns the number of responses completed, or
+ * -1 at the first byte that differs. */
 static int parse(struct conn *c, const char *p, size_t n) {
   int done = 0;
   while (n > 0) {
-    if (c->body_left > 0) {
-      size_t k = n < c->body_left ? n : c->body_left;
-      c->body_left -= k, p += k, n -= k;
-      if (c->body_left == 0) done++;
-      continue;
+    const char *want;
+    size_t left;
+    if (c->roff < expected_len) {
+      want = expected + c->roff;
+      left = expected_len - c->roff;
+    } else { /* an echo's body: the bytes sent */
+      want = body_buf + (c->roff - expected_len);
+      left = response_len - c->roff;
     }
-    /* header: copy bytes until the blank line */
-    size_t k = 0;
-    int found = 0;
-    while (k < n) {
-      if (c->hdrlen >= sizeof c->hdr) return -1;
-      c->hdr[c->hdrlen++] = p[k++];
-      if (c->hdrlen >= 4 && memcmp(c->hdr + c->hdrlen - 4, "\r\n\r\n", 4) == 0) {
-        found = 1;
-        break;
-      }
+    size_t k = n < left ? n : left;
+    if (memcmp(p, want, k) != 0) return -1;
+    c->roff += k, p += k, n -= k;
+    if (c->roff == response_len) {
+      c->roff = 0;
+      done++;
     }
-    p += k, n -= k;
-    if (!found) break;
-    c->hdr[c->hdrlen] = 0;
-    char *cl = strcasestr(c->hdr, "\r\nContent-Length:");
-    size_t blen = cl ? strtoul(cl + 17, NULL, 10) : 0;
-    c->hdrlen = 0;
-    c->body_left = blen;
-    if (blen == 0) done++;
   }
   return done;
 }
@@ -191,6 +193,12 @@ static void fail(struct conn *c) {
   errors++;
   conn_close(c);
   if (opt.mode != M_IDLE) conn_open(c);
+}
+
+/* A response that differs from the expected bytes, or bytes where no response is due. */
+static void fail_wrong(struct conn *c) {
+  wrong++;
+  fail(c);
 }
 
 static int rate_due(double t) { return opt.mode == M_RATE && (double)scheduled < (t - rate_start) * opt.rate; }
@@ -245,10 +253,14 @@ static void on_event(struct conn *c, uint32_t ev, double t, int measuring) {
       fail(c);
       return;
     }
-    if (c->st != S_READING) return; /* unexpected bytes: ignore */
+    if (c->st != S_READING) { /* bytes where no response is due */
+      fail_wrong(c);
+      return;
+    }
     int done = parse(c, rbuf, (size_t)n);
-    if (done < 0) {
-      fail(c);
+    /* wrong bytes, more responses than requests, or the start of one more */
+    if (done < 0 || done > c->expect || (done == c->expect && c->roff != 0)) {
+      fail_wrong(c);
       return;
     }
     for (int i = 0; i < done; i++) {
@@ -349,6 +361,14 @@ int main(int argc, char **argv) {
                                   "POST /echo HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/octet-stream\r\n"
                                   "Content-Length: %zu\r\n\r\n",
                                   opt.host, opt.port, opt.body_size);
+  if (opt.mode == M_ECHO) {
+    expected_len = (size_t)snprintf(echo_head, sizeof echo_head, "%s%zu\r\n\r\n", ECHO_HEAD, opt.body_size);
+    expected = echo_head;
+    response_len = expected_len + opt.body_size;
+  } else {
+    expected = opt.mode == M_CLOSE ? RESPONSE_CLOSE : RESPONSE;
+    expected_len = response_len = strlen(expected);
+  }
   pipeline_len = req_get_len * (size_t)opt.depth;
   pipeline_buf = malloc(pipeline_len);
   if (!pipeline_buf) die("malloc");
@@ -402,7 +422,8 @@ int main(int argc, char **argv) {
           struct conn *c = events[i].data.ptr;
           char b[4096];
           ssize_t r = recv(c->fd, b, sizeof b, 0);
-          if (r == 0 || (r < 0 && errno != EAGAIN)) {
+          if (r > 0) wrong++; /* bytes where no response is due */
+          if (r >= 0 || errno != EAGAIN) {
             errors++;
             conn_close(c);
             c->st = S_CONNECTING; /* dropped by the server */
@@ -416,7 +437,7 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < opened; i++)
       if (conns[i].fd >= 0) close(conns[i].fd);
-    printf("{\"mode\":\"idle\",\"held\":%d,\"errors\":%lld}\n", held, errors);
+    printf("{\"mode\":\"idle\",\"held\":%d,\"errors\":%lld,\"wrong\":%lld}\n", held, errors, wrong);
     return 0;
   }
 
@@ -455,9 +476,10 @@ int main(int argc, char **argv) {
   qsort(lat, lat_len, sizeof *lat, cmp_double);
   const char *names[] = {"keepalive", "close", "pipeline", "echo", "idle", "rate"};
   printf(
-      "{\"mode\":\"%s\",\"requests\":%lld,\"errors\":%lld,\"connects\":%lld,\"seconds\":%.6f,\"rps\":%.1f,"
-      "\"offered\":%.1f,\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f}}\n",
-      names[opt.mode], requests, errors, connects, elapsed, (double)requests / elapsed,
+      "{\"mode\":\"%s\",\"requests\":%lld,\"errors\":%lld,\"wrong\":%lld,\"connects\":%lld,\"seconds\":%.6f,"
+      "\"rps\":%.1f,\"offered\":%.1f,"
+      "\"latency_us\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f}}\n",
+      names[opt.mode], requests, errors, wrong, connects, elapsed, (double)requests / elapsed,
       opt.mode == M_RATE ? opt.rate : 0.0, pct(50), pct(90), pct(99), pct(99.9), lat_len ? lat[lat_len - 1] : 0.0);
   return 0;
 }

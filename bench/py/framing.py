@@ -9,14 +9,12 @@ rules and response bytes as bench/servers/http.ts (which every JavaScript server
   the connection closes after it;
 - headers longer than 16 KiB without an end break the framing (the connection closes).
 
+The response bytes are bench/servers/http.ts's constants, generated into http_response.py.
 Used by seed_server.py (seed 003, selectors) and seed000_server.py (seed 000, asyncio).
 """
 
-BODY = b'{"Hello": "World"}'
-RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n" + BODY
-RESPONSE_CLOSE = (
-    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 18\r\nConnection: close\r\n\r\n" + BODY
-)
+from http_response import CLOSE_FIELD, ECHO_HEAD, RESPONSE, RESPONSE_CLOSE
+
 MAX_HEADER = 16 * 1024
 
 
@@ -57,11 +55,7 @@ class Framer:
             if data[pos] == 0x50:  # 'P': a body to echo
                 cl = data.find(b"\r\nContent-Length:", pos, nxt)
                 length = int(data[cl + 17 : head_end].split(b"\r\n", 1)[0]) if cl >= 0 else 0
-                extra = b"Connection: close\r\n" if close else b""
-                out.append(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n%s\r\n"
-                    % (length, extra)
-                )
+                out.append(b"%s%d\r\n%s\r\n" % (ECHO_HEAD, length, CLOSE_FIELD if close else b""))
                 self.body_left = length
                 self.close_at_body_end = close
                 if close and length == 0:

@@ -1,7 +1,9 @@
 /**
  * bench/servers/http.ts — the tiny HTTP responder every bench server shares, so they all do the
- * same work and send the same bytes (bench/c/epoll_server.c and bench/py/seed_server.py follow the
- * same rules):
+ * same work and send the same bytes. Its constants are the one source of the response bytes:
+ * bench/c/http_response.h and bench/py/http_response.py are generated from them
+ * (bench/http-files.ts), and bench/conformance.ts holds every server to them. The rules
+ * (bench/c/epoll_server.c and bench/py/framing.py implement the same):
  * - a request ends at "\r\n\r\n";
  * - a request whose method starts with 'P' (POST) has a body of `Content-Length` bytes, which is
  *   echoed back as the response body (the 1 MiB echo workload);
@@ -11,12 +13,28 @@
  * Also the server-side helpers: the port argument and the READY line.
  */
 
+/** The JSON body every GET gets (seed 000's). */
 export const BODY = '{"Hello": "World"}';
-export const RESPONSE = Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY}`, "latin1");
-export const RESPONSE_CLOSE = Buffer.from(
-  `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`,
-  "latin1",
-);
+export const STATUS_LINE = "HTTP/1.1 200 OK\r\n";
+export const JSON_TYPE = "application/json";
+export const ECHO_TYPE = "application/octet-stream";
+/** The header field a response to a "Connection: close" request carries, before the blank line. */
+export const CLOSE_FIELD = "Connection: close\r\n";
+/** An echo response's head up to its length: the length, "\r\n", CLOSE_FIELD if closing and "\r\n" follow. */
+export const ECHO_HEAD = `${STATUS_LINE}Content-Type: ${ECHO_TYPE}\r\nContent-Length: `;
+
+/** The response to a GET (or any request not starting with 'P'), as text (every byte < 0x80). */
+export function responseText(close: boolean): string {
+  return `${STATUS_LINE}Content-Type: ${JSON_TYPE}\r\nContent-Length: ${BODY.length}\r\n${close ? CLOSE_FIELD : ""}\r\n${BODY}`;
+}
+
+/** The head of the response to a POST whose body of `length` bytes is echoed after it. */
+export function echoHeadText(length: number, close: boolean): string {
+  return `${ECHO_HEAD}${length}\r\n${close ? CLOSE_FIELD : ""}\r\n`;
+}
+
+export const RESPONSE = Buffer.from(responseText(false), "latin1");
+export const RESPONSE_CLOSE = Buffer.from(responseText(true), "latin1");
 
 const HEADER_END = Buffer.from("\r\n\r\n", "latin1");
 const CONNECTION_CLOSE = "\r\nConnection: close";
@@ -54,10 +72,7 @@ function responses(n: number): Buffer {
 }
 
 function echoHeader(length: number, close: boolean): Buffer {
-  return Buffer.from(
-    `HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n${close ? "Connection: close\r\n" : ""}\r\n`,
-    "latin1",
-  );
+  return Buffer.from(echoHeadText(length, close), "latin1");
 }
 
 /**
