@@ -8,15 +8,8 @@ import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 
 import { EventLoop, Socket, codedError, run, socketpair, systemError } from "../lib/index.js";
-import { expectCode, thrown } from "./helpers/native-helpers.js";
-
-/** A connected non-blocking Unix stream pair. */
-function pair(): [Socket, Socket] {
-  const [a, b] = socketpair();
-  a.setblocking(false);
-  b.setblocking(false);
-  return [a, b];
-}
+import { expectCode, thrown } from "./support/expect.js";
+import { pair } from "./support/net.js";
 
 describe("receive-buffer policy", () => {
   it("recv(n) returns exactly the bytes that came, and results never share bytes with each other", () => {

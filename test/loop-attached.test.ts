@@ -2,17 +2,16 @@
 // clients in the same process talk to reactor-served sockets while Node timers fire, and child
 // processes show the process lifetime rules (alive while registrations, timers or callbacks are
 // pending; exits on its own with nothing pending and after detach()).
-import { spawn } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { connect } from "node:net";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
 import type { Socket } from "../lib/index.js";
-import { childEnv, compileToTemp, newLoop, portOf, tcpListener } from "./loop-helpers.js";
+import { childEnv, compileForChildren, compiledPath, linesOf, runFixture } from "./support/child.js";
+import { newLoop } from "./support/loop.js";
+import { portOf, tcpListener } from "./support/net.js";
 
 describe.each(["attached", "attached-poll"] as const)("attached beside Node (%s)", (mode) => {
   it("a node:net client in the same process talks to a reactor-served socket while setTimeout fires", async () => {
@@ -123,81 +122,17 @@ describe.each(["attached", "attached-poll"] as const)("attached beside Node (%s)
 });
 
 describe("attached: process lifetime (child processes)", () => {
-  let out = "";
-  let script = "";
+  const LIFETIME = new URL("./fixtures/loop-lifetime.ts", import.meta.url);
   beforeAll(() => {
-    out = compileToTemp();
-    script = join(out, "lifetime-child.mjs");
-    const index = pathToFileURL(join(out, "lib", "index.js")).href;
-    writeFileSync(
-      script,
-      `import { EventLoop, Socket, AF_INET, SOCK_STREAM, socketpair } from ${JSON.stringify(index)};
-const scenario = process.argv[2];
-const selector = process.argv[3] === "poll" ? new (await import(${JSON.stringify(index)})).PollSelector() : undefined;
-const loop = new EventLoop(selector).attach();
-process.on("exit", (code) => console.log("exit " + code));
-if (scenario === "serve-one") {
-  const listener = new Socket(AF_INET, SOCK_STREAM);
-  listener.bind(["127.0.0.1", 0]);
-  listener.listen(4);
-  listener.setblocking(false);
-  console.log("port " + listener.getsockname()[1]);
-  const [conn] = await loop.sockAccept(listener);
-  const data = await loop.sockRecv(conn, 1024);
-  await loop.sockSendall(conn, "served:" + data.toString());
-  conn.close();
-  listener.close();
-  loop.detach();
-  console.log("detached");
-} else if (scenario === "nothing") {
-  console.log("attached with nothing");
-} else if (scenario === "signal-only") {
-  loop.addSignalHandler("SIGUSR2", () => {});
-  console.log("signal handler only");
-} else if (scenario === "timer") {
-  loop.callLater(0.3, () => console.log("timer fired"));
-} else if (scenario === "cancelled-timer") {
-  loop.callLater(60, () => console.log("never")).cancel();
-  console.log("cancelled");
-} else if (scenario === "reader") {
-  const [a, b] = socketpair();
-  a.setblocking(false);
-  loop.addReader(a, () => {});
-  console.log("reader registered");
-}
-`,
-    );
-  });
-  afterAll(() => {
-    if (out) rmSync(out, { recursive: true, force: true });
+    compileForChildren();
   });
 
-  function runChild(args: string[], onLine?: (line: string, child: ReturnType<typeof spawn>) => void, killAfterMs?: number) {
-    return new Promise<{ code: number | null; lines: string[]; ms: number }>((resolve, reject) => {
-      const started = performance.now();
-      const child = spawn(process.execPath, [script, ...args], { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-      const lines: string[] = [];
-      let stderr = "";
-      let partial = "";
-      child.stdout!.setEncoding("utf8");
-      child.stdout!.on("data", (chunk: string) => {
-        partial += chunk;
-        const parts = partial.split("\n");
-        partial = parts.pop()!;
-        for (const line of parts) {
-          lines.push(line);
-          onLine?.(line, child);
-        }
-      });
-      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
-      const killer = setTimeout(() => child.kill("SIGKILL"), killAfterMs ?? 8000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(killer);
-        if (stderr.trim() !== "") lines.push(`stderr: ${stderr.trim()}`);
-        resolve({ code, lines, ms: performance.now() - started });
-      });
-    });
+  async function runChild(args: string[], onLine?: (line: string) => void, killAfterMs?: number) {
+    const started = performance.now();
+    const r = await runFixture(LIFETIME, args, { onLine, timeoutMs: killAfterMs ?? 8000 });
+    const lines = linesOf(r.stdout);
+    if (r.stderr.trim() !== "") lines.push(`stderr: ${r.stderr.trim()}`);
+    return { code: r.code, lines, ms: performance.now() - started };
   }
 
   it.each(["epoll", "poll"])("a child attaches, serves one request, detach()es and exits by itself with code 0 (%s)", async (backend) => {
@@ -228,42 +163,7 @@ if (scenario === "serve-one") {
   });
 
   it.each(["run", "block", "attached"])("in a worker thread (%s): the loop works and Worker#terminate() ends it promptly", async (scenario) => {
-    const workerScript = join(out, "loop-worker.mjs");
-    const index = pathToFileURL(join(out, "lib", "index.js")).href;
-    writeFileSync(
-      workerScript,
-      `import { run, EventLoop, socketpair } from ${JSON.stringify(index)};
-import { parentPort, workerData } from "node:worker_threads";
-if (workerData === "run") {
-  const reply = await run(async (loop) => {
-    const [a, b] = socketpair();
-    a.setblocking(false);
-    b.setblocking(false);
-    const received = loop.sockRecv(b, 64);
-    await loop.sockSendall(a, "hi from a worker");
-    const data = await received;
-    a.close();
-    b.close();
-    return data.toString();
-  });
-  parentPort.postMessage(reply);
-} else if (workerData === "block") {
-  const loop = new EventLoop();
-  loop.callSoon(() => parentPort.postMessage("owning the thread"));
-  await loop.runForever(); // nothing registered: waits until terminated
-} else {
-  const loop = new EventLoop().attach();
-  const [a, b] = socketpair();
-  b.setblocking(false);
-  loop.addReader(b, () => {
-    parentPort.postMessage("read " + b.recv(64).toString());
-  });
-  a.send("ping");
-}
-`,
-    );
-    const { Worker } = await import("node:worker_threads");
-    const worker = new Worker(workerScript, { workerData: scenario, env: childEnv() });
+    const worker = new Worker(compiledPath(new URL("./fixtures/loop-worker.ts", import.meta.url)), { workerData: scenario, env: childEnv() });
     const message = await new Promise<unknown>((resolve, reject) => {
       worker.once("message", resolve);
       worker.once("error", reject);

@@ -14,8 +14,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, Socket, defaultBackend, lowlevel, type SocketAddress } from "../lib/index.js";
-import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
-import { MODES, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { expectFdCount } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { MODES, drive, loopFixtures } from "./support/loop.js";
+import { ipv6Available, portOf, tcpListener, tcpSocket, udp } from "./support/net.js";
+import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
 
@@ -31,14 +34,6 @@ afterAll(async () => {
 });
 
 const ABORTED = { name: "AbortError", code: "ABORT_ERR" };
-
-/** A non-blocking UDP socket bound to the loopback address of `family`, port 0 (closed after the test). */
-function udp(family: number = AF_INET): Socket {
-  const s = track(new Socket(family, SOCK_DGRAM));
-  s.bind([family === AF_INET6 ? "::1" : "127.0.0.1", 0]);
-  s.setblocking(false);
-  return s;
-}
 
 /** The address a bound UDP socket receives on. */
 function addressOf(s: Socket): [string, number] {
@@ -59,8 +54,8 @@ function isEmpty(s: Socket): boolean {
 describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
   it("a UDP echo round trip: sockSendto → count, sockRecvfrom → [data, the sender's address]", async () => {
     const loop = make(mode);
-    const server = udp();
-    const client = udp();
+    const server = track(udp(AF_INET, false));
+    const client = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const echo = (async () => {
         const [data, address] = await loop.sockRecvfrom(server, 1024);
@@ -80,12 +75,12 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("a pending sockRecvfrom resolves when a datagram arrives later", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       let settled = false;
       const pending = loop.sockRecvfrom(rx, 64).finally(() => (settled = true));
-      await sleep(loop, 0.05);
+      await loopSleep(loop, 0.05);
       expect(settled).toBe(false);
       expect(loop.selector.getMap().get(rx.fileno())).toBeDefined();
       tx.sendto("late", addressOf(rx));
@@ -95,13 +90,13 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("sockRecvfromInto: [count, address]; pending until a datagram comes; nbytes limits the fill", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const buffer = Buffer.alloc(16, 0x2e);
       let settled = false;
       const pending = loop.sockRecvfromInto(rx, buffer).finally(() => (settled = true));
-      await sleep(loop, 0.05);
+      await loopSleep(loop, 0.05);
       expect(settled).toBe(false);
       await loop.sockSendto(tx, "abcdefgh", addressOf(rx));
       expect(await pending).toEqual([8, tx.getsockname()]);
@@ -121,8 +116,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("keeps message boundaries, truncates a datagram longer than n, and passes zero-length datagrams", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const to = addressOf(rx);
       await loop.sockSendto(tx, "one", to);
@@ -142,7 +137,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
       }
       // A zero-length datagram wakes a pending receive too.
       const pending = loop.sockRecvfrom(rx, 100);
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       tx.sendto(Buffer.alloc(0), to);
       expect(await pending).toEqual([Buffer.alloc(0), tx.getsockname()]);
       expect(isEmpty(rx)).toBe(true);
@@ -151,8 +146,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("a large n (beyond the Buffer pool) returns each datagram in its own memory", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const to = addressOf(rx);
       tx.sendto("first", to);
@@ -173,13 +168,13 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("an aborted sockRecvfrom rejects with ABORT_ERR and leaves no reader: the next call gets the datagram", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const to = addressOf(rx);
       const ac = new AbortController();
       const pending = loop.sockRecvfrom(rx, 64, { signal: ac.signal });
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       await expect(pending).rejects.toMatchObject(ABORTED);
       expect(loop.selector.getMap().get(rx.fileno())).toBeUndefined();
@@ -206,17 +201,17 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("an aborted sockRecvfromInto leaves the buffer alone and the next call gets the datagram", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const first = Buffer.alloc(8, 0x2e);
       const ac = new AbortController();
       const pending = loop.sockRecvfromInto(rx, first, undefined, { signal: ac.signal });
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       await expect(pending).rejects.toMatchObject(ABORTED);
       tx.sendto("datagram", addressOf(rx));
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       expect(first.toString()).toBe("........");
       const second = Buffer.alloc(8);
       expect(await loop.sockRecvfromInto(rx, second)).toEqual([8, tx.getsockname()]);
@@ -226,8 +221,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("close() rejects pending sockRecvfrom / sockRecvfromInto with ERR_LOOP_CLOSED; later calls too", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const other = udp();
+    const rx = track(udp(AF_INET, false));
+    const other = track(udp(AF_INET, false));
     if (mode !== "owned") loop.attach();
     const pending = loop.sockRecvfrom(rx, 16);
     const pendingInto = loop.sockRecvfromInto(other, Buffer.alloc(16));
@@ -242,8 +237,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("sockSendto resolves 'localhost'", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       expect(await loop.sockSendto(tx, "by name", ["localhost", portOf(rx)])).toBe(7);
       expect(await loop.sockRecvfrom(rx, 64)).toEqual([Buffer.from("by name"), ["127.0.0.1", portOf(tx)]]);
@@ -252,8 +247,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it.runIf(ipv6Available(SOCK_DGRAM))("IPv6 on ::1 with [host, port, flowinfo, scopeId] addresses", async () => {
     const loop = make(mode);
-    const rx = udp(AF_INET6);
-    const tx = udp(AF_INET6);
+    const rx = track(udp(AF_INET6, false));
+    const tx = track(udp(AF_INET6, false));
     await drive(loop, mode, async () => {
       const port = portOf(rx);
       expect(await loop.sockSendto(tx, "v6 pair", ["::1", port])).toBe(7);
@@ -285,7 +280,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
     anonymous.setblocking(false);
     await drive(loop, mode, async () => {
       const pending = loop.sockRecvfrom(rx, 64);
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       expect(await loop.sockSendto(tx, "over unix", rxPath)).toBe(9);
       expect(await pending).toEqual([Buffer.from("over unix"), txPath]);
       await loop.sockSendto(rx, "back", txPath);
@@ -341,11 +336,11 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
       probe.bind(["127.0.0.1", 0]);
       const port = portOf(probe);
       probe.close();
-      const sock = udp();
+      const sock = track(udp(AF_INET, false));
       sock.connect(["127.0.0.1", port]);
       await drive(loop, mode, async () => {
         const pending = loop.sockRecvfrom(sock, 64);
-        await sleep(loop, 0.02);
+        await loopSleep(loop, 0.02);
         sock.send("anyone?");
         await expect(pending).rejects.toMatchObject({ code: "ECONNREFUSED", syscall: "recvfrom" });
       });
@@ -354,8 +349,8 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("rejects blocking and timed sockets (ERR_SOCKET_BLOCKING), closed ones (EBADF) and bad arguments with codes", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     const to = addressOf(rx);
     tx.sendto("queued", to);
     const blocking = track(new Socket(AF_INET, SOCK_DGRAM));
@@ -366,7 +361,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
       await expect(loop.sockRecvfromInto(sock, Buffer.alloc(4))).rejects.toMatchObject({ code: "ERR_SOCKET_BLOCKING" });
       await expect(loop.sockSendto(sock, "x", to)).rejects.toMatchObject({ code: "ERR_SOCKET_BLOCKING" });
     }
-    const closed = udp();
+    const closed = track(udp(AF_INET, false));
     closed.close();
     await expect(loop.sockRecvfrom(closed, 16)).rejects.toMatchObject({ code: "EBADF", syscall: "recvfrom" });
     await expect(loop.sockRecvfromInto(closed, Buffer.alloc(4))).rejects.toMatchObject({ code: "EBADF", syscall: "recvfrom" });
@@ -423,14 +418,14 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 describe.each(MODES.filter((m) => m !== "owned"))("sockSendto while attached (%s)", (mode) => {
   it("an abort during the name lookup (node:dns while attached) rejects with ABORT_ERR and sends nothing", async () => {
     const loop = make(mode);
-    const rx = udp();
-    const tx = udp();
+    const rx = track(udp(AF_INET, false));
+    const tx = track(udp(AF_INET, false));
     await drive(loop, mode, async () => {
       const ac = new AbortController();
       const sending = loop.sockSendto(tx, "never", ["localhost", portOf(rx)], { signal: ac.signal });
       ac.abort();
       await expect(sending).rejects.toMatchObject(ABORTED);
-      await sleep(loop, 0.05);
+      await loopSleep(loop, 0.05);
       expect(isEmpty(rx)).toBe(true);
     });
   });

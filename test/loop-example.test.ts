@@ -3,24 +3,15 @@
 // "Hello, Client!" and the right Content-Length (14), logs like the seed, and on SIGINT prints
 // "Server shut down" and exits with code 0.
 import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
 import { request } from "node:http";
-import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 
-import { AF_INET, SOCK_STREAM, Socket } from "../lib/index.js";
-import { childEnv, compileToTemp, portOf } from "./loop-helpers.js";
+import { childEnv, compileForChildren, compiledPath } from "./support/child.js";
+import { freePort } from "./support/net.js";
+import { sleep } from "./support/time.js";
 
-function freePort(): number {
-  const s = new Socket(AF_INET, SOCK_STREAM);
-  try {
-    s.bind(["127.0.0.1", 0]);
-    return portOf(s);
-  } finally {
-    s.close();
-  }
-}
+const SERVER = new URL("../examples/asyncio-server.ts", import.meta.url);
 
 function call(port: number, method: string, body?: string): Promise<{ status: number; length: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
@@ -39,17 +30,13 @@ function call(port: number, method: string, body?: string): Promise<{ status: nu
 }
 
 describe("examples/asyncio-server", () => {
-  let out = "";
   beforeAll(() => {
-    out = compileToTemp();
-  });
-  afterAll(() => {
-    if (out) rmSync(out, { recursive: true, force: true });
+    compileForChildren();
   });
 
   it("serves GET and the seed's JSON POST, then shuts down on SIGINT with exit code 0", async () => {
     const port = freePort();
-    const child = spawn(process.execPath, [join(out, "examples", "asyncio-server.js"), "--port", String(port)], {
+    const child = spawn(process.execPath, [compiledPath(SERVER), "--port", String(port)], {
       env: childEnv(),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -75,7 +62,7 @@ describe("examples/asyncio-server", () => {
       const post = await call(port, "POST", json);
       expect(post).toEqual({ status: 200, length: "14", body: "Hello, Client!" });
 
-      await new Promise((r) => setTimeout(r, 50)); // let the server log the closes
+      await sleep(50); // let the server log the closes
       child.kill("SIGINT");
       const started = performance.now();
       const code = await exited;
@@ -95,7 +82,7 @@ describe("examples/asyncio-server", () => {
   });
 
   it("refuses a bad --port with exit code 2", async () => {
-    const child = spawn(process.execPath, [join(out, "examples", "asyncio-server.js"), "--port", "99999"], { env: childEnv(), stdio: "pipe" });
+    const child = spawn(process.execPath, [compiledPath(SERVER), "--port", "99999"], { env: childEnv(), stdio: "pipe" });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(code).toBe(2);
   });

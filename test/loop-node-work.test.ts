@@ -4,7 +4,6 @@
 // asyncio.sleep; run() refused inside a running loop (ERR_LOOP_RUNNING); and a main coroutine
 // that can never complete rejecting with ERR_LOOP_DEADLOCK (in child processes: the test runner's
 // own IPC channel keeps Node busy here).
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -12,13 +11,14 @@ import { lookup } from "node:dns/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { EventLoop, PollSelector, getRunningLoop, run, sleep, type LoopKeyData } from "../lib/index.js";
-import { childEnv, compileToTemp, drive, loopFixtures, pair, portOf, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { compileForChildren, runFixture } from "./support/child.js";
+import { drive, loopFixtures } from "./support/loop.js";
+import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
 
 /** The owned loop on the default selector and on poll (each waits for libuv its own way), and attached. */
 const MODES = ["owned", "owned-poll", "attached", "attached-poll"] as const;
@@ -320,66 +320,15 @@ describe("run() inside a running loop: ERR_LOOP_RUNNING", () => {
 });
 
 describe("ERR_LOOP_DEADLOCK (child processes)", () => {
-  let out = "";
-  let script = "";
   beforeAll(() => {
-    out = compileToTemp();
-    script = join(out, "deadlock-child.mjs");
-    const index = pathToFileURL(join(out, "lib", "index.js")).href;
-    writeFileSync(
-      script,
-      `import { run, sleep, socketpair, PollSelector } from ${JSON.stringify(index)};
-import { setTimeout as delay } from "node:timers/promises";
-import { readFile } from "node:fs/promises";
-const scenario = process.argv[2];
-const selector = () => (process.argv[3] === "poll" ? new PollSelector() : undefined);
-const scenarios = {
-  never: () => run(async () => new Promise(() => {}), selector()),
-  "sleep-forever": () => run(async () => sleep(Infinity), selector()),
-  "after-work": () => run(async (loop) => { await delay(5); await loop.sleep(0.005); return new Promise(() => {}); }, selector()),
-  "unref-timer": () => run(async () => new Promise((resolve) => setTimeout(resolve, 50).unref()), selector()),
-  "node-timer": () => run(async () => { await delay(20); return 1; }, selector()),
-  "fs": () => run(async () => (await readFile(process.argv[1], "utf8")).length > 0, selector()),
-  "reader": () => run(async (loop) => {
-    const [a, b] = socketpair();
-    b.setblocking(false);
-    setTimeout(() => a.send(Buffer.from("late")), 30);
-    const data = await loop.sockRecv(b, 16);
-    a.close();
-    b.close();
-    return data.toString();
-  }, selector()),
-};
-const started = performance.now();
-try {
-  console.log("result " + JSON.stringify(await scenarios[scenario]()));
-} catch (error) {
-  console.log("error " + error.code);
-}
-console.log("ms " + Math.round(performance.now() - started));
-`,
-    );
-  });
-  afterAll(() => {
-    if (out) rmSync(out, { recursive: true, force: true });
+    compileForChildren();
   });
 
-  function runChild(args: string[]): Promise<{ code: number | null; lines: string[] }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [script, ...args], { env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      const killer = setTimeout(() => child.kill("SIGKILL"), 8000);
-      child.on("error", reject);
-      child.on("close", (code) => {
-        clearTimeout(killer);
-        const lines = stdout.split("\n").filter((l) => l !== "");
-        if (stderr.trim() !== "") lines.push(`stderr: ${stderr.trim()}`);
-        resolve({ code, lines });
-      });
-    });
+  async function runChild(args: string[]): Promise<{ code: number | null; lines: string[] }> {
+    const r = await runFixture(new URL("./fixtures/loop-deadlock.ts", import.meta.url), args, { timeoutMs: 8000 });
+    const lines = r.stdout.split("\n").filter((l) => l !== "");
+    if (r.stderr.trim() !== "") lines.push(`stderr: ${r.stderr.trim()}`);
+    return { code: r.code, lines };
   }
 
   it.each([

@@ -14,8 +14,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, setdefaulttimeout, socketpair, type AddressedError, type EventLoop } from "../lib/index.js";
-import { expectFdCount, fdBaseline, thrown } from "./helpers/native-helpers.js";
-import { MODES, connected, drive, loopFixtures, pair, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { expectFdCount, thrown } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { MODES, connected, drive, loopFixtures } from "./support/loop.js";
+import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
+import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
 
@@ -95,7 +98,7 @@ describe.each(MODES)("sockSendfile (%s)", (mode) => {
       const controller = new AbortController();
       const pending = loop.sockSendfile(a, big.fd, 0, undefined, { signal: controller.signal });
       // Nobody reads: the socket fills, the call waits for room; abort it.
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       controller.abort();
       await expect(pending).rejects.toMatchObject({ name: "AbortError", code: "ABORT_ERR" });
       b.close();

@@ -10,8 +10,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, type SocketAddress } from "../lib/index.js";
-import { expectFdCount, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
-import { MODES, connected, drive, loopFixtures, portOf, sleep, tcpListener, tcpSocket } from "./loop-helpers.js";
+import { expectFdCount } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { MODES, connected, drive, loopFixtures } from "./support/loop.js";
+import { ipv6Available, portOf, tcpListener, tcpSocket } from "./support/net.js";
+import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
 
@@ -40,7 +43,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       for (let round = 0; round < 20; round++) {
         // Sent before the call: the drained socket waits for readiness, which is already there.
         client.send(`a${round}`);
-        await sleep(loop, 0.001);
+        await loopSleep(loop, 0.001);
         expect((await loop.sockRecv(server, 100)).toString()).toBe(`a${round}`);
         // Sent after the call, from a later iteration.
         const later = loop.sockRecv(server, 100);
@@ -53,7 +56,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       }
       // A full read (as many bytes as asked) is followed by an eager one, which finds the rest.
       client.send("0123456789");
-      await sleep(loop, 0.001);
+      await loopSleep(loop, 0.001);
       expect((await loop.sockRecv(server, 4)).toString()).toBe("0123");
       expect((await loop.sockRecv(server, 100)).toString()).toBe("456789");
     });
@@ -117,7 +120,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       const [client, server] = await connected(loop, track);
       const ac = new AbortController();
       const pending = loop.sockRecv(client, 1024, { signal: ac.signal });
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       await expect(pending).rejects.toMatchObject(ABORTED);
       expect(loop.selector.getMap().get(client.fileno())).toBeUndefined();
@@ -149,7 +152,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       const buffer = Buffer.alloc(2048);
       const ac = new AbortController();
       const pending = loop.sockRecvInto(client, buffer.subarray(0, 1024), { signal: ac.signal });
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       await expect(pending).rejects.toMatchObject(ABORTED);
       const sending = loop.sockSendall(server, "HTTP/1.0 200 OK\r\n\r\nmore");
@@ -209,7 +212,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       }
       const ac = new AbortController();
       const task = loop.sockSendall(sock, "hello", { signal: ac.signal });
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       await expect(task).rejects.toMatchObject(ABORTED);
       expect(loop.selector.getMap().get(sock.fileno())).toBeUndefined();
@@ -242,7 +245,7 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
         () => null,
         (e: unknown) => e,
       );
-      await sleep(loop, 0);
+      await loopSleep(loop, 0);
       ac.abort();
       const first = await task;
       // Refused at once on loopback (nobody listens yet), or aborted while in progress.

@@ -4,24 +4,16 @@
 import { closeSync, openSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { EVENT_READ, EVENT_WRITE, EventLoop, Socket, getRunningLoop, lowlevel, run, type ExceptionContext } from "../lib/index.js";
-import { expectFdCount, fdBaseline } from "./helpers/native-helpers.js";
-import { MODES, drive, newLoop, pair, sleep, tcpListener, type Mode } from "./loop-helpers.js";
+import { expectFdCount } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { MODES, drive, loopFixtures, newLoop } from "./support/loop.js";
+import { pair, socketpairsAt, tcpListener } from "./support/net.js";
+import { loopSleep, sleep } from "./support/time.js";
 
-const loops: EventLoop[] = [];
-function make(mode: Mode): EventLoop {
-  const loop = newLoop(mode);
-  loops.push(loop);
-  return loop;
-}
-afterEach(() => {
-  for (const loop of loops.splice(0)) {
-    loop.detach();
-    loop.close();
-  }
-});
+const { make } = loopFixtures();
 
 describe.each(MODES)("EventLoop (%s)", (mode) => {
   it("runs callSoon callbacks in FIFO order with their arguments; a cancelled one never runs", async () => {
@@ -33,7 +25,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
       loop.callSoon((x: string, y: string) => seen.push(x + y), "c", "d");
       h.cancel();
       expect(h.cancelled()).toBe(true);
-      await sleep(loop, 0.01);
+      await loopSleep(loop, 0.01);
     });
     expect(seen).toEqual(["a", "cd"]);
   });
@@ -69,7 +61,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
       loop.callAt(when, record, "b2");
       loop.callLater(0.02, record, "x").cancel();
       for (let i = 0; i < 200; i++) loop.callLater(0.001 * (i % 7), () => undefined).cancel();
-      await sleep(loop, 0.08);
+      await loopSleep(loop, 0.08);
     });
     expect(seen.map(([n]) => n)).toEqual(["a", "b1", "b2", "c"]);
     expect(seen[0]![1]).toBeGreaterThanOrEqual(0.01);
@@ -79,7 +71,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
   it("time() is monotonic seconds", async () => {
     const loop = make(mode);
     const t0 = loop.time();
-    await drive(loop, mode, () => sleep(loop, 0.02));
+    await drive(loop, mode, () => loopSleep(loop, 0.02));
     const dt = loop.time() - t0;
     expect(dt).toBeGreaterThanOrEqual(0.02);
     expect(dt).toBeLessThan(5);
@@ -105,7 +97,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
       loop.callSoon(() => {
         after = true;
       });
-      await sleep(loop, 0.01);
+      await loopSleep(loop, 0.01);
       expect(contexts[0]!.handle).toBe(handle);
     });
     expect(after).toBe(true);
@@ -124,14 +116,14 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
         loop.callSoon(function noisy() {
           throw new Error("printed");
         });
-        await sleep(loop, 0.01);
+        await loopSleep(loop, 0.01);
         loop.setExceptionHandler(() => {
           throw new Error("handler broke");
         });
         loop.callSoon(() => {
           throw new Error("second");
         });
-        await sleep(loop, 0.01);
+        await loopSleep(loop, 0.01);
       });
       const printed = spy.mock.calls.map((c) => String(c[0])).join("\n");
       expect(printed).toMatch(/Exception in callback noisy/);
@@ -154,7 +146,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
         }),
       );
       seen.push(getRunningLoop());
-      await sleep(loop, 0.005);
+      await loopSleep(loop, 0.005);
       seen.push(getRunningLoop());
     });
     expect(seen).toEqual([loop, loop, loop]);
@@ -180,9 +172,9 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
         });
       });
       loop.callSoon(() => w.send("abc"));
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       loop.callSoon(() => w.send("def"));
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
       loop.callSoon(() => w.close());
       await eof;
     });
@@ -306,7 +298,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
       });
       h.cancel();
       b.send("x");
-      await sleep(loop, 0.02);
+      await loopSleep(loop, 0.02);
     });
     expect(ran).toBe(false);
     expect(loop.selector.getMap().get(a.fileno())).toBeUndefined();
@@ -317,6 +309,8 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
   // The stale-event rule: two fds ready in one batch; the first callback closes the second fd and
   // registers a new socket that gets the same fd number. The old callback must not run, the new
   // registration must not get the old event, and it must work (its kernel registration is new).
+  // The number is reused on purpose (socketpairsAt), not left to the next socket: libkqueue frees
+  // an earlier loop's kqueue fds from its own thread, so lower numbers can come free meanwhile.
   it.each(["removed first", "closed without removeReader"])("stale events: an fd closed and reused within a batch gets none of it (%s)", async (how) => {
     const loop = make(mode);
     const [a1, a2] = pair();
@@ -334,9 +328,9 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
           closedFd = other.fileno();
           if (how === "removed first") loop.removeReader(other);
           other.close();
-          fresh = pair();
-          freshReader = fresh.find((s) => s.fileno() === closedFd) ?? fresh[0]!;
-          const writer = fresh[0] === freshReader ? fresh[1]! : fresh[0]!;
+          fresh = socketpairsAt([closedFd], false)[0]!;
+          freshReader = fresh[0];
+          const writer = fresh[1]!;
           loop.addReader(freshReader, () => {
             seen.push("fresh");
             freshReader!.recv(16);
@@ -486,7 +480,7 @@ describe.each(MODES)("EventLoop (%s)", (mode) => {
       loop.addSignalHandler("SIGUSR2", () => undefined);
       loop.addReader(a, () => undefined);
       loop.addWriter(b, () => undefined);
-      await sleep(loop, 0.005);
+      await loopSleep(loop, 0.005);
     });
     loop.close();
     a.close();
@@ -518,7 +512,7 @@ describe("EventLoop: owning the thread", () => {
   it("runUntilComplete returns the result, rejects with the rejection, accepts a function", async () => {
     const loop = make("owned");
     await expect(loop.runUntilComplete(Promise.resolve(7))).resolves.toBe(7);
-    await expect(loop.runUntilComplete(async (l) => (await sleep(l, 0.001), "fn"))).resolves.toBe("fn");
+    await expect(loop.runUntilComplete(async (l) => (await loopSleep(l, 0.001), "fn"))).resolves.toBe("fn");
     await expect(loop.runUntilComplete(Promise.reject(new Error("nope")))).rejects.toThrow("nope");
     const never = new Promise<void>(() => undefined);
     loop.callLater(0.01, () => loop.stop());
@@ -559,7 +553,7 @@ describe("EventLoop: owning the thread", () => {
     const result = await run(async (loop) => {
       seen = getRunningLoop();
       expect(seen).toBe(loop);
-      await sleep(loop, 0.001);
+      await loopSleep(loop, 0.001);
       return 42;
     });
     expect(result).toBe(42);
@@ -583,7 +577,7 @@ describe("EventLoop: owning the thread", () => {
       return original(timeout);
     };
     await loop.runUntilComplete(async () => {
-      for (const delay of [1e-2, 1e-4, 1e-6, 1e-8, 1e-10]) await sleep(loop, delay);
+      for (const delay of [1e-2, 1e-4, 1e-6, 1e-8, 1e-10]) await loopSleep(loop, delay);
     });
     expect(selects).toBeLessThanOrEqual(20);
   });
@@ -595,7 +589,7 @@ describe("EventLoop: owning the thread", () => {
       // The loop's own next event is 10 s away: its selector would wait that long for it.
       const far = loop.callLater(10, () => loop.stop());
       const start = performance.now();
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
       far.cancel();
       return performance.now() - start;
     });
@@ -620,10 +614,10 @@ describe("EventLoop: attached", () => {
     expect(ran).toBe(1);
     loop.detach();
     loop.callSoon(() => ran++);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     expect(ran).toBe(1);
     loop.attach();
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
     expect(ran).toBe(2);
     loop.detach();
   });

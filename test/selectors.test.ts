@@ -3,13 +3,13 @@
 // the public API on real sockets; plus the contract of issue 3 that CPython leaves untested:
 // timeout rounding, HUP/ERR masking, the getMap view, error codes, and closing by the GC.
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 import {
   DefaultSelector,
@@ -27,99 +27,34 @@ import {
   type BaseSelector,
   type SelectorKey,
 } from "../lib/index.js";
-import { expectCode, fdCount, fdTarget, sleep, thrown } from "./helpers/native-helpers.js";
+import { closeAfterEach, expectCode, expectFdCount, thrown } from "./support/expect.js";
+import { fdBaseline, fdCount, fdTarget, softFdLimit } from "./support/fds.js";
+import { pair, socketpairsAt } from "./support/net.js";
+import { sleep } from "./support/time.js";
 
 const R = EVENT_READ;
 const W = EVENT_WRITE;
 
-/** The soft RLIMIT_NOFILE of this process. */
-function softFdLimit(): number {
-  const line = readFileSync("/proc/self/limits", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("Max open files"));
-  const value = line?.split(/\s{2,}/)[1];
-  return value === undefined || value === "unlimited" ? Number.MAX_SAFE_INTEGER : Number(value);
-}
-
-/**
- * The fd count once it stops changing: libkqueue releases a closed kqueue's own fds from its
- * monitoring thread a little later, and opens two fds of its own on first use.
- */
-async function settledFdCount(expected?: number): Promise<number> {
-  let last = fdCount();
-  const deadline = Date.now() + 3000;
-  while (Date.now() < deadline && last !== expected) {
-    await sleep(150);
-    const now = fdCount();
-    if (now === last && expected === undefined) break;
-    last = now;
-  }
-  return last;
-}
-
 let fdsBefore = 0;
 let tmp = "";
 beforeAll(async () => {
-  for (const { cls } of availableSelectors) new cls().close();
-  fdsBefore = await settledFdCount();
+  fdsBefore = await fdBaseline();
   tmp = mkdtempSync(join(tmpdir(), "ns-selectors-"));
 });
 afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
-  expect(await settledFdCount(fdsBefore)).toBe(fdsBefore);
+  await expectFdCount(fdsBefore, 3000);
 });
 
 /** Everything a test opened, closed after it whatever happened. */
-const opened: Array<{ close(): void }> = [];
-afterEach(() => {
-  for (const thing of opened.splice(0)) thing.close();
-});
-
-function pair(): [Socket, Socket] {
-  const [rd, wr] = socketpair();
-  opened.push(rd, wr);
-  return [rd, wr];
-}
-
-/**
- * Socketpairs until every number in `fds` names one of their ends (POSIX gives out the lowest
- * free number first); returns `[socket at fd, its peer]` for each, in order. The rest are closed.
- */
-function reopen(fds: number[]): Array<[Socket, Socket]> {
-  const found = new Map<number, [Socket, Socket]>();
-  const spare: Socket[] = [];
-  try {
-    for (let i = 0; i < 256 && found.size < fds.length; i++) {
-      const [a, b] = socketpair();
-      let used = false;
-      for (const [s, peer] of [
-        [a, b],
-        [b, a],
-      ] as const) {
-        if (fds.includes(s.fileno()) && !found.has(s.fileno())) {
-          found.set(s.fileno(), [s, peer]);
-          used = true;
-        }
-      }
-      if (used) opened.push(a, b);
-      else spare.push(a, b);
-    }
-  } finally {
-    for (const s of spare) s.close();
-  }
-  return fds.map((fd) => {
-    const hit = found.get(fd);
-    if (hit === undefined) throw new Error(`could not reopen fd ${fd}`);
-    return hit;
-  });
-}
+const track = closeAfterEach();
 
 describe("selector classes", () => {
   it("DefaultSelector is the build's default backend and the first available one on this platform", () => {
     expect(availableSelectors.length).toBeGreaterThanOrEqual(1);
     expect(availableSelectors.map((s) => s.kind)).toContain("poll");
     const sel = new DefaultSelector();
-    opened.push(sel);
+    track(sel);
     expect(sel.backend).toBe(defaultBackend);
     if (process.platform === "linux") expect(availableSelectors[0]!.kind).toBe("epoll");
   });
@@ -141,25 +76,25 @@ describe("selector classes", () => {
 describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   function make<D = unknown>(): BaseSelector<D> {
     const sel = new cls<D>();
-    opened.push(sel);
+    track(sel);
     return sel;
   }
 
   // 1
   it("register returns the key { fileobj, fd, events, data }", () => {
     const s = make<string | undefined>();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     const key = s.register(rd, R, "data");
     expect(key).toEqual({ fileobj: rd, fd: rd.fileno(), events: R, data: "data" });
     expect(key.fileobj).toBe(rd);
-    const [other] = pair();
+    const [other] = track(pair(true));
     expect(s.register(other, W).data).toBeUndefined();
   });
 
   // 2, 3, 4, 5
   it("register: invalid events (checked before the fd), invalid fd, twice, same fd through another object", () => {
     const s = make();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     expectCode(() => s.register(0, 999999), "ERR_INVALID_EVENTS");
     expectCode(() => s.register(-10, 999999), "ERR_INVALID_EVENTS");
     expectCode(() => s.register(rd, 0), "ERR_INVALID_EVENTS");
@@ -197,7 +132,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 6
   it("unregister returns the key; unknown fd and a second unregister are ERR_NOT_REGISTERED", () => {
     const s = make();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     const key = s.register(rd, R);
     expect(s.unregister(rd)).toBe(key);
     expectCode(() => s.unregister(999999), "ERR_NOT_REGISTERED");
@@ -232,7 +167,9 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
     s.register(w, W);
     rd.close();
     wr.close();
-    const [[atR, peerR], [atW]] = reopen([r, w]);
+    const reopened = socketpairsAt([r, w]);
+    for (const p of reopened) track(p);
+    const [[atR, peerR], [atW]] = reopened;
     expect(() => {
       s.unregister(r);
       s.unregister(w);
@@ -266,7 +203,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 10, 11, 12
   it("modify: events, data only, unknown fd", () => {
     const s = make<string | undefined>();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     const key = s.register(rd, R);
     const key2 = s.modify(rd, W);
     expect(key2.events).not.toBe(key.events);
@@ -290,7 +227,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   it("modify with invalid events throws ERR_INVALID_EVENTS and keeps the registration", () => {
     const s = make();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     const key = s.register(rd, R);
     expectCode(() => s.modify(rd, 0), "ERR_INVALID_EVENTS");
     expectCode(() => s.modify(rd, 999999), "ERR_INVALID_EVENTS");
@@ -344,7 +281,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 15
   it("close: later calls throw ERR_SELECTOR_CLOSED and a view taken before is empty", () => {
     const s = make();
-    const [rd, wr] = pair();
+    const [rd, wr] = track(pair(true));
     const mapping = s.getMap();
     s.register(rd, R);
     s.register(wr, W);
@@ -373,7 +310,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   // 16
   it("Symbol.dispose closes the selector (Python's context manager)", () => {
-    const [rd, wr] = pair();
+    const [rd, wr] = track(pair(true));
     let outer: BaseSelector;
     {
       using s = new cls();
@@ -389,7 +326,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 17
   it("getKey", () => {
     const s = make<string>();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     const key = s.register(rd, R, "data");
     expect(s.getKey(rd)).toBe(key);
     expect(s.getKey(rd.fileno())).toBe(key);
@@ -399,7 +336,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 18
   it("getMap: a live read-only view keyed by fd", () => {
     const s = make<string | undefined>();
-    const [rd, wr] = pair();
+    const [rd, wr] = track(pair(true));
     const keys = s.getMap();
     expect(keys.size).toBe(0);
     expect([...keys]).toEqual([]);
@@ -439,7 +376,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 19
   it("select() reports exactly the writable writer", () => {
     const s = make();
-    const [rd, wr] = pair();
+    const [rd, wr] = track(pair(true));
     s.register(rd, R);
     const wrKey = s.register(wr, W);
     const result = s.select();
@@ -454,7 +391,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 20
   it("select() reports READ and WRITE of one fd exactly once each", () => {
     const s = make();
-    const [sock1, sock2] = pair();
+    const [sock1, sock2] = track(pair(true));
     sock2.send("foo");
     const myKey = s.register(sock1, R | W);
     const result = s.select();
@@ -490,7 +427,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
     const r2w = new Map<Socket, Socket>();
     const NUM = 12;
     for (let i = 0; i < NUM; i++) {
-      const [rd, wr] = pair();
+      const [rd, wr] = track(pair(true));
       s.register(rd, R);
       s.register(wr, W);
       r2w.set(rd, wr);
@@ -538,7 +475,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 24
   it("timeouts are seconds: 0 and negative poll, 1 waits about a second", () => {
     const s = make();
-    const [rd, wr] = pair();
+    const [rd, wr] = track(pair(true));
     s.register(wr, W);
     let t = performance.now();
     expect(s.select(0)).toHaveLength(1);
@@ -563,7 +500,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
 
   it("fractions round up to whole milliseconds: select(0.0001) waits, it does not spin", () => {
     const s = make();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     s.register(rd, R);
     const calls = 20;
     for (const timeout of [0.0001, 1e-10, 0.0005]) {
@@ -583,7 +520,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 26
   it("a signal during the wait resumes it with the time left (EINTR)", async () => {
     const s = make();
-    const [rd] = pair();
+    const [rd] = track(pair(true));
     s.register(rd, R);
     let delivered = 0;
     const onSignal = (): void => {
@@ -640,7 +577,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
     if (kind === "kqueue") {
       // kqueue has no HUP/ERR bits: the peer's close is EV_EOF on the filter that was asked for.
       const [a, b] = socketpair();
-      opened.push(a);
+      track(a);
       const key = s.register(a, R);
       expect(s.select(0)).toEqual([]);
       b.close();

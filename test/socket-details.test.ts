@@ -54,7 +54,9 @@ import {
   type SocketAddress,
 } from "../lib/index.js";
 import * as api from "../lib/index.js";
-import { expectCode, expectFdCount, fdBaseline, ipv6Available, thrown } from "./helpers/native-helpers.js";
+import { expectCode, expectFdCount, thrown } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { freePort, ipv6Available, portOf, tcpListener, tcpSocketPair } from "./support/net.js";
 
 const E = lowlevel.constants;
 /** Linux and FreeBSD report the protocol of a wrapped fd (SO_PROTOCOL); elsewhere it reads 0. */
@@ -73,34 +75,6 @@ afterAll(async () => {
 afterEach(() => {
   setdefaulttimeout(null);
 });
-
-/** A blocking listener on 127.0.0.1 (or ::1) and its port. */
-function listener(family: number = AF_INET): [Socket, number] {
-  const s = new Socket(family, SOCK_STREAM);
-  s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-  s.bind([family === AF_INET6 ? "::1" : "127.0.0.1", 0]);
-  s.listen();
-  return [s, (s.getsockname() as [string, number])[1]];
-}
-
-/** A port that was bound a moment ago and is closed now: a connect there is refused. */
-function closedPort(host = "127.0.0.1", family: number = AF_INET): number {
-  using probe = new Socket(family, SOCK_STREAM);
-  probe.bind([host, 0]);
-  return (probe.getsockname() as [string, number])[1];
-}
-
-/** A connected blocking TCP pair on 127.0.0.1: [client, server side]. */
-function tcpPair(): [Socket, Socket] {
-  const [l, port] = listener();
-  try {
-    const client = new Socket();
-    client.connect(["127.0.0.1", port]);
-    return [client, l.accept()[0]];
-  } finally {
-    l.close();
-  }
-}
 
 /** node:net's own error for a refused connect to host:port. */
 function netRefusal(host: string, port: number): Promise<NodeJS.ErrnoException> {
@@ -209,7 +183,8 @@ describe("wrapping an fd: family, type and proto from the fd (CPython's socket(f
   });
 
   it("accept() and socketpair() wrap with the values they know (no detection: proto stays the listener's 0)", () => {
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     using client = new Socket();
     client.connect(["127.0.0.1", port]);
@@ -259,7 +234,7 @@ describe("name-lookup errors shaped like node:dns's", () => {
 // ---------------------------------------------------------------------------------------------
 describe("connect errors carry address and port, as node:net's and loop.sockConnect's", () => {
   it("a refused blocking connect: the same code, errno, syscall, address and port as node:net's error", async () => {
-    const port = closedPort();
+    const port = freePort();
     using s = new Socket();
     const error = expectCode(() => s.connect(["127.0.0.1", port]), "ECONNREFUSED") as AddressedError;
     const net = await netRefusal("127.0.0.1", port);
@@ -270,7 +245,7 @@ describe("connect errors carry address and port, as node:net's and loop.sockConn
 
   it("IPv6 and Unix paths too (a path has no port); a non-blocking connect's EINPROGRESS says where it goes", () => {
     if (ipv6Available()) {
-      const port = closedPort("::1", AF_INET6);
+      const port = freePort("::1", AF_INET6);
       using s6 = new Socket(AF_INET6);
       expect(thrown(() => s6.connect(["::1", port]))).toMatchObject({ code: "ECONNREFUSED", address: "::1", port });
     }
@@ -280,7 +255,8 @@ describe("connect errors carry address and port, as node:net's and loop.sockConn
     expect(unix).toMatchObject({ code: "ENOENT", syscall: "connect", address: path });
     expect("port" in unix).toBe(false);
     expect(unix.message).toBe(`ENOENT: no such file or directory, connect ${path}`);
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     using nb = new Socket();
     nb.setblocking(false);
@@ -292,7 +268,7 @@ describe("connect errors carry address and port, as node:net's and loop.sockConn
     expect(pending.message).toMatch(new RegExp(`^EINPROGRESS: .+, connect 127\\.0\\.0\\.1:${port}$`));
     // connectEx still returns the bare errno.
     using other = new Socket();
-    expect(other.connectEx(["127.0.0.1", closedPort()])).toBe(E.ECONNREFUSED);
+    expect(other.connectEx(["127.0.0.1", freePort()])).toBe(E.ECONNREFUSED);
   });
 });
 
@@ -318,7 +294,7 @@ describe("setblocking checks its argument", () => {
 // ---------------------------------------------------------------------------------------------
 describe("util.inspect shows what CPython's repr shows", () => {
   it("a connected TCP socket: fd, family, type, proto, laddr and raddr", () => {
-    const [client, server] = tcpPair();
+    const [client, server] = tcpSocketPair();
     using c = client;
     using s = server;
     const [lhost, lport] = c.getsockname() as [string, number];
@@ -328,7 +304,8 @@ describe("util.inspect shows what CPython's repr shows", () => {
   });
 
   it("a listener shows laddr only; an unbound Unix socket neither; a bound one its path; IPv6 the 4-tuple", () => {
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     expect(inspect(server)).toBe(`<Socket fd=${server.fileno()}, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=['127.0.0.1', ${port}]>`);
     using unix = new Socket(AF_UNIX, SOCK_DGRAM);
@@ -359,7 +336,7 @@ describe("util.inspect shows what CPython's repr shows", () => {
   });
 
   it("never throws: an fd closed behind the Socket's back only loses laddr and raddr", () => {
-    const [client, server] = tcpPair();
+    const [client, server] = tcpSocketPair();
     using s = server;
     const fd = client.fileno();
     lowlevel.close(fd); // getsockname and getpeername now fail with EBADF
@@ -436,7 +413,8 @@ describe("setdefaulttimeout / getdefaulttimeout", () => {
     using pb = b;
     expect([pa.gettimeout(), pb.gettimeout(), lowlevel.getNonBlocking(pa.fileno())]).toEqual([1.5, 1.5, true]);
     setdefaulttimeout(null);
-    const [l, port] = listener(); // blocking listener, made without a default
+    const l = tcpListener({ blocking: true }); // blocking listener, made without a default
+    const port = portOf(l);
     using server = l;
     setdefaulttimeout(0.2);
     using client = new Socket();
@@ -470,7 +448,8 @@ describe("setdefaulttimeout / getdefaulttimeout", () => {
 // ---------------------------------------------------------------------------------------------
 describe("createConnection (CPython's create_connection)", () => {
   it("connects to each address in the resolver's order and returns a connected blocking Socket; timeout and sourceAddress as asked", () => {
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     using c = createConnection(["127.0.0.1", port]);
     expect(c.gettimeout()).toBeNull();
@@ -482,7 +461,7 @@ describe("createConnection (CPython's create_connection)", () => {
     using timed = createConnection(["127.0.0.1", String(port)], 2);
     expect(timed.gettimeout()).toBe(2);
     server.accept()[0].close();
-    const source = closedPort();
+    const source = freePort();
     using sourced = createConnection(["127.0.0.1", port], null, ["127.0.0.1", source]);
     expect(sourced.getsockname()).toEqual(["127.0.0.1", source]);
     server.accept()[0].close();
@@ -493,7 +472,8 @@ describe("createConnection (CPython's create_connection)", () => {
     expect(results.length, "a null host resolves to the loopback of each family").toBeGreaterThanOrEqual(2);
     const last = results[results.length - 1]!;
     const family = last[0];
-    const [l, port] = listener(family);
+    const l = tcpListener({ family, blocking: true });
+    const port = portOf(l);
     using server = l;
     // Only the last address listens (on a port whose twin on the other family is free).
     const before = await fdBaseline();
@@ -506,7 +486,7 @@ describe("createConnection (CPython's create_connection)", () => {
   });
 
   it("when every address fails, the last error is thrown (with address and port), and no socket is left open", async () => {
-    const port = closedPort();
+    const port = freePort();
     const before = await fdBaseline();
     const results = getaddrinfo(null, port, 0, SOCK_STREAM);
     const error = thrown(() => createConnection([null, port])) as AddressedError;
@@ -518,7 +498,8 @@ describe("createConnection (CPython's create_connection)", () => {
   });
 
   it("argument errors come out at once (a bad source address is not another address to try); resolver errors as getaddrinfo's", async () => {
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     const before = await fdBaseline();
     expectCode(() => createConnection(["127.0.0.1", port], null, 5 as unknown as [string, number]), "ERR_INVALID_ARG_TYPE");
@@ -650,7 +631,8 @@ describe("sendfile", () => {
 
   it("a whole 3 MB file to a reader in another process: the byte count, and the same bytes", async () => {
     const { fd, bytes } = patternFile("big.bin", 3 * 1024 * 1024 + 123);
-    const [l, port] = listener();
+    const l = tcpListener({ blocking: true });
+    const port = portOf(l);
     using server = l;
     const reader = spawn(
       process.execPath,
@@ -826,7 +808,7 @@ describe("MSG_* constants, exported from the package root", () => {
     expect(into.toString()).toBe("0123");
     if (process.platform === "linux") {
       // TCP on Linux: MSG_TRUNC discards the bytes without writing them; what comes back is zeros.
-      const [client, server] = tcpPair();
+      const [client, server] = tcpSocketPair();
       using c = client;
       using s = server;
       c.sendall("secret");

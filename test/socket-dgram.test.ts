@@ -11,8 +11,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, socketpair } from "../lib/index.js";
-import { expectCode, expectFdCount, expectSystemError, fdBaseline, ipv6Available } from "./helpers/native-helpers.js";
-import { portOf } from "./loop-helpers.js";
+import { expectCode, expectFdCount, expectSystemError } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { ipv6Available, portOf, udp } from "./support/net.js";
 
 const E = lowlevel.constants;
 
@@ -26,18 +27,6 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
   await expectFdCount(fdsBefore);
 });
-
-/** A UDP socket bound to the loopback address of `family`, port 0. */
-function udp(family: number = AF_INET): Socket {
-  const s = new Socket(family, SOCK_DGRAM);
-  try {
-    s.bind([family === AF_INET6 ? "::1" : "127.0.0.1", 0]);
-  } catch (error) {
-    s.close();
-    throw error;
-  }
-  return s;
-}
 
 describe("UDP over IPv4", () => {
   it("sendto(data, address) → count; recvfrom → [Buffer, [host, port]] of the sender", () => {

@@ -14,21 +14,10 @@ import { join } from "node:path";
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import {
-  AF_INET,
-  AF_UNIX,
-  DefaultSelector,
-  EVENT_READ,
-  EventLoop,
-  SOCK_DGRAM,
-  SOCK_STREAM,
-  SOL_SOCKET,
-  SO_REUSEADDR,
-  Socket,
-  lowlevel,
-  socketpair,
-} from "../lib/index.js";
-import { expectCode, expectFdCount, expectSystemError, fdBaseline } from "./helpers/native-helpers.js";
+import { AF_INET, AF_UNIX, DefaultSelector, EVENT_READ, EventLoop, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, socketpair } from "../lib/index.js";
+import { expectCode, expectFdCount, expectSystemError } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
+import { portOf, tcpListener, udp } from "./support/net.js";
 
 const E = lowlevel.constants;
 
@@ -64,20 +53,6 @@ function expectTimeoutAfter(seconds: number, fn: () => unknown, syscall: string,
   const elapsed = timed(() => expectTimeout(fn, syscall, suffix));
   expect(elapsed).toBeGreaterThanOrEqual(seconds * 1000 - 10);
   expect(elapsed).toBeLessThan(5000);
-}
-
-function listener(backlog = 16): [Socket, number] {
-  const s = new Socket(AF_INET, SOCK_STREAM);
-  s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-  s.bind(["127.0.0.1", 0]);
-  s.listen(backlog);
-  return [s, (s.getsockname() as [string, number])[1]];
-}
-
-function udp(): Socket {
-  const s = new Socket(AF_INET, SOCK_DGRAM);
-  s.bind(["127.0.0.1", 0]);
-  return s;
 }
 
 /** Fills `sock`'s send buffer (the peer never reads) until even one byte does not fit; leaves it non-blocking. */
@@ -129,7 +104,8 @@ function child(code: string, fd?: number): { ready: Promise<void>; exited: Promi
  * listener's; close everything with `close()`.
  */
 function fullBacklog(): { port: number; found: boolean; close: () => void } {
-  const [server, port] = listener(0);
+  const server = tcpListener({ backlog: 0, blocking: true });
+  const port = portOf(server);
   const held: Socket[] = [];
   let found = false;
   for (let i = 0; i < 64 && !found; i++) {
@@ -258,7 +234,7 @@ describe("a timed call that would block throws ETIMEDOUT", () => {
   });
 
   it("accept on a timed listener with nothing pending ('accept')", () => {
-    const [server] = listener();
+    const server = tcpListener({ backlog: 16, blocking: true });
     using _server = server;
     server.settimeout(0.2);
     expectTimeoutAfter(0.2, () => server.accept(), "accept");
@@ -343,7 +319,8 @@ describe("a timed call completes when it can", () => {
   });
 
   it("accept returns a connection made during its wait (from another process)", async () => {
-    const [server, port] = listener();
+    const server = tcpListener({ backlog: 16, blocking: true });
+    const port = portOf(server);
     using _server = server;
     server.settimeout(10);
     const peer = child(
@@ -371,7 +348,8 @@ describe("a timed call completes when it can", () => {
   });
 
   it("accept with a connection pending: [Socket, address], the accepted socket blocking; the listener keeps its timeout", () => {
-    const [server, port] = listener();
+    const server = tcpListener({ backlog: 16, blocking: true });
+    const port = portOf(server);
     using _server = server;
     server.settimeout(0.3);
     using client = new Socket();
@@ -425,7 +403,8 @@ describe("a timed call completes when it can", () => {
 
 describe("connect on a timed socket", () => {
   it("connects to a listening loopback socket and exchanges data; connectEx returns 0", () => {
-    const [server, port] = listener();
+    const server = tcpListener({ backlog: 16, blocking: true });
+    const port = portOf(server);
     using _server = server;
     using client = new Socket();
     client.settimeout(2);

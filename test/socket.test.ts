@@ -36,28 +36,12 @@ import {
   lowlevel,
   socketpair,
 } from "../lib/index.js";
-import { expectCode, fdCount, fdTarget, thrown } from "./helpers/native-helpers.js";
+import { expectCode, expectSystemError, thrown } from "./support/expect.js";
+import { fdCount, fdTarget } from "./support/fds.js";
+import { portOf, tcpListener } from "./support/net.js";
+import { sleep } from "./support/time.js";
 
 const E = lowlevel.constants;
-
-/** A system error as Node shapes it: code, negative errno, syscall. */
-function expectSystemError(fn: () => unknown, code: string, syscall?: string): NodeJS.ErrnoException {
-  const error = expectCode(fn, code);
-  const known = (E as unknown as Record<string, number | undefined>)[code];
-  expect(error.errno).toBeLessThan(0);
-  if (known !== undefined) expect(error.errno).toBe(-known);
-  if (syscall !== undefined) expect(error.syscall).toBe(syscall);
-  return error;
-}
-
-/** A listening IPv4 socket on 127.0.0.1 and a free port. */
-function listener4(): [Socket, number] {
-  const server = new Socket();
-  server.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
-  server.bind(["127.0.0.1", 0]);
-  server.listen();
-  return [server, (server.getsockname() as [string, number])[1]];
-}
 
 /**
  * Waits (at most `seconds`) until `sock` is ready for `events`; fails the test otherwise. poll(2)
@@ -213,7 +197,8 @@ describe("Socket basics", () => {
 
 describe("IPv4", () => {
   it("blocking listen / connect / accept / send / recv / getpeername", () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     using client = new Socket(AF_INET, SOCK_STREAM);
     client.connect(["127.0.0.1", port]);
@@ -236,7 +221,8 @@ describe("IPv4", () => {
   });
 
   it("accept() on a non-blocking listener returns a blocking socket, as Python does", () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     server.setblocking(false);
     using client = new Socket();
@@ -263,13 +249,14 @@ describe("IPv4", () => {
     const port = (probe.getsockname() as [string, number])[1];
     probe.close();
     using a = new Socket();
-    expectSystemError(() => a.connect(["127.0.0.1", port]), "ECONNREFUSED", "connect");
+    expectSystemError(() => a.connect(["127.0.0.1", port]), "ECONNREFUSED", "connect", ` 127.0.0.1:${port}`);
     using b = new Socket();
     expect(b.connectEx(["127.0.0.1", port])).toBe(E.ECONNREFUSED);
   });
 
   it("connectEx: 0 on success, EISCONN when connected again", () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     using client = new Socket();
     expect(client.connectEx(["127.0.0.1", port])).toBe(0);
@@ -279,11 +266,12 @@ describe("IPv4", () => {
   });
 
   it("non-blocking connect throws EINPROGRESS, then SO_ERROR is 0 once writable", () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     using client = new Socket();
     client.setblocking(false);
-    expectSystemError(() => client.connect(["127.0.0.1", port]), "EINPROGRESS", "connect");
+    expectSystemError(() => client.connect(["127.0.0.1", port]), "EINPROGRESS", "connect", ` 127.0.0.1:${port}`);
     expect(waitFor(client, EVENT_WRITE) & EVENT_WRITE).toBe(EVENT_WRITE);
     expect(client.getsockopt(SOL_SOCKET, SO_ERROR)).toBe(0);
     expect(client.getpeername()).toEqual(["127.0.0.1", port]);
@@ -304,7 +292,8 @@ describe("IPv4", () => {
   });
 
   it("non-blocking recv, send and accept throw EAGAIN (Python's BlockingIOError)", () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     server.setblocking(false);
     expectSystemError(() => server.accept(), "EAGAIN", "accept");
@@ -348,7 +337,8 @@ describe("IPv4", () => {
   });
 
   it("sendall delivers a 4 MiB body to a peer process reading it", async () => {
-    const [server, port] = listener4();
+    const server = tcpListener({ blocking: true });
+    const port = portOf(server);
     using _server = server;
     const body = Buffer.alloc(4 * 1024 * 1024);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >>> 10)) & 0xff;
@@ -454,7 +444,7 @@ describe("Unix sockets", () => {
 
   it("ENOENT connecting to a missing path; a path too long is a bad argument", () => {
     using s = new Socket(AF_UNIX);
-    expectSystemError(() => s.connect(join(tmp, "missing.sock")), "ENOENT", "connect");
+    expectSystemError(() => s.connect(join(tmp, "missing.sock")), "ENOENT", "connect", ` ${join(tmp, "missing.sock")}`);
     expect(s.connectEx(join(tmp, "missing.sock"))).toBe(E.ENOENT);
     expectCode(() => s.bind(join(tmp, "x".repeat(200))), "ERR_INVALID_ARG_VALUE");
   });
@@ -568,7 +558,7 @@ describe("garbage collection", () => {
     let open = dropped.length;
     while (Date.now() < deadline) {
       gc();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
       // Closed, or the number now names another file.
       open = dropped.filter(([fd, target]) => fdTarget(fd) === target).length;
       if (open === 0) break;
@@ -587,7 +577,7 @@ describe("garbage collection", () => {
     })();
     for (let i = 0; i < 5; i++) {
       gc();
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     expect(fdTarget(fds[0]!)).toMatch(/^socket:/);
     lowlevel.close(fds[0]!);

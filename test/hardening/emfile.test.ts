@@ -5,13 +5,13 @@
 import { describe, expect, it } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
-import { expectClean, runFixture } from "./fixtures/harness.js";
+import { expectClean, runFixture } from "../support/child.js";
 
 const NOFILE = 64;
 
 describe("full fd table", () => {
   it("accept and the constructors fail with EMFILE, and accept works again once fds are free", async () => {
-    const r = await runFixture("emfile", ["errors"], { nofile: NOFILE });
+    const r = await runFixture(new URL("./fixtures/emfile.ts", import.meta.url), ["errors"], { nofile: NOFILE });
     expectClean(r);
     const { results, backend } = r.result as { results: Record<string, unknown>; backend: string };
     const EMFILE = -24;
@@ -37,7 +37,7 @@ describe("full fd table", () => {
   for (const path of ["sockAccept", "reader"] as const) {
     for (const drive of ["owned", "attached"] as const) {
       it(`the ${path === "reader" ? "addReader accept callback" : "sockAccept loop"} backs off while the table is full, then serves (${drive})`, async () => {
-        const r = await runFixture("emfile", [path, drive], { nofile: NOFILE, timeoutMs: 30_000 });
+        const r = await runFixture(new URL("./fixtures/emfile.ts", import.meta.url), [path, drive], { nofile: NOFILE, timeoutMs: 30_000 });
         expectClean(r);
         const res = r.result as {
           served: number;

@@ -3,7 +3,7 @@
 // Error with a string code, and the child exits 0 (no crash, no abort, no sanitizer report).
 import { describe, expect, it } from "vitest";
 
-import { expectClean, runFixture } from "./fixtures/harness.js";
+import { expectClean, runFixture } from "../support/child.js";
 
 interface FuzzResult {
   seed: number;
@@ -21,7 +21,7 @@ const CALLS = Number(process.env.HARDENING_FUZZ_CALLS ?? 30_000);
 describe("public API random-argument test", () => {
   it(`${CALLS} random calls end in returns or coded Errors, never a crash`, async () => {
     const seed = process.env.HARDENING_FUZZ_SEED ?? String((Date.now() ^ (process.pid << 16)) >>> 0);
-    const r = await runFixture("fuzz-public", [seed, String(CALLS)], { timeoutMs: 170_000 });
+    const r = await runFixture(new URL("./fixtures/fuzz-public.ts", import.meta.url), [seed, String(CALLS)], { timeoutMs: 170_000 });
     const first = r.stdout.split("\n")[0];
     expect(first).toBe(`fuzz-public seed=${seed} calls=${CALLS}`);
     const result = r.result as FuzzResult | undefined;

@@ -3,7 +3,7 @@
 // selectors and Sockets, and a worker terminated while its reactor runs closes what it opened.
 import { describe, expect, it } from "vitest";
 
-import { expectClean, runFixture } from "./fixtures/harness.js";
+import { expectClean, runFixture } from "../support/child.js";
 
 /** Under the ASan run the allocator's quarantine holds freed memory: RSS says nothing there. */
 const SANITIZED = (process.env.LD_PRELOAD ?? "").includes("asan");
@@ -16,7 +16,10 @@ interface LeakResult {
 describe("fd count and RSS stay flat across sequential connections", () => {
   for (const mode of ["selectors", "owned", "attached"] as const) {
     it(`${CONNECTIONS} connect/request/close through a ${mode === "selectors" ? "DefaultSelector server" : `${mode} EventLoop`}`, async () => {
-      const r = await runFixture("leak-server", [mode, String(CONNECTIONS), "300"], { nodeArgs: ["--expose-gc"], timeoutMs: 100_000 });
+      const r = await runFixture(new URL("./fixtures/leak-server.ts", import.meta.url), [mode, String(CONNECTIONS), "300"], {
+        nodeArgs: ["--expose-gc"],
+        timeoutMs: 100_000,
+      });
       expectClean(r);
       const { samples } = r.result as LeakResult;
       expect(samples.map((s) => s.at)).toEqual([0, 1000, 2000, 3000, 4000, 5000]);
@@ -35,7 +38,7 @@ describe("fd count and RSS stay flat across sequential connections", () => {
 
 describe("finalizers", () => {
   it("close selectors and Sockets dropped without close()", async () => {
-    const r = await runFixture("finalizers", [], { nodeArgs: ["--expose-gc"] });
+    const r = await runFixture(new URL("./fixtures/finalizers.ts", import.meta.url), [], { nodeArgs: ["--expose-gc"] });
     expectClean(r);
     const { backend, before, alive, after, N } = r.result as { backend: string; before: number; alive: number; after: number; N: number };
     // Each of the N rounds held a socketpair, a Socket (a PollSelector has no fd) and the default
@@ -54,7 +57,7 @@ describe("finalizers", () => {
 describe("worker thread terminated while its reactor runs", () => {
   for (const mode of ["owned", "selectors", "attached"] as const) {
     it(`closes what it opened (${mode === "selectors" ? "blocked in DefaultSelector.select()" : `EventLoop ${mode}`})`, async () => {
-      const r = await runFixture("worker-terminate", [mode, "3"], { timeoutMs: 60_000 });
+      const r = await runFixture(new URL("./fixtures/worker-terminate.ts", import.meta.url), [mode, "3"], { timeoutMs: 60_000 });
       expectClean(r);
       const { results } = r.result as { results: Array<{ before: number; ready: number; after: number }> };
       expect(results).toHaveLength(3);

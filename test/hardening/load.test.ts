@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
-import { expectClean, hardNofile, runFixture } from "./fixtures/harness.js";
+import { expectClean, hardNofile, runFixture } from "../support/child.js";
 
 const WANTED = 10_000;
 
@@ -19,7 +19,7 @@ describe("load", () => {
       expect(n).toBeGreaterThan(500);
       let portSeen!: (port: number) => void;
       const port = new Promise<number>((resolve) => (portSeen = resolve));
-      const server = runFixture("load-server", [mode, String(n)], {
+      const server = runFixture(new URL("./fixtures/load-server.ts", import.meta.url), [mode, String(n)], {
         nofile: hard,
         timeoutMs: 180_000,
         onLine: (line) => {
@@ -27,7 +27,10 @@ describe("load", () => {
           if (m) portSeen(Number(m[1]));
         },
       });
-      const client = runFixture("load-client", [String(await Promise.race([port, server.then(() => 0)])), String(n)], { nofile: hard, timeoutMs: 180_000 });
+      const client = runFixture(new URL("./fixtures/load-client.ts", import.meta.url), [String(await Promise.race([port, server.then(() => 0)])), String(n)], {
+        nofile: hard,
+        timeoutMs: 180_000,
+      });
       const [s, c] = await Promise.all([server, client]);
       expectClean(c);
       expectClean(s);
@@ -50,7 +53,7 @@ describe("load", () => {
   it.runIf(process.platform === "linux" && lowlevel.constants.SO_REUSEPORT !== undefined)(
     "four worker threads, one EventLoop each, share a port with SO_REUSEPORT and all serve",
     async () => {
-      const r = await runFixture("reuseport", ["800"], { timeoutMs: 60_000 });
+      const r = await runFixture(new URL("./fixtures/reuseport.ts", import.meta.url), ["800"], { timeoutMs: 60_000 });
       expectClean(r);
       const { counts, bad } = r.result as { counts: number[]; bad: string[] };
       expect(bad).toEqual([]);

@@ -3,7 +3,7 @@
 // SIGPIPE is raised. Runs the EventLoop owning the thread and attached to Node's loop.
 import { describe, expect, it } from "vitest";
 
-import { expectClean, runFixture } from "./fixtures/harness.js";
+import { expectClean, runFixture } from "../support/child.js";
 
 interface Read {
   bytes: number;
@@ -13,7 +13,7 @@ interface Read {
 describe("rude peers", () => {
   for (const drive of ["owned", "attached"] as const) {
     it(`RST, half-close, EPIPE, refused and never-answered connects (${drive})`, async () => {
-      const r = await runFixture("rude-peers", [drive], { timeoutMs: 30_000 });
+      const r = await runFixture(new URL("./fixtures/rude-peers.ts", import.meta.url), [drive], { timeoutMs: 30_000 });
       expectClean(r);
       const res = r.result as Record<string, Record<string, unknown>>;
 

@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { epoll, lowlevel } from "../../lib/index.js";
-import { closeAll, closedFd, expectCode, expectSystemError, expectFdCount, fdBaseline, sleep, tcpPair } from "../helpers/native-helpers.js";
+import { expectCode, expectFdCount, expectSystemError } from "../support/expect.js";
+import { closeAll, closedFd, fdBaseline } from "../support/fds.js";
+import { tcpPair } from "../support/native.js";
+import { sleep } from "../support/time.js";
 
 const linux = process.platform === "linux";
 

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { kqueue, lowlevel, type KqueueBinding } from "../../lib/index.js";
-import { closeAll, closedFd, expectCode, expectFdCount, fdBaseline, sleep } from "../helpers/native-helpers.js";
+import { expectCode, expectFdCount } from "../support/expect.js";
+import { closeAll, closedFd, fdBaseline } from "../support/fds.js";
+import { sleep } from "../support/time.js";
 
 const c = lowlevel.constants;
 

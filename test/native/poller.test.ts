@@ -5,7 +5,10 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { backends, defaultBackend, lowlevel, poll, type BackendKind } from "../../lib/index.js";
-import { closeAll, closedFd, expectCode, expectSystemError, expectFdCount, fdBaseline, listenTcp, sleep, tcpPair } from "../helpers/native-helpers.js";
+import { expectCode, expectFdCount, expectSystemError } from "../support/expect.js";
+import { closeAll, closedFd, fdBaseline } from "../support/fds.js";
+import { listenTcp, tcpPair } from "../support/native.js";
+import { sleep } from "../support/time.js";
 
 const c = lowlevel.constants;
 const READ = 1;

@@ -8,19 +8,11 @@ import { closeSync, existsSync, readFileSync, unlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
-import {
-  closeAll,
-  closedFd,
-  expectCode,
-  expectFdCount,
-  expectSystemError,
-  fdBaseline,
-  listenTcp,
-  loadedAddonPath,
-  tcpPair,
-  unixPath,
-  waitReady,
-} from "../helpers/native-helpers.js";
+import { addonPath } from "../support/child.js";
+import { expectCode, expectFdCount, expectSystemError } from "../support/expect.js";
+import { closeAll, closedFd, fdBaseline } from "../support/fds.js";
+import { listenTcp, tcpPair, waitReady } from "../support/native.js";
+import { unixPath } from "../support/net.js";
 
 const c = lowlevel.constants;
 const linux = process.platform === "linux";
@@ -527,7 +519,7 @@ describe("recv, send, writev", () => {
       closeAll(a, b, x, y);
     }
     // A child with the default SIGPIPE disposition survives a send to a closed peer too.
-    const script = `const n = require(${JSON.stringify(loadedAddonPath())});
+    const script = `const n = require(${JSON.stringify(addonPath())});
       process.on("SIGPIPE", () => {}); process.removeAllListeners("SIGPIPE");
       const [a, b] = n.socketpair(); n.close(b);
       const r = n.send(a, Buffer.from("x"));

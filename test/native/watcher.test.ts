@@ -12,7 +12,10 @@ import { constants as osConstants } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { backends, lowlevel, type BackendKind, type NativePoller, type NativeWatcher } from "../../lib/index.js";
-import { closeAll, closedFd, expectCode, expectFdCount, expectSystemError, fdBaseline, loadedAddonPath, sleep } from "../helpers/native-helpers.js";
+import { addonPath } from "../support/child.js";
+import { expectCode, expectFdCount, expectSystemError } from "../support/expect.js";
+import { closeAll, closedFd, fdBaseline } from "../support/fds.js";
+import { sleep } from "../support/time.js";
 
 const c = lowlevel.constants;
 const READ = 1;
@@ -57,7 +60,7 @@ function runChild(
   timeoutMs = 30_000,
   holdMs?: number,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
-  const script = `const addonPath = ${JSON.stringify(loadedAddonPath())};\n${source}`;
+  const script = `const addonPath = ${JSON.stringify(addonPath())};\n${source}`;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -532,7 +535,7 @@ describe("watchSignal", () => {
   });
 
   it("a child that watches SIGTERM survives it and reads the byte", () => {
-    const script = `const n = require(${JSON.stringify(loadedAddonPath())});
+    const script = `const n = require(${JSON.stringify(addonPath())});
       const [r, w] = n.socketpair(1, 1, 0, true);
       n.watchSignal(15, w);
       process.kill(process.pid, "SIGTERM");
@@ -548,7 +551,7 @@ describe("watchSignal", () => {
     // Writing the byte to a pipe without readers (or a socket without its peer) raises SIGPIPE;
     // with SIGPIPE itself watched, that SIGPIPE ran the handler again, forever (found by the
     // native fuzz once sendfile(2) raised the first SIGPIPE). The healthy fd still gets its byte.
-    const script = `const n = require(${JSON.stringify(loadedAddonPath())});
+    const script = `const n = require(${JSON.stringify(addonPath())});
       const [pr, pw] = n.pipe(true);
       n.close(pr);
       const [sa, sb] = n.socketpair(1, 1, 0, true);

@@ -5,7 +5,10 @@ import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
-import { expectFdCount, fdBaseline, fdCount, loadedAddonPath, openFds, sleep } from "../helpers/native-helpers.js";
+import { addonPath } from "../support/child.js";
+import { expectFdCount } from "../support/expect.js";
+import { fdBaseline, fdCount, openFds } from "../support/fds.js";
+import { sleep } from "../support/time.js";
 
 let fdsAtStart = 0;
 beforeAll(async () => {
@@ -18,7 +21,7 @@ afterAll(async () => {
 /** A worker (CommonJS, eval) with `addonPath` and `workerData` in scope. */
 function startWorker(body: string, data: unknown): Worker {
   const source = `const { parentPort, workerData } = require("node:worker_threads");
-const addonPath = ${JSON.stringify(loadedAddonPath())};
+const addonPath = ${JSON.stringify(addonPath())};
 ${body}`;
   return new Worker(source, { eval: true, workerData: data });
 }

@@ -1,0 +1,72 @@
+// test/support/expect.ts — the assertions and per-test cleanup the test files share, built on
+// vitest (so test files only: child fixtures cannot import this file): the Error a call throws,
+// its string code, the Node shape of a system error, the fd count coming back to a baseline, and
+// things closed after each test.
+import { afterEach, expect } from "vitest";
+
+import { lowlevel } from "../../lib/index.js";
+import { openFds, settledFdCount } from "./fds.js";
+
+/** The Error fn throws (failing the test if it returns or throws a non-Error). */
+export function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(Error);
+    return error as NodeJS.ErrnoException;
+  }
+  throw new Error("expected the call to throw");
+}
+
+/** Asserts that fn throws an Error with the given string code. */
+export function expectCode(fn: () => unknown, code: string): NodeJS.ErrnoException {
+  const error = thrown(fn);
+  expect(error.code, error.message).toBe(code);
+  return error;
+}
+
+/**
+ * Asserts a Node-shaped system error: the code, a negative errno (the platform's number for the
+ * code, when lowlevel.constants has it) and, when `syscall` is given, the syscall and the message
+ * `CODE: description, syscall<suffix>` (`suffix` is a connect error's " 127.0.0.1:80").
+ */
+export function expectSystemError(fn: () => unknown, code: string, syscall?: string, suffix = ""): NodeJS.ErrnoException {
+  const error = expectCode(fn, code);
+  expect(typeof error.errno).toBe("number");
+  expect(error.errno).toBeLessThan(0);
+  const known = (lowlevel.constants as unknown as Record<string, number | undefined>)[code];
+  if (known !== undefined) expect(error.errno).toBe(-known);
+  if (syscall !== undefined) {
+    expect(error.syscall).toBe(syscall);
+    expect(error.message).toMatch(new RegExp(`^${code}: .+, ${syscall}${suffix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`));
+  }
+  return error;
+}
+
+/** Expects the fd count to come back to `baseline` within `timeoutMs` (libkqueue frees a closed kqueue's fds late). */
+export async function expectFdCount(baseline: number, timeoutMs = 2000): Promise<void> {
+  await settledFdCount(baseline, timeoutMs);
+  expect(openFds().length, `open fds: ${openFds().join(" ")}`).toBe(baseline);
+}
+
+/** Anything with a close(): a Socket, a selector, a loop. */
+export interface Closable {
+  close(): void;
+}
+
+/**
+ * Things a test file opens, closed after each test whatever happened. Call once at the top level
+ * of the file: `const track = closeAfterEach();`, then `track(thing)` (or `track([a, b])`, each
+ * element) returns what it was given.
+ */
+export function closeAfterEach(): <T extends Closable | readonly Closable[]>(thing: T) => T {
+  const opened: Closable[] = [];
+  afterEach(() => {
+    for (const thing of opened.splice(0)) thing.close();
+  });
+  return (thing) => {
+    if (Array.isArray(thing)) opened.push(...(thing as readonly Closable[]));
+    else opened.push(thing as Closable);
+    return thing;
+  };
+}
