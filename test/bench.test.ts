@@ -9,7 +9,7 @@
 // - the load generators: bench/c/loadgen and wrk (with bench/wrk/check.lua) count a response with
 //   one wrong byte as wrong;
 // - the report: ratios, targets, invalid samples left out of the medians.
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 
@@ -34,14 +34,13 @@ import { generatedFiles } from "../bench/http-files.js";
 import { microRows, microTargets, type MicroResults } from "../bench/micro-suite.js";
 import { invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
 import { BODY, Framer, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
-import { childEnv, compileToTemp } from "./loop-helpers.js";
+import { childEnv, compileForChildren } from "./support/child.js";
 
 afterAll(() => killAll());
 
 describe("bench servers answer with the same bytes", () => {
   // Compiled while the tests are collected: the catalogue is read from it to name the tests.
-  const compiled = compileToTemp();
-  afterAll(() => rmSync(compiled, { recursive: true, force: true }));
+  const compiled = compileForChildren();
   const python = findPython(process.env.BENCH_PYTHON);
   const buildLog: string[] = [];
   const { specs, missing } = serverCatalogue(
