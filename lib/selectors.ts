@@ -15,8 +15,8 @@
 import { isMainThread } from "node:worker_threads";
 
 import { codedError, systemError } from "./errors.js";
-import { native, type BackendKind, type NativePoller } from "./native.js";
-import { foreignSocket } from "./sockio.js";
+import { argTypeError, describe, foreignSocket } from "./args.js";
+import { native, type BackendKind, type NativePoller, type NativeWatcher } from "./native.js";
 
 /** The fd is ready for reading (Python's selectors.EVENT_READ). */
 export const EVENT_READ = 1;
@@ -54,13 +54,6 @@ const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
 const MAX_FD = 0x7fffffff;
 /** In a worker thread a wait is cut into slices so that Worker#terminate() is not held up by it. */
 const WORKER_WAIT_SLICE_MS = 200;
-
-function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (value === null) return "null";
-  if (typeof value === "object" || typeof value === "function") return (value as object).constructor?.name ?? typeof value;
-  return typeof value;
-}
 
 /** Python's `_fileobj_to_fd`: the fd of an int or of an object's `fileno()`. */
 export function fileobjToFd(fileobj: unknown): number {
@@ -254,8 +247,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const poller = this.#live();
     let timeoutMs: number;
     if (timeout === undefined || timeout === null) timeoutMs = -1;
-    else if (typeof timeout !== "number" || Number.isNaN(timeout))
-      throw codedError("ERR_INVALID_ARG_TYPE", `timeout must be a number of seconds or null, not ${describe(timeout)}`, "TypeError");
+    else if (typeof timeout !== "number" || Number.isNaN(timeout)) throw argTypeError("timeout", "a number of seconds or null", timeout);
     else if (timeout <= 0) timeoutMs = 0;
     else timeoutMs = Math.min(Math.ceil(timeout * 1000), 0x7fffffff);
 
@@ -323,9 +315,36 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     this.close();
   }
 
-  /** @internal The native poller (the loop hands it to its owned run). Throws ERR_SELECTOR_CLOSED. */
-  _poller(): NativePoller {
-    return this.#live();
+  /**
+   * @internal Runs an event loop that owns the thread over this selector (native/owned.cc): `iterate`
+   * once per iteration from a libuv callback, with Node's own work between iterations, until it
+   * returns false; then `done`. Throws ERR_SELECTOR_CLOSED.
+   */
+  _runOwned(iterate: () => boolean, done: (error?: unknown) => void): void {
+    native.runOwned(iterate, done, this.#live());
+  }
+
+  /** @internal Whether Node's own loop holds nothing that would keep a process alive (the owned run's deadlock check). */
+  _nodeLoopIdle(): boolean {
+    return native.nodeLoopIdle();
+  }
+
+  /**
+   * @internal Whether libuv can watch this selector's own fd (epoll's; not kqueue's under libkqueue,
+   * nor poll, which has none): then one libuv watcher on it tells when select() has events.
+   */
+  _libuvWatchable(): boolean {
+    return native.backendFdWatchable[this.backend] && this._backendFd() >= 0;
+  }
+
+  /** @internal A libuv watcher of this selector's own fd (see _libuvWatchable), stopped until started. */
+  _watchSelf(callback: (status: number) => void): NativeWatcher {
+    return new native.Watcher(this._backendFd(), callback);
+  }
+
+  /** @internal A libuv watcher of one registered fd, for a backend whose own fd libuv cannot watch. */
+  _watchFd(fd: number, callback: (status: number) => void): NativeWatcher {
+    return new native.Watcher(fd, callback);
   }
 
   /** @internal The backend's own fd, or -1. */

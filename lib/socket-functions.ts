@@ -20,10 +20,13 @@ import {
   Socket,
   checkFamily,
   checkTimeout,
-  formatAddress,
+  getdefaulttimeout,
+  wrapNewFd,
+  AF_UNIX,
   type AddressInput,
 } from "./socket.js";
-import { checkInt, describe } from "./sockio.js";
+import { formatAddress } from "./addresses.js";
+import { checkInt, describe } from "./args.js";
 
 export type { AddrInfo } from "./native.js";
 
@@ -47,6 +50,22 @@ export function getaddrinfo(
 ): AddrInfo[] {
   // The native side checks each argument (type, range, NUL bytes) before resolving anything.
   return native.getaddrinfo(host, port, family, type, proto, flags);
+}
+
+/**
+ * A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default,
+ * both blocking (or with the default timeout, see setdefaulttimeout); typed `Socket<AF_UNIX>` unless
+ * another family is given.
+ */
+export function socketpair<F extends number = AF_UNIX>(family?: F, type?: number, proto?: number): [Socket<F>, Socket<F>];
+export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
+  checkFamily(family);
+  checkInt("type", type, 0, 0xffff);
+  checkInt("proto", proto, 0, 0xffff);
+  const timeout = getdefaulttimeout();
+  const [a, b] = native.socketpair(family, type, proto, timeout !== null);
+  const first = wrapNewFd(family, type, proto, a, timeout);
+  return [first, wrapNewFd(family, type, proto, b, timeout)];
 }
 
 /** Python's socket.gethostname(): this machine's host name (os.hostname(), gethostname(2)). */

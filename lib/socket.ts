@@ -21,143 +21,29 @@
  */
 import { inspect } from "node:util";
 
-import { codedError, connectError, systemError, withAddress } from "./errors.js";
-import { native, type BufferLike, type Inet4Address, type Inet6Address, type SocketAddress } from "./native.js";
-import {
-  checkBufsize,
-  checkInt,
-  describe,
-  foreignSocket,
-  intoLength,
-  recvBytes,
-  recvfromBytes,
-  safeString,
-  sendfileArgs,
-  sendfileChunk,
-  toBytes,
-  withBytesSent,
-  wouldBlock,
-  type SendfileSource,
-} from "./sockio.js";
+import { addressArgs, checkFamily, type AddressInput, type AddressInputOf, type NativeAddress, type SocketAddressOf } from "./addresses.js";
+import { argTypeError, checkBufsize, checkInt, foreignSocket, intoLength, safeString, toBytes } from "./args.js";
+import { closedError, codedError, connectError, systemError, withAddress } from "./errors.js";
+import { native, type BufferLike, type SocketAddress } from "./native.js";
+import { sendfileArgs, sendfileChunk, sendfileFrom, withBytesSent, type SendfileSource } from "./sendfile.js";
+import { AF_INET, SOCK_STREAM } from "./socket-constants.js";
+import { socketRepr } from "./socket-repr.js";
+import { acceptFd, connectFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendBytes, sendtoBytes } from "./sockio.js";
+import { checkTimeout, getdefaulttimeout, retryTimed, timeoutError, waitConnected } from "./timeouts.js";
 
-const C = native.constants;
-
-/** The key of the type-only tag that tells the AF_* constants apart (no such property exists). */
-declare const addressFamily: unique symbol;
-
-/**
- * The type of the AF_INET constant: a number (2), tagged at the type level only, so that
- * `new Socket(AF_INET)` is a `Socket<AF_INET>` whose getsockname() is `[host, port]`.
- */
-export type AF_INET = number & { readonly [addressFamily]: "AF_INET" };
-/** The type of the AF_INET6 constant (its value differs between platforms: 10 on Linux, 30 on macOS...). */
-export type AF_INET6 = number & { readonly [addressFamily]: "AF_INET6" };
-/** The type of the AF_UNIX constant (1). */
-export type AF_UNIX = number & { readonly [addressFamily]: "AF_UNIX" };
-/** The address families a Socket supports (Python's socket.AddressFamily, restricted to these). */
-export type AddressFamily = AF_INET | AF_INET6 | AF_UNIX;
-
-/** IPv4. `new Socket()` and `new Socket(AF_INET)` make a `Socket<AF_INET>`. */
-export const AF_INET: AF_INET = C.AF_INET as AF_INET;
-/** IPv6: a `Socket<AF_INET6>` has `[host, port, flowinfo, scopeId]` addresses. */
-export const AF_INET6: AF_INET6 = C.AF_INET6 as AF_INET6;
-/** Unix domain sockets: a `Socket<AF_UNIX>` has path-string addresses. */
-export const AF_UNIX: AF_UNIX = C.AF_UNIX as AF_UNIX;
-export const SOCK_STREAM: number = C.SOCK_STREAM;
-export const SOCK_DGRAM: number = C.SOCK_DGRAM;
-export const SOCK_SEQPACKET: number = C.SOCK_SEQPACKET;
-export const SOCK_RAW: number = C.SOCK_RAW;
-export const AF_UNSPEC: number = C.AF_UNSPEC;
-export const SOL_SOCKET: number = C.SOL_SOCKET;
-export const SO_REUSEADDR: number = C.SO_REUSEADDR;
-/** Undefined on platforms without SO_REUSEPORT (Python leaves `socket.SO_REUSEPORT` undefined there too). */
-export const SO_REUSEPORT: number | undefined = C.SO_REUSEPORT;
-export const SO_ERROR: number = C.SO_ERROR;
-export const SO_KEEPALIVE: number = C.SO_KEEPALIVE;
-export const SO_SNDBUF: number = C.SO_SNDBUF;
-export const SO_RCVBUF: number = C.SO_RCVBUF;
-export const SO_TYPE: number = C.SO_TYPE;
-export const IPPROTO_TCP: number = C.IPPROTO_TCP;
-export const IPPROTO_UDP: number = C.IPPROTO_UDP;
-export const IPPROTO_IPV6: number = C.IPPROTO_IPV6;
-export const IPV6_V6ONLY: number = C.IPV6_V6ONLY;
-export const TCP_NODELAY: number = C.TCP_NODELAY;
-export const SHUT_RD: number = C.SHUT_RD;
-export const SHUT_WR: number = C.SHUT_WR;
-export const SHUT_RDWR: number = C.SHUT_RDWR;
-export const SOMAXCONN: number = C.SOMAXCONN;
-
-/** recv/send flags. The ones typed `number | undefined` are undefined where the platform lacks them (as in Python). */
-export const MSG_OOB: number = C.MSG_OOB;
-export const MSG_PEEK: number = C.MSG_PEEK;
-export const MSG_DONTROUTE: number = C.MSG_DONTROUTE;
-export const MSG_DONTWAIT: number = C.MSG_DONTWAIT;
-export const MSG_EOR: number = C.MSG_EOR;
-export const MSG_TRUNC: number = C.MSG_TRUNC;
-export const MSG_CTRUNC: number = C.MSG_CTRUNC;
-export const MSG_WAITALL: number = C.MSG_WAITALL;
-/** Linux and the BSDs; every send of this package sets it already (macOS: SO_NOSIGPIPE instead). */
-export const MSG_NOSIGNAL: number | undefined = C.MSG_NOSIGNAL;
-/** Linux. */
-export const MSG_MORE: number | undefined = C.MSG_MORE;
-/** Linux. */
-export const MSG_CONFIRM: number | undefined = C.MSG_CONFIRM;
-/** Linux. */
-export const MSG_ERRQUEUE: number | undefined = C.MSG_ERRQUEUE;
-/** Linux and the BSDs. */
-export const MSG_CMSG_CLOEXEC: number | undefined = C.MSG_CMSG_CLOEXEC;
-
-/** getaddrinfo flags. */
-export const AI_PASSIVE: number = C.AI_PASSIVE;
-export const AI_CANONNAME: number = C.AI_CANONNAME;
-export const AI_NUMERICHOST: number = C.AI_NUMERICHOST;
-export const AI_NUMERICSERV: number = C.AI_NUMERICSERV;
-export const AI_ADDRCONFIG: number = C.AI_ADDRCONFIG;
-export const AI_V4MAPPED: number = C.AI_V4MAPPED;
-export const AI_ALL: number = C.AI_ALL;
-
-/**
- * An address as `bind`/`connect` take it: `[host, port]` for AF_INET, `[host, port, flowinfo?,
- * scopeId?]` for AF_INET6, a path string for AF_UNIX (a leading NUL names a Linux abstract socket).
- * Host names such as 'localhost' are resolved; '' means any address.
- */
-export type AddressInput = string | readonly [host: string, port: number] | readonly [host: string, port: number, flowinfo?: number, scopeId?: number];
-
-/**
- * The address a `Socket<F>` returns from getsockname(), getpeername(), accept() and recvfrom():
- * `[host, port]` for AF_INET, `[host, port, flowinfo, scopeId]` for AF_INET6, a path string for
- * AF_UNIX, and any of these (SocketAddress) when the family is only known as a number.
- */
-export type SocketAddressOf<F extends number> = F extends AF_INET
-  ? Inet4Address
-  : F extends AF_INET6
-    ? Inet6Address
-    : F extends AF_UNIX
-      ? string
-      : SocketAddress;
-
-/**
- * The address a `Socket<F>` takes in bind(), connect(), connectEx() and sendto(): `[host, port]`
- * for AF_INET, `[host, port, flowinfo?, scopeId?]` for AF_INET6, a path for AF_UNIX, and any of
- * these (AddressInput) when the family is only known as a number.
- */
-export type AddressInputOf<F extends number> = F extends AF_INET
-  ? readonly [host: string, port: number]
-  : F extends AF_INET6
-    ? readonly [host: string, port: number, flowinfo?: number, scopeId?: number]
-    : F extends AF_UNIX
-      ? string
-      : AddressInput;
+export * from "./socket-constants.js";
+export type { BufferLike, SocketAddress } from "./native.js";
+export { checkFamily, type AddressInput, type AddressInputOf, type SocketAddressOf } from "./addresses.js";
+export { checkTimeout, getdefaulttimeout, setdefaulttimeout } from "./timeouts.js";
 
 /** Bytes to send: any ArrayBufferView, or a string (sent as UTF-8). */
 export type SendData = string | BufferLike;
 
+const C = native.constants;
 const EBADF = C.EBADF;
 const EAGAIN = C.EAGAIN;
 const EINPROGRESS = C.EINPROGRESS;
 const ETIMEDOUT = C.ETIMEDOUT;
-const POLLIN = native.poll.POLLIN;
-const POLLOUT = native.poll.POLLOUT;
 
 /**
  * What the finalizer needs of a Socket: its fd, -1 once closed or detached. The Socket keeps its fd
@@ -186,47 +72,6 @@ const finalizer = new FinalizationRegistry<FdCell>((cell) => {
 let trusted = false;
 let trustedTimeout: number | null = null;
 
-/** The timeout every new Socket starts with (setdefaulttimeout); null: blocking. */
-let defaultTimeout: number | null = null;
-
-/**
- * Python's socket.setdefaulttimeout(): the timeout (seconds, 0 or null as settimeout takes them)
- * that every Socket made from now on starts with: created, wrapped from an fd, accepted by
- * accept(), made by socketpair(). null (the initial value) means blocking sockets. Sockets that
- * exist already keep theirs; the loop's sockAccept still gives non-blocking sockets. Per thread
- * (each worker has its own), where Python's is per process.
- */
-export function setdefaulttimeout(timeout: number | null): void {
-  defaultTimeout = checkTimeout(timeout);
-}
-
-/** The timeout new Sockets start with (see setdefaulttimeout): null when blocking. */
-export function getdefaulttimeout(): number | null {
-  return defaultTimeout;
-}
-
-function closedError(syscall: string): NodeJS.ErrnoException {
-  return systemError(-EBADF, syscall);
-}
-
-/** Python's TimeoutError("timed out"): code ETIMEDOUT with errno and syscall, as a system error. */
-function timeoutError(syscall: string): NodeJS.ErrnoException {
-  const error = codedError("ETIMEDOUT", `ETIMEDOUT: timed out, ${syscall}`) as NodeJS.ErrnoException;
-  error.errno = -ETIMEDOUT;
-  error.syscall = syscall;
-  return error;
-}
-
-/** A timeout in seconds as settimeout() takes it: null (blocking) or a finite number >= 0. */
-export function checkTimeout(value: unknown): number | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== "number")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "timeout" argument must be a number of seconds or null. Received ${describe(value)}`, "TypeError");
-  if (!(value >= 0) || !Number.isFinite(value))
-    throw codedError("ERR_OUT_OF_RANGE", `The value of "timeout" is out of range. It must be a finite number >= 0. Received ${value}`, "RangeError");
-  return value;
-}
-
 /** The "fileno" argument: an fd number (a node:net or node:dgram Socket is named as such). */
 function checkFileno(fileno: unknown): number {
   const foreign = foreignSocket(fileno);
@@ -237,48 +82,6 @@ function checkFileno(fileno: unknown): number {
       "TypeError",
     );
   return checkInt("fileno", fileno, 0, 0x7fffffff);
-}
-
-export function checkFamily(family: unknown): number {
-  if (typeof family !== "number")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "family" argument must be of type number. Received ${describe(family)}`, "TypeError");
-  if (family !== AF_INET && family !== AF_INET6 && family !== AF_UNIX)
-    throw codedError(
-      "ERR_INVALID_ARG_VALUE",
-      `The "family" argument must be AF_INET (${AF_INET}), AF_INET6 (${AF_INET6}) or AF_UNIX (${AF_UNIX}). Received ${String(family)}`,
-      "TypeError",
-    );
-  return family;
-}
-
-/** The native (hostOrPath, port, flowinfo, scopeId) arguments for an address of `family`. */
-type NativeAddress = [hostOrPath: string, port?: number, flowinfo?: number, scopeId?: number];
-
-function addressArgs(family: number, address: unknown, method: string): NativeAddress {
-  if (family === AF_UNIX) {
-    if (typeof address !== "string")
-      throw codedError("ERR_INVALID_ARG_TYPE", `${method}(): an AF_UNIX address must be a path string. Received ${describe(address)}`, "TypeError");
-    return [address];
-  }
-  const inet6 = family === AF_INET6;
-  const shape = inet6 ? "[host, port, flowinfo?, scopeId?]" : "[host, port]";
-  if (!Array.isArray(address) || address.length < 2 || address.length > (inet6 ? 4 : 2) || typeof address[0] !== "string")
-    throw codedError(
-      "ERR_INVALID_ARG_TYPE",
-      `${method}(): an ${inet6 ? "AF_INET6" : "AF_INET"} address must be ${shape}. Received ${describe(address)}`,
-      "TypeError",
-    );
-  const host = address[0] as string;
-  const port = checkInt("port", address[1], 0, 65535);
-  if (!inet6) {
-    // A wrapped fd of a family this module has no address format for (AF_NETLINK...).
-    if (family !== AF_INET)
-      throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): no address format for address family ${family} (AF_INET, AF_INET6 and AF_UNIX have one)`);
-    return [host, port];
-  }
-  const flowinfo = address[2] === undefined ? 0 : checkInt("flowinfo", address[2], 0, 0xfffff);
-  const scopeId = address[3] === undefined ? 0 : checkInt("scopeId", address[3], 0, 0xffffffff);
-  return [host, port, flowinfo, scopeId];
 }
 
 /**
@@ -330,7 +133,7 @@ class Socket<F extends number = number> implements Disposable {
       this.type = type === undefined ? SOCK_STREAM : checkInt("type", type, 0, 0xffff);
       this.proto = proto === undefined ? 0 : checkInt("proto", proto, 0, 0xffff);
       // A default timeout makes the socket non-blocking from birth: no second syscall.
-      const timeout = defaultTimeout;
+      const timeout = getdefaulttimeout();
       this.#cell = { fd: native.socket(this.family, this.type, this.proto, timeout !== null) };
       this.#timeout = timeout;
     } else {
@@ -343,7 +146,7 @@ class Socket<F extends number = number> implements Disposable {
       this.family = (family ?? detectedFamily) as F;
       this.type = type ?? detectedType;
       this.proto = proto ?? detectedProto;
-      const timeout = defaultTimeout;
+      const timeout = getdefaulttimeout();
       if (timeout !== null) {
         if (!nonblocking) native.setNonBlocking(fd, true);
         this.#timeout = timeout;
@@ -367,8 +170,7 @@ class Socket<F extends number = number> implements Disposable {
 
   /** Blocking (true, the same as settimeout(null)) or non-blocking (false, settimeout(0)). */
   setblocking(flag: boolean): void {
-    if (typeof flag !== "boolean" && flag !== 0 && flag !== 1)
-      throw codedError("ERR_INVALID_ARG_TYPE", `The "flag" argument must be of type boolean. Received ${describe(flag)}`, "TypeError");
+    if (typeof flag !== "boolean" && flag !== 0 && flag !== 1) throw argTypeError("flag", "of type boolean", flag);
     this.settimeout(flag ? null : 0);
   }
 
@@ -394,25 +196,9 @@ class Socket<F extends number = number> implements Disposable {
     return this.#timeout;
   }
 
-  /**
-   * Given `first`, the result of a native call (>= 0, an address pair, or -errno), retries the call
-   * while it would block on a timed socket, each time after waiting in poll(2) for readiness until
-   * the deadline (ms on performance.now(); by default the timeout from now). Throws ETIMEDOUT then.
-   */
+  /** retryTimed() with this socket's timeout: waits and retries a call that would block on a timed socket. */
   #timed<T>(fd: number, write: boolean, syscall: string, call: () => T | number, first: T | number, deadline?: number): T | number {
-    let r = first;
-    const timeout = this.#timeout;
-    if (timeout === null || timeout === 0 || typeof r !== "number" || !wouldBlock(r)) return r;
-    const end = deadline ?? performance.now() + timeout * 1000;
-    for (;;) {
-      const left = Math.ceil(end - performance.now());
-      if (left <= 0) throw timeoutError(syscall);
-      const ready = native.waitFd(fd, write ? POLLOUT : POLLIN, left);
-      if (ready < 0) return ready;
-      if (ready === 0) throw timeoutError(syscall);
-      r = call();
-      if (typeof r !== "number" || !wouldBlock(r)) return r;
-    }
+    return retryTimed(fd, write, syscall, this.#timeout, call, first, deadline);
   }
 
   /** Binds to an address (see AddressInput). */
@@ -439,8 +225,8 @@ class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("accept");
     // The new socket starts with the default timeout: non-blocking from accept4 when there is one.
-    const timeout = defaultTimeout;
-    const accept = () => native.acceptAddress(fd, timeout !== null);
+    const timeout = getdefaulttimeout();
+    const accept = () => acceptFd(fd, timeout !== null);
     const result = this.#timed(fd, false, "accept", accept, accept());
     if (typeof result === "number") throw systemError(result, "accept");
     // The native [fd, address] pair becomes the [Socket, address] result without a second array.
@@ -480,14 +266,11 @@ class Socket<F extends number = number> implements Disposable {
 
   /** connect(2); on a timed socket, waits for the outcome (SO_ERROR). 0 or -errno (-ETIMEDOUT when the wait ran out). */
   #connect(fd: number, args: NativeAddress): number {
-    const r = native.connect(fd, this.family, ...args);
+    const r = connectFd(fd, this.family, args);
     const timeout = this.#timeout;
     // Only EINPROGRESS is a connection under way; EAGAIN (a Unix listener's full backlog) is final, as in CPython.
     if (timeout === null || timeout === 0 || r !== -EINPROGRESS) return r;
-    const ready = native.waitFd(fd, POLLOUT, Math.ceil(timeout * 1000));
-    if (ready < 0) return ready;
-    if (ready === 0) return -ETIMEDOUT;
-    return 0 - native.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR);
+    return waitConnected(fd, timeout);
   }
 
   /**
@@ -515,8 +298,8 @@ class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recv");
     const length = intoLength(buffer, nbytes);
-    let n = native.recv(fd, buffer, 0, length, flags);
-    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => native.recv(fd, buffer, 0, length, flags), n);
+    let n = recvInto(fd, buffer, length, flags);
+    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, false, "recv", () => recvInto(fd, buffer, length, flags), n);
     if (n < 0) throw systemError(n, "recv");
     return n;
   }
@@ -528,7 +311,7 @@ class Socket<F extends number = number> implements Disposable {
     const bytes = toBytes(data);
     let n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
     if (n < 0) {
-      if (this.#timeout !== 0) n = this.#timed(fd, true, "send", () => native.send(fd, bytes, 0, bytes.byteLength, flags ?? 0), n);
+      if (this.#timeout !== 0) n = this.#timed(fd, true, "send", () => sendBytes(fd, bytes, 0, bytes.byteLength, flags), n);
       if (n < 0) throw systemError(n, "send");
     }
     return n;
@@ -547,7 +330,7 @@ class Socket<F extends number = number> implements Disposable {
     // A timed sendall has one deadline for all of its data (as Python since 3.5).
     const deadline = timeout !== null && timeout > 0 ? performance.now() + timeout * 1000 : undefined;
     let offset = 0;
-    const sendRest = (): number => native.send(fd, bytes, offset, total - offset, flags ?? 0);
+    const sendRest = (): number => sendBytes(fd, bytes, offset, total - offset, flags);
     do {
       let n = sendRest();
       if (n < 0 && deadline !== undefined) n = this.#timed(fd, true, "send", sendRest, n, deadline);
@@ -578,7 +361,7 @@ class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("recvfrom");
     const length = intoLength(buffer, nbytes);
-    const receive = () => native.recvfrom(fd, buffer, 0, length, flags);
+    const receive = () => recvfromInto(fd, buffer, length, flags);
     let result = receive();
     if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
     if (typeof result === "number") throw systemError(result, "recvfrom");
@@ -598,7 +381,7 @@ class Socket<F extends number = number> implements Disposable {
     const address = maybeAddress === undefined ? flagsOrAddress : maybeAddress;
     const bytes = toBytes(data);
     const args = addressArgs(this.family, address, "sendto");
-    const send = () => native.sendto(fd, bytes, undefined, undefined, flags, this.family, ...args);
+    const send = () => sendtoBytes(fd, bytes, flags, this.family, args);
     let n = send();
     if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, true, "sendto", send, n);
     if (n < 0) throw systemError(n, "sendto");
@@ -628,7 +411,7 @@ class Socket<F extends number = number> implements Disposable {
       for (;;) {
         const want = sendfileChunk(args, sent);
         if (want === 0) return sent;
-        const call = () => native.sendfile(fd, args.fileFd, args.offset + sent, want);
+        const call = () => sendfileFrom(fd, args, sent, want);
         let n = call();
         if (n < 0 && this.#timeout !== null) n = this.#timed(fd, true, "sendfile", call, n);
         if (n < 0) throw systemError(n, "sendfile");
@@ -726,60 +509,15 @@ class Socket<F extends number = number> implements Disposable {
   [inspect.custom](): string {
     if (!(#cell in this)) return "Socket {}"; // the prototype itself
     try {
-      const fd = this.#cell.fd;
-      const closed = fd === -1;
       const name = safeString(() => {
         const n: unknown = (this.constructor as { name?: unknown } | undefined)?.name;
         return typeof n === "string" && n !== "" ? n : "Socket";
       });
-      let text = `<${name}${closed ? " [closed]" : ""} fd=${fd}, family=${constantName(FAMILY_NAMES, this.family)}, type=${constantName(TYPE_NAMES, this.type)}, proto=${this.proto}`;
-      if (!closed) {
-        for (const [label, read] of [
-          ["laddr", native.getsockname],
-          ["raddr", native.getpeername],
-        ] as const) {
-          try {
-            const address = read(fd);
-            if (address !== null && address !== "") text += `, ${label}=${formatAddress(address)}`;
-          } catch {
-            // Not bound, not connected, or not a socket any more: nothing to show.
-          }
-        }
-      }
-      return `${text}>`;
+      return socketRepr(name, this.#cell.fd, this.family, this.type, this.proto);
     } catch {
       return "<Socket>";
     }
   }
-}
-
-const FAMILY_NAMES: ReadonlyMap<number, string> = new Map([
-  [AF_INET, "AF_INET"],
-  [AF_INET6, "AF_INET6"],
-  [AF_UNIX, "AF_UNIX"],
-  [AF_UNSPEC, "AF_UNSPEC"],
-]);
-const TYPE_NAMES: ReadonlyMap<number, string> = new Map([
-  [SOCK_STREAM, "SOCK_STREAM"],
-  [SOCK_DGRAM, "SOCK_DGRAM"],
-  [SOCK_SEQPACKET, "SOCK_SEQPACKET"],
-  [SOCK_RAW, "SOCK_RAW"],
-]);
-
-function constantName(names: ReadonlyMap<number, string>, value: number): string {
-  return names.get(value) ?? String(value);
-}
-
-/** A string in single quotes, with quotes, backslashes and control characters escaped. */
-function quote(text: string): string {
-  return `'${text.replace(/[\\'\x00-\x1f\x7f]/g, (c) => (c === "\\" || c === "'" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`))}'`;
-}
-
-/** An address as inspect and error messages show it: ['127.0.0.1', 8080], or a quoted Unix path. */
-export function formatAddress(address: unknown): string {
-  if (typeof address === "string") return quote(address);
-  if (Array.isArray(address)) return `[${address.map((part) => (typeof part === "string" ? quote(part) : safeString(() => String(part)))).join(", ")}]`;
-  return safeString(() => String(address));
 }
 
 /**
@@ -792,22 +530,6 @@ export function wrapNewFd(family: number, type: number, proto: number, fd: numbe
   trusted = true;
   trustedTimeout = timeout;
   return new Socket(family, type, proto, fd);
-}
-
-/**
- * A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default,
- * both blocking (or with the default timeout, see setdefaulttimeout); typed `Socket<AF_UNIX>` unless
- * another family is given.
- */
-export function socketpair<F extends number = AF_UNIX>(family?: F, type?: number, proto?: number): [Socket<F>, Socket<F>];
-export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
-  checkFamily(family);
-  checkInt("type", type, 0, 0xffff);
-  checkInt("proto", proto, 0, 0xffff);
-  const timeout = defaultTimeout;
-  const [a, b] = native.socketpair(family, type, proto, timeout !== null);
-  const first = wrapNewFd(family, type, proto, a, timeout);
-  return [first, wrapNewFd(family, type, proto, b, timeout)];
 }
 
 /**

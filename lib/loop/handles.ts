@@ -1,6 +1,6 @@
 /**
- * lib/loop-handles.ts — the callback handles of the EventLoop (asyncio's Handle and TimerHandle)
- * and the binary heap that orders timers.
+ * lib/loop/handles.ts — the callback handles of the EventLoop (asyncio's Handle and TimerHandle)
+ * and the loop's reader/writer handle (IoHandle).
  *
  * A Handle is one scheduled call: callback + arguments, cancellable. Running it never throws:
  * an exception (or the rejection of a returned promise) goes to the loop's exception handler.
@@ -113,77 +113,6 @@ export class TimerHandle extends Handle {
     if (this.cancelled()) return;
     super.cancel();
     if (this._scheduled) this.#owner._timerCancelled(this);
-  }
-}
-
-function before(a: TimerHandle, b: TimerHandle): boolean {
-  return a.when < b.when || (a.when === b.when && a._seq < b._seq);
-}
-
-/** A binary min-heap of timers ordered by (when, creation order). */
-export class TimerHeap {
-  #items: TimerHandle[] = [];
-
-  get size(): number {
-    return this.#items.length;
-  }
-
-  peek(): TimerHandle | undefined {
-    return this.#items[0];
-  }
-
-  push(item: TimerHandle): void {
-    const items = this.#items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent]!;
-      if (!before(item, p)) break;
-      items[i] = p;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): TimerHandle | undefined {
-    const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      let i = 0;
-      const n = items.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(items[r]!, items[l]!) ? r : l;
-        if (!before(items[c]!, last)) break;
-        items[i] = items[c]!;
-        i = c;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
-
-  /** Drops every cancelled handle (marking them unscheduled) and rebuilds the heap. */
-  compact(): void {
-    const live = this.#items.filter((h) => {
-      if (!h.cancelled()) return true;
-      h._scheduled = false;
-      return false;
-    });
-    this.#items = [];
-    for (const h of live) this.push(h);
-  }
-
-  /** Removes everything, marking each handle unscheduled. */
-  clear(): TimerHandle[] {
-    const items = this.#items;
-    this.#items = [];
-    for (const h of items) h._scheduled = false;
-    return items;
   }
 }
 

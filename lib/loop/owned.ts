@@ -1,0 +1,58 @@
+/**
+ * lib/loop/owned.ts — the driver that owns the thread (runForever/runUntilComplete): one
+ * iteration per libuv callback, through the selector's owned run (native/owned.cc), so that promise
+ * continuations (and process.nextTick) run between iterations. Node's own work runs too: the
+ * selector's wait also wakes for Node's I/O and ends at Node's next timer, and whenever Node has
+ * something ready (a timer due, I/O, setImmediate, a worker message, an fs or dns completion) the
+ * run lets libuv run one turn between two iterations.
+ */
+import { codedError } from "../errors.js";
+import type { LoopCore, LoopObject } from "./base.js";
+import type { LoopRegistry } from "./registry.js";
+
+/** Throws unless the loop may start owning the thread: ERR_LOOP_CLOSED, ERR_LOOP_ATTACHED or ERR_LOOP_RUNNING. */
+export function checkRunnable<L extends LoopObject>(core: LoopCore<L>, loops: LoopRegistry<L>): void {
+  core.checkClosed();
+  if (core.attached) throw codedError("ERR_LOOP_ATTACHED", "the event loop is attached to Node's loop: detach() it before runForever()/runUntilComplete()");
+  if (core.running) throw codedError("ERR_LOOP_RUNNING", "the event loop is already running");
+  if (loops.owned !== null) throw codedError("ERR_LOOP_RUNNING", "another event loop owns this thread");
+}
+
+/**
+ * Runs the loop on this thread until stop(); `onDeadlock` (runUntilComplete's) is called when
+ * nothing on the loop or in Node could ever wake it. Rejects as checkRunnable throws.
+ */
+export function runOwned<L extends LoopObject>(core: LoopCore<L>, loops: LoopRegistry<L>, onDeadlock: (() => void) | null): Promise<void> {
+  try {
+    checkRunnable(core, loops);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  core.running = true;
+  core.onDeadlock = onDeadlock;
+  loops.owned = core.loop;
+  return new Promise<void>((resolve, reject) => {
+    let first = true;
+    const iterate = (): boolean => {
+      // stop() from a promise continuation between iterations ends the run at once.
+      if (core.stopping && !first) return false;
+      first = false;
+      core.runOnce(true);
+      return !core.stopping;
+    };
+    const done = (error?: unknown): void => {
+      if (core.io.hasParked && !core.closed) core.io.sweepParked();
+      core.running = false;
+      core.stopping = false;
+      core.onDeadlock = null;
+      if (loops.owned === core.loop) loops.owned = null;
+      if (error !== undefined) reject(error);
+      else resolve();
+    };
+    try {
+      core.selector._runOwned(iterate, done);
+    } catch (error) {
+      done(error);
+    }
+  });
+}
