@@ -8,6 +8,7 @@ import type { FileHandle } from "node:fs/promises";
 import { argTypeError, checkInt } from "./args.js";
 import { codedError, systemError } from "./errors.js";
 import { native } from "./native.js";
+import { retryTimed } from "./timeouts.js";
 
 const EBADF = native.constants.EBADF;
 const SOCK_STREAM = native.constants.SOCK_STREAM;
@@ -73,4 +74,26 @@ export function withBytesSent<E>(error: E, sent: number): E {
 /** One native sendfile of up to `want` bytes, `sent` bytes into the range: the count (0 at the end of the file), or -errno. */
 export function sendfileFrom(fd: number, args: SendfileArgs, sent: number, want: number): number {
   return native.sendfile(fd, args.fileFd, args.offset + sent, want);
+}
+
+/**
+ * Socket.sendfile on a blocking or timed socket: sends chunk after chunk until `args.count` bytes
+ * or the end of the file; each wait for room lasts at most `timeout`. A system error carries `bytesSent`.
+ */
+export function sendfileBlocking(fd: number, args: SendfileArgs, timeout: number | null): number {
+  let sent = 0;
+  try {
+    for (;;) {
+      const want = sendfileChunk(args, sent);
+      if (want === 0) return sent;
+      const call = (): number => sendfileFrom(fd, args, sent, want);
+      let n = call();
+      if (n < 0 && timeout !== null) n = retryTimed(fd, true, "sendfile", timeout, call, n);
+      if (n < 0) throw systemError(n, "sendfile");
+      if (n === 0) return sent;
+      sent += n;
+    }
+  } catch (error) {
+    throw withBytesSent(error, sent);
+  }
 }

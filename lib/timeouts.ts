@@ -3,12 +3,14 @@
  * (setdefaulttimeout), the check of a timeout argument, the ETIMEDOUT error, and the wait of a
  * timed call: poll(2) for readiness until the deadline, then the call again.
  */
+import type { NativeAddress } from "./addresses.js";
 import { argTypeError } from "./args.js";
 import { codedError } from "./errors.js";
 import { native } from "./native.js";
-import { pendingError, wouldBlock } from "./sockio.js";
+import { connectFd, pendingError, wouldBlock } from "./sockio.js";
 
 const ETIMEDOUT = native.constants.ETIMEDOUT;
+const EINPROGRESS = native.constants.EINPROGRESS;
 const POLLIN = native.poll.POLLIN;
 const POLLOUT = native.poll.POLLOUT;
 
@@ -77,8 +79,14 @@ export function retryTimed<T>(
   }
 }
 
-/** Waits up to `timeout` seconds for a connect under way: 0 or -errno (-ETIMEDOUT when the wait ran out). */
-export function waitConnected(fd: number, timeout: number): number {
+/**
+ * connect(2); on a timed socket, waits up to the timeout for the outcome (SO_ERROR): 0 or -errno
+ * (-ETIMEDOUT when the wait ran out). Only EINPROGRESS is a connection under way; EAGAIN (a Unix
+ * listener's full backlog) is final, as in CPython.
+ */
+export function connectTimed(fd: number, family: number, address: NativeAddress, timeout: number | null): number {
+  const r = connectFd(fd, family, address);
+  if (timeout === null || timeout === 0 || r !== -EINPROGRESS) return r;
   const ready = native.waitFd(fd, POLLOUT, Math.ceil(timeout * 1000));
   if (ready < 0) return ready;
   if (ready === 0) return -ETIMEDOUT;

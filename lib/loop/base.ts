@@ -11,8 +11,8 @@
  * or whose Socket was closed before its turn in the batch does not run (its cancellation or its
  * Socket's fileno() tells), so a stale event never reaches a new registration that reuses the fd.
  */
-import { codedError, type CodedError } from "../errors.js";
 import { argTypeError, describe, safeString } from "../args.js";
+import { codedError, type CodedError } from "../errors.js";
 import type { BaseSelector } from "../selectors.js";
 import { IoHandle, type ExceptionContext, type Handle, type HandleOwner, type TimerHandle } from "./handles.js";
 import { IoRegistry, isExhaustion, type IoData, type IoHost } from "./io.js";
@@ -24,8 +24,10 @@ const CLOCK_RESOLUTION = 1e-6;
 /** @internal What the loop object itself provides to its core. */
 export interface LoopObject extends HandleOwner {
   defaultExceptionHandler(context: ExceptionContext): void;
+  callSoon(callback: () => void): Handle;
   callLater(delay: number, callback: () => void): TimerHandle;
   time(): number;
+  stop(): void;
 }
 
 /** @internal What the attached driver does when the loop's work changes (nothing while not attached). */
@@ -184,6 +186,50 @@ export class LoopCore<L extends LoopObject> implements IoHost {
     for (const reject of [...this.closeWaiters]) reject(error());
     this.closeWaiters.clear();
   }
+}
+
+/** Options of sleep(). */
+export interface SleepOptions {
+  /** Aborting rejects the sleep with an AbortError and cancels its timer. */
+  signal?: AbortSignal;
+}
+
+/** EventLoop#sleep on `core` (see there). */
+export function sleepOn<T, L extends LoopObject>(core: LoopCore<L>, seconds: number, value: T | undefined, options: SleepOptions | undefined): Promise<T> {
+  let signal: AbortSignal | undefined;
+  try {
+    core.checkClosed();
+    if (typeof seconds !== "number" || Number.isNaN(seconds))
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "seconds" argument must be a number of seconds. Received ${describe(seconds)}`, "TypeError");
+    if (seconds < 0) throw codedError("ERR_OUT_OF_RANGE", `The "seconds" argument must be >= 0. Received ${seconds}`, "RangeError");
+    signal = checkSignal(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return new Promise<T>((resolve, reject) => {
+    let handle: Handle | null = null;
+    const settle = (): void => {
+      core.closeWaiters.delete(onClose);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onClose = (error: Error): void => {
+      settle();
+      reject(error);
+    };
+    const onAbort = (): void => {
+      settle();
+      handle?.cancel();
+      reject(abortError(signal!));
+    };
+    const wake = (): void => {
+      settle();
+      resolve(value as T);
+    };
+    if (seconds === 0) handle = core.loop.callSoon(wake);
+    else if (seconds !== Infinity) handle = core.loop.callLater(seconds, wake);
+    core.closeWaiters.add(onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** Prints an exception context to stderr (asyncio's default_exception_handler). */

@@ -1,11 +1,12 @@
 /**
  * lib/loop/loop.ts — EventLoop, the public face of the loop: an asyncio-shaped reactor over a
  * selector. Each public method checks its arguments and delegates to one part:
- * - base.ts (LoopCore): the ready queue, the timers, the state, the iteration, the exception handler;
- * - io.ts: readers and writers; timers.ts: the timer heap;
+ * - base.ts (LoopCore): the ready queue, the state, the iteration, the exception handler, sleep,
+ *   close; timers.ts: the timer heap; io.ts: readers and writers;
  * - owned.ts / attached.ts: the two ways it runs (owning the thread, or driven by Node's loop);
- * - signals.ts: signal handlers; sock.ts: the promise socket calls.
+ * - signals.ts: signal handlers; sock.ts + sockwait.ts: the promise socket calls.
  * run(), sleep() and getRunningLoop() are in events.ts; the running-loop record in registry.ts.
+ * New public methods go here as delegations (the class stays a thin face over its parts).
  */
 import { describe } from "../args.js";
 import { codedError } from "../errors.js";
@@ -14,40 +15,20 @@ import { signalNumber } from "../signal.js";
 import type { AddressInputOf, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
 import type { SendfileSource } from "../sendfile.js";
 import { AttachedDriver } from "./attached.js";
-import { LoopCore, abortError, checkCallback, checkSignal, printException } from "./base.js";
+import { LoopCore, checkCallback, printException, sleepOn, type SleepOptions } from "./base.js";
 import { Handle, IoHandle, TimerHandle, type ExceptionContext, type HandleOwner } from "./handles.js";
 import type { IoData } from "./io.js";
-import { checkRunnable, runOwned } from "./owned.js";
+import { runOwned, runUntilComplete } from "./owned.js";
 import { LoopRegistry } from "./registry.js";
 import { SignalHandlers } from "./signals.js";
-import { SockCalls, type SockOptions } from "./sock.js";
+import { SockCalls } from "./sock.js";
+import type { ConnectAddress, SockOptions, SocketLike } from "./sockwait.js";
 
-export type { SockOptions } from "./sock.js";
+export type { SleepOptions } from "./base.js";
+export type { ConnectAddress, SockOptions, SocketLike } from "./sockwait.js";
 
 /** A key's data in the loop's selector: the reader and the writer handle (asyncio's (reader, writer)). */
 export type LoopKeyData = [reader: Handle | null, writer: Handle | null];
-
-/**
- * What the sock* calls need of a socket: the Socket class has it. `F` is the address family's type,
- * which the sock* calls pass on: sockAccept on a `Socket<AF_INET>` gives a `Socket<AF_INET>` and a
- * `[host, port]` address (see SocketAddressOf).
- */
-export interface SocketLike<F extends number = number> {
-  fileno(): number;
-  getblocking(): boolean;
-  readonly family: F;
-  readonly type: number;
-  readonly proto?: number;
-}
-
-/** Options of sleep(). */
-export interface SleepOptions {
-  /** Aborting rejects the sleep with an AbortError and cancels its timer. */
-  signal?: AbortSignal;
-}
-
-/** An address as sockConnect takes it: [host, port], [host, port, flowinfo, scopeId], or a Unix path. */
-export type ConnectAddress = string | readonly [host: string, port: number] | readonly [host: string, port: number, flowinfo?: number, scopeId?: number];
 
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
 
@@ -132,41 +113,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * (negative) or ERR_LOOP_CLOSED.
    */
   sleep<T = void>(seconds: number, value?: T, options?: SleepOptions): Promise<T> {
-    const core = this.#core;
-    let signal: AbortSignal | undefined;
-    try {
-      core.checkClosed();
-      if (typeof seconds !== "number" || Number.isNaN(seconds))
-        throw codedError("ERR_INVALID_ARG_TYPE", `The "seconds" argument must be a number of seconds. Received ${describe(seconds)}`, "TypeError");
-      if (seconds < 0) throw codedError("ERR_OUT_OF_RANGE", `The "seconds" argument must be >= 0. Received ${seconds}`, "RangeError");
-      signal = checkSignal(options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<T>((resolve, reject) => {
-      let handle: Handle | null = null;
-      const settle = (): void => {
-        core.closeWaiters.delete(onClose);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const onClose = (error: Error): void => {
-        settle();
-        reject(error);
-      };
-      const onAbort = (): void => {
-        settle();
-        handle?.cancel();
-        reject(abortError(signal!));
-      };
-      const wake = (): void => {
-        settle();
-        resolve(value as T);
-      };
-      if (seconds === 0) handle = this.callSoon(wake);
-      else if (seconds !== Infinity) handle = this.callLater(seconds, wake);
-      core.closeWaiters.add(onClose);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return sleepOn(this.#core, seconds, value, options);
   }
 
   /** @internal Bookkeeping for a cancelled timer still in the heap. */
@@ -237,60 +184,8 @@ export class EventLoop implements HandleOwner, Disposable {
    * exactly when Node itself would exit with an unsettled top-level await). An unreferenced Node
    * timer (`.unref()`, AbortSignal.timeout) alone does not count, as it does not for Node.
    */
-  async runUntilComplete<T>(future: PromiseLike<T> | ((loop: EventLoop) => T | PromiseLike<T>)): Promise<T> {
-    checkRunnable(this.#core, runningLoops);
-    let promise: PromiseLike<T>;
-    if (typeof future === "function") {
-      promise = new Promise<T>((resolve, reject) => {
-        this.callSoon(() => {
-          try {
-            resolve(future(this));
-          } catch (error) {
-            reject(error);
-          }
-        });
-      });
-    } else if (future !== null && typeof future === "object" && typeof future.then === "function") {
-      promise = future;
-    } else {
-      throw codedError("ERR_INVALID_ARG_TYPE", `runUntilComplete() takes a promise or a function. Received ${describe(future)}`, "TypeError");
-    }
-    let settled = false;
-    let ok = false;
-    let value: T | undefined;
-    let failure: unknown;
-    // A promise that settles after this run ended (stopped early) must not stop a later run.
-    let over = false;
-    let deadlocked = false;
-    Promise.resolve(promise).then(
-      (v) => {
-        settled = true;
-        ok = true;
-        value = v;
-        if (!over) this.stop();
-      },
-      (error: unknown) => {
-        settled = true;
-        failure = error;
-        if (!over) this.stop();
-      },
-    );
-    try {
-      await runOwned(this.#core, runningLoops, () => {
-        deadlocked = true;
-        this.stop();
-      });
-    } finally {
-      over = true;
-    }
-    if (!settled && deadlocked)
-      throw codedError(
-        "ERR_LOOP_DEADLOCK",
-        "the main coroutine awaits something that can never complete: nothing is scheduled on the event loop (no callbacks, timers, readers, writers or signal handlers) and Node has no pending timers, I/O or other active handles",
-      );
-    if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
-    if (!ok) throw failure;
-    return value as T;
+  runUntilComplete<T>(future: PromiseLike<T> | ((loop: EventLoop) => T | PromiseLike<T>)): Promise<T> {
+    return runUntilComplete(this.#core, runningLoops, future);
   }
 
   /**

@@ -6,6 +6,7 @@
  * something ready (a timer due, I/O, setImmediate, a worker message, an fs or dns completion) the
  * run lets libuv run one turn between two iterations.
  */
+import { describe } from "../args.js";
 import { codedError } from "../errors.js";
 import type { LoopCore, LoopObject } from "./base.js";
 import type { LoopRegistry } from "./registry.js";
@@ -55,4 +56,66 @@ export function runOwned<L extends LoopObject>(core: LoopCore<L>, loops: LoopReg
       done(error);
     }
   });
+}
+
+/** EventLoop#runUntilComplete on `core` (see there). */
+export async function runUntilComplete<T, L extends LoopObject>(
+  core: LoopCore<L>,
+  loops: LoopRegistry<L>,
+  future: PromiseLike<T> | ((loop: L) => T | PromiseLike<T>),
+): Promise<T> {
+  checkRunnable(core, loops);
+  const loop = core.loop;
+  let promise: PromiseLike<T>;
+  if (typeof future === "function") {
+    promise = new Promise<T>((resolve, reject) => {
+      loop.callSoon(() => {
+        try {
+          resolve(future(loop));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  } else if (future !== null && typeof future === "object" && typeof future.then === "function") {
+    promise = future;
+  } else {
+    throw codedError("ERR_INVALID_ARG_TYPE", `runUntilComplete() takes a promise or a function. Received ${describe(future)}`, "TypeError");
+  }
+  let settled = false;
+  let ok = false;
+  let value: T | undefined;
+  let failure: unknown;
+  // A promise that settles after this run ended (stopped early) must not stop a later run.
+  let over = false;
+  let deadlocked = false;
+  Promise.resolve(promise).then(
+    (v) => {
+      settled = true;
+      ok = true;
+      value = v;
+      if (!over) loop.stop();
+    },
+    (error: unknown) => {
+      settled = true;
+      failure = error;
+      if (!over) loop.stop();
+    },
+  );
+  try {
+    await runOwned(core, loops, () => {
+      deadlocked = true;
+      loop.stop();
+    });
+  } finally {
+    over = true;
+  }
+  if (!settled && deadlocked)
+    throw codedError(
+      "ERR_LOOP_DEADLOCK",
+      "the main coroutine awaits something that can never complete: nothing is scheduled on the event loop (no callbacks, timers, readers, writers or signal handlers) and Node has no pending timers, I/O or other active handles",
+    );
+  if (!settled) throw codedError("ERR_LOOP_STOPPED", "the event loop stopped before the promise settled");
+  if (!ok) throw failure;
+  return value as T;
 }

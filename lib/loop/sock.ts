@@ -9,8 +9,8 @@ import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 
 import { addressArgs, type NativeAddress } from "../addresses.js";
-import { checkBufsize, describe, foreignSocket, intoLength, toBytes } from "../args.js";
-import { closedError, codedError, connectError, systemError } from "../errors.js";
+import { checkBufsize, intoLength, toBytes } from "../args.js";
+import { connectError, systemError } from "../errors.js";
 import { sendfileArgs, sendfileChunk, sendfileFrom, withBytesSent, type SendfileSource } from "../sendfile.js";
 import { AF_INET6, AF_UNIX, SOCK_STREAM, Socket, wrapNewFd, type SocketAddress } from "../socket.js";
 import {
@@ -30,58 +30,29 @@ import {
   sendtoBytes,
   wouldBlock,
 } from "../sockio.js";
-import { abortError, checkSignal, type LoopCore, type LoopObject } from "./base.js";
-import { IoHandle } from "./handles.js";
+import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { ACCEPT_RETRY_MAX, ACCEPT_RETRY_MIN, isExhaustion } from "./io.js";
-
-/** What the sock* calls need of a socket (see SocketLike in loop.ts). */
-export interface SockTarget {
-  fileno(): number;
-  getblocking(): boolean;
-  readonly family: number;
-  readonly type: number;
-  readonly proto?: number;
-}
-
-/** Options of the sock* calls. */
-export interface SockOptions {
-  /** Aborting rejects the call with an AbortError and removes its reader or writer. */
-  signal?: AbortSignal;
-}
-
-const AGAIN: unique symbol = Symbol("again");
-type Step<T> = () => T | typeof AGAIN;
+import { AGAIN, SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** @internal The sock* calls of one loop. */
 export class SockCalls<L extends LoopObject> {
   readonly #core: LoopCore<L>;
-  /**
-   * Stream fds whose last sockRecv/sockRecvInto read fewer bytes than asked: the kernel buffer was
-   * drained then, so the next call waits for readiness at once instead of first making a recv that
-   * would most likely fail with EAGAIN. Level-triggered readiness (epoll, kqueue, poll and libuv's
-   * uv_poll alike) reports data that came in between on the next iteration, so nothing is missed;
-   * the call may complete one iteration later than an eager read would have.
-   */
-  readonly #drained = new Set<number>();
-  readonly #skipDrainedRecv: boolean;
+  readonly #waiter: SockWaiter<L>;
 
   constructor(core: LoopCore<L>) {
     this.#core = core;
-    // libkqueue (kqueue on Linux) reads and so clears a socket's pending error when it reports
-    // the socket readable: a reset peer would then read as EOF instead of ECONNRESET, so there
-    // (and, untested, on the BSDs' kqueue) every read is tried at once.
-    this.#skipDrainedRecv = core.selector.backend !== "kqueue";
+    this.#waiter = new SockWaiter(core);
   }
 
-  /** The loop closes: forget the drained fds. */
+  /** The loop closes. */
   close(): void {
-    this.#drained.clear();
+    this.#waiter.close();
   }
 
-  accept(sock: SockTarget, options: SockOptions | undefined): Promise<[Socket, SocketAddress]> {
+  accept(sock: SocketLike, options: SockOptions | undefined): Promise<[Socket, SocketAddress]> {
     let fd: number;
     try {
-      fd = this.#prepare(sock, "accept", options);
+      fd = this.#waiter.prepare(sock, "accept", options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -112,7 +83,7 @@ export class SockCalls<L extends LoopObject> {
     const signal = options?.signal;
     let delay = ACCEPT_RETRY_MIN;
     const tryAccept = (): Promise<[Socket, SocketAddress]> =>
-      this.#attempt(sock, fd, false, step, signal).catch((error: unknown) => {
+      this.#waiter.attempt(sock, fd, false, step, signal).catch((error: unknown) => {
         if (!isExhaustion(error) || core.closed) throw error;
         core.callExceptionHandler({ message: `sockAccept(): accept failed, retrying in ${delay} s`, exception: error, socket: sock });
         return new Promise<void>((resolve, reject) => {
@@ -137,10 +108,10 @@ export class SockCalls<L extends LoopObject> {
     return tryAccept();
   }
 
-  recv(sock: SockTarget, n: number, options: SockOptions | undefined): Promise<Buffer> {
+  recv(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<Buffer> {
     let fd: number;
     try {
-      fd = this.#prepare(sock, "recv", options);
+      fd = this.#waiter.prepare(sock, "recv", options);
       checkBufsize(n, "n");
     } catch (error) {
       return Promise.reject(error);
@@ -149,20 +120,20 @@ export class SockCalls<L extends LoopObject> {
     const step = (): Buffer | typeof AGAIN => {
       const r = recvBytes(fd, n);
       if (typeof r !== "number") {
-        if (stream) this.#noteRead(fd, r.length, n);
+        if (stream) this.#waiter.noteRead(fd, r.length, n);
         return r;
       }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attemptRead(sock, fd, step, options?.signal);
+    return this.#waiter.attemptRead(sock, fd, step, options?.signal);
   }
 
-  recvInto(sock: SockTarget, buffer: NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<number> {
+  recvInto(sock: SocketLike, buffer: NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<number> {
     let fd: number;
     let length: number;
     try {
-      fd = this.#prepare(sock, "recv", options);
+      fd = this.#waiter.prepare(sock, "recv", options);
       length = intoLength(buffer, undefined);
     } catch (error) {
       return Promise.reject(error);
@@ -171,19 +142,19 @@ export class SockCalls<L extends LoopObject> {
     const step = (): number | typeof AGAIN => {
       const r = recvInto(fd, buffer, length);
       if (r >= 0) {
-        if (stream) this.#noteRead(fd, r, length);
+        if (stream) this.#waiter.noteRead(fd, r, length);
         return r;
       }
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recv");
     };
-    return this.#attemptRead(sock, fd, step, options?.signal);
+    return this.#waiter.attemptRead(sock, fd, step, options?.signal);
   }
 
-  recvfrom(sock: SockTarget, n: number, options: SockOptions | undefined): Promise<[Buffer, SocketAddress | null]> {
+  recvfrom(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<[Buffer, SocketAddress | null]> {
     let fd: number;
     try {
-      fd = this.#prepare(sock, "recvfrom", options);
+      fd = this.#waiter.prepare(sock, "recvfrom", options);
       checkBufsize(n, "n");
     } catch (error) {
       return Promise.reject(error);
@@ -194,11 +165,11 @@ export class SockCalls<L extends LoopObject> {
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recvfrom");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#waiter.attempt(sock, fd, false, step, options?.signal);
   }
 
   recvfromInto(
-    sock: SockTarget,
+    sock: SocketLike,
     buffer: NodeJS.ArrayBufferView,
     nbytes: number | undefined,
     options: SockOptions | undefined,
@@ -206,7 +177,7 @@ export class SockCalls<L extends LoopObject> {
     let fd: number;
     let length: number;
     try {
-      fd = this.#prepare(sock, "recvfrom", options);
+      fd = this.#waiter.prepare(sock, "recvfrom", options);
       length = intoLength(buffer, nbytes);
     } catch (error) {
       return Promise.reject(error);
@@ -217,15 +188,15 @@ export class SockCalls<L extends LoopObject> {
       if (wouldBlock(r)) return AGAIN;
       throw systemError(r, "recvfrom");
     };
-    return this.#attempt(sock, fd, false, step, options?.signal);
+    return this.#waiter.attempt(sock, fd, false, step, options?.signal);
   }
 
-  sendto(sock: SockTarget, data: string | NodeJS.ArrayBufferView, address: unknown, options: SockOptions | undefined): Promise<number> {
+  sendto(sock: SocketLike, data: string | NodeJS.ArrayBufferView, address: unknown, options: SockOptions | undefined): Promise<number> {
     let fd: number;
     let bytes: NodeJS.ArrayBufferView;
     let args: NativeAddress;
     try {
-      fd = this.#prepare(sock, "sendto", options);
+      fd = this.#waiter.prepare(sock, "sendto", options);
       bytes = toBytes(data);
       args = addressArgs(sock.family, address, "sockSendto");
     } catch (error) {
@@ -238,17 +209,17 @@ export class SockCalls<L extends LoopObject> {
         if (wouldBlock(r)) return AGAIN;
         throw systemError(r, "sendto");
       };
-      return this.#attempt(sock, target, true, step, options?.signal);
+      return this.#waiter.attempt(sock, target, true, step, options?.signal);
     };
-    if (this.#resolvesWithDns(sock, args[0])) return this.#resolve(sock, args).then(() => send(this.#prepare(sock, "sendto", options)));
+    if (this.#resolvesWithDns(sock, args[0])) return this.#resolve(sock, args).then(() => send(this.#waiter.prepare(sock, "sendto", options)));
     return send(fd);
   }
 
-  sendall(sock: SockTarget, data: string | NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<void> {
+  sendall(sock: SocketLike, data: string | NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<void> {
     let fd: number;
     let bytes: NodeJS.ArrayBufferView;
     try {
-      fd = this.#prepare(sock, "send", options);
+      fd = this.#waiter.prepare(sock, "send", options);
       bytes = toBytes(data);
     } catch (error) {
       return Promise.reject(error);
@@ -265,14 +236,14 @@ export class SockCalls<L extends LoopObject> {
       sent += r;
       return sent === length ? undefined : AGAIN;
     };
-    return this.#attempt(sock, fd, true, step, options?.signal);
+    return this.#waiter.attempt(sock, fd, true, step, options?.signal);
   }
 
-  sendfile(sock: SockTarget, file: SendfileSource, offset: number | undefined, count: number | undefined, options: SockOptions | undefined): Promise<number> {
+  sendfile(sock: SocketLike, file: SendfileSource, offset: number | undefined, count: number | undefined, options: SockOptions | undefined): Promise<number> {
     let fd: number;
     let args: ReturnType<typeof sendfileArgs>;
     try {
-      fd = this.#prepare(sock, "sendfile", options);
+      fd = this.#waiter.prepare(sock, "sendfile", options);
       args = sendfileArgs(sock.type, file, offset, count);
     } catch (error) {
       return Promise.reject(error);
@@ -290,20 +261,20 @@ export class SockCalls<L extends LoopObject> {
       if (wouldBlock(r)) return AGAIN;
       throw withBytesSent(systemError(r, "sendfile"), sent);
     };
-    return this.#attempt(sock, fd, true, step, options?.signal);
+    return this.#waiter.attempt(sock, fd, true, step, options?.signal);
   }
 
-  connect(sock: SockTarget, address: unknown, options: SockOptions | undefined): Promise<void> {
+  connect(sock: SocketLike, address: unknown, options: SockOptions | undefined): Promise<void> {
     let fd: number;
     let args: NativeAddress;
     try {
-      fd = this.#prepare(sock, "connect", options);
+      fd = this.#waiter.prepare(sock, "connect", options);
       args = addressArgs(sock.family, address, "sockConnect");
     } catch (error) {
       return Promise.reject(error);
     }
     if (this.#resolvesWithDns(sock, args[0]))
-      return this.#resolve(sock, args).then(() => this.#connect(sock, this.#prepare(sock, "connect", options), args, options?.signal));
+      return this.#resolve(sock, args).then(() => this.#connect(sock, this.#waiter.prepare(sock, "connect", options), args, options?.signal));
     return this.#connect(sock, fd, args, options?.signal);
   }
 
@@ -313,17 +284,17 @@ export class SockCalls<L extends LoopObject> {
    * loop for the lookup: this predates Node's work running inside the owned loop, where node:dns
    * would now work too (its errors have other codes: ENOTFOUND where getaddrinfo gives EAI_*).
    */
-  #resolvesWithDns(sock: SockTarget, host: string): boolean {
+  #resolvesWithDns(sock: SocketLike, host: string): boolean {
     return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#core.attached;
   }
 
   /** Replaces args[0], a host name, by its address from node:dns (the caller checks the loop, socket and signal again after). */
-  async #resolve(sock: SockTarget, args: NativeAddress): Promise<void> {
+  async #resolve(sock: SocketLike, args: NativeAddress): Promise<void> {
     const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
     args[0] = address;
   }
 
-  #connect(sock: SockTarget, fd: number, args: NativeAddress, signal: AbortSignal | undefined): Promise<void> {
+  #connect(sock: SocketLike, fd: number, args: NativeAddress, signal: AbortSignal | undefined): Promise<void> {
     const [host, port] = args;
     let r: number;
     try {
@@ -355,104 +326,6 @@ export class SockCalls<L extends LoopObject> {
       if (connectInProgress(again)) return AGAIN;
       throw connectError(again, host, port);
     };
-    return this.#wait(sock, fd, true, step, signal);
-  }
-
-  /** Records whether a stream read drained the socket (see #drained). */
-  #noteRead(fd: number, got: number, asked: number): void {
-    if (got > 0 && got < asked && this.#skipDrainedRecv) this.#drained.add(fd);
-    else this.#drained.delete(fd);
-  }
-
-  /** #attempt for a stream read, which waits at once on an fd its last read drained. */
-  #attemptRead<T>(sock: SockTarget, fd: number, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (this.#drained.delete(fd)) return this.#wait(sock, fd, false, step, signal);
-    return this.#attempt(sock, fd, false, step, signal);
-  }
-
-  /** Checks a sock* call's arguments and the loop; returns the fd. */
-  #prepare(sock: SockTarget, op: string, options: SockOptions | undefined): number {
-    this.#core.checkClosed();
-    if (sock === null || typeof sock !== "object" || typeof sock.fileno !== "function" || typeof sock.getblocking !== "function") {
-      const foreign = foreignSocket(sock);
-      throw codedError(
-        "ERR_INVALID_ARG_TYPE",
-        foreign !== undefined
-          ? `The "sock" argument must be a native-selectors Socket, not a ${foreign} Socket`
-          : `The "sock" argument must be a native-selectors Socket. Received ${describe(sock)}`,
-        "TypeError",
-      );
-    }
-    checkSignal(options);
-    const fd = sock.fileno();
-    if (fd < 0) throw closedError(op);
-    if (sock.getblocking())
-      throw codedError("ERR_SOCKET_BLOCKING", `the socket must be non-blocking for loop.sock${op[0]!.toUpperCase()}${op.slice(1)}(): call setblocking(false)`);
-    return fd;
-  }
-
-  /** Tries `step` at once; if it would block, waits for readiness (see #wait). */
-  #attempt<T>(sock: SockTarget, fd: number, write: boolean, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
-    let result: T | typeof AGAIN;
-    try {
-      result = step();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (result !== AGAIN) return Promise.resolve(result);
-    return this.#wait(sock, fd, write, step, signal);
-  }
-
-  /**
-   * Registers `step` as the fd's reader (or writer) until it returns something other than AGAIN
-   * or throws; the registration is removed as soon as the call settles or is aborted.
-   */
-  #wait<T>(sock: SockTarget, fd: number, write: boolean, step: Step<T>, signal: AbortSignal | undefined): Promise<T> {
-    const core = this.#core;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      const finish = (park: boolean): void => {
-        settled = true;
-        handle._onDrop = null; // removing our own registration must not build a drop error
-        signal?.removeEventListener("abort", onAbort);
-        if (park && !core.closed) core.io.park(handle, write);
-        else core.io.removeIfCurrent(handle, write);
-      };
-      const onAbort = (): void => {
-        if (settled) return;
-        finish(false);
-        reject(abortError(signal!));
-      };
-      const onReady = (): void => {
-        if (settled) return;
-        let result: T | typeof AGAIN;
-        try {
-          result = step();
-        } catch (error) {
-          finish(true);
-          reject(error);
-          return;
-        }
-        if (result === AGAIN) return;
-        finish(true);
-        resolve(result);
-      };
-      const handle = new IoHandle(core.loop, fd, sock, onReady, []);
-      handle._onDrop = (error) => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        reject(error);
-      };
-      try {
-        core.checkClosed();
-        core.io.add(sock, write, handle);
-      } catch (error) {
-        settled = true;
-        reject(error);
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return this.#waiter.wait(sock, fd, true, step, signal);
   }
 }
