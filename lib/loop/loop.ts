@@ -12,7 +12,7 @@ import { describe } from "../args.js";
 import { codedError } from "../errors.js";
 import { BaseSelector, DefaultSelector, fileobjToFd, type FileObj } from "../selectors.js";
 import { signalNumber } from "../signal.js";
-import type { AddressInputOf, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
+import type { AddressInputOf, BufferLike, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
 import type { SendfileSource } from "../sendfile.js";
 import { AttachedDriver } from "./attached.js";
 import { LoopCore, checkCallback, printException, sleepOn, type SleepOptions } from "./base.js";
@@ -291,7 +291,7 @@ export class EventLoop implements HandleOwner, Disposable {
   }
 
   /** Receives into `buffer` (any ArrayBufferView, filled from its start): the byte count, 0 at end of stream. */
-  sockRecvInto(sock: SocketLike, buffer: NodeJS.ArrayBufferView, options?: SockOptions): Promise<number> {
+  sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
     return this.#sock.recvInto(sock, buffer, options);
   }
 
@@ -310,11 +310,11 @@ export class EventLoop implements HandleOwner, Disposable {
    */
   sockRecvfromInto<F extends number>(
     sock: SocketLike<F>,
-    buffer: NodeJS.ArrayBufferView,
+    buffer: BufferLike,
     nbytes?: number,
     options?: SockOptions,
   ): Promise<[number, SocketAddressOf<F> | null]>;
-  sockRecvfromInto(sock: SocketLike, buffer: NodeJS.ArrayBufferView, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
+  sockRecvfromInto(sock: SocketLike, buffer: BufferLike, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
     return this.#sock.recvfromInto(sock, buffer, nbytes, options);
   }
 
@@ -323,8 +323,8 @@ export class EventLoop implements HandleOwner, Disposable {
    * sock_sendto). Addresses as sockConnect takes them; host names are resolved with node:dns while
    * attached, with a blocking getaddrinfo while the loop owns the thread.
    */
-  sockSendto<F extends number>(sock: SocketLike<F>, data: string | NodeJS.ArrayBufferView, address: AddressInputOf<F>, options?: SockOptions): Promise<number>;
-  sockSendto(sock: SocketLike, data: string | NodeJS.ArrayBufferView, address: ConnectAddress, options?: SockOptions): Promise<number> {
+  sockSendto<F extends number>(sock: SocketLike<F>, data: string | BufferLike, address: AddressInputOf<F>, options?: SockOptions): Promise<number>;
+  sockSendto(sock: SocketLike, data: string | BufferLike, address: ConnectAddress, options?: SockOptions): Promise<number> {
     return this.#sock.sendto(sock, data, address, options);
   }
 
@@ -333,7 +333,7 @@ export class EventLoop implements HandleOwner, Disposable {
    * socket is writable. Do not change `data` until the promise settles. If the call fails or is
    * aborted, part of the data may have been sent.
    */
-  sockSendall(sock: SocketLike, data: string | NodeJS.ArrayBufferView, options?: SockOptions): Promise<void> {
+  sockSendall(sock: SocketLike, data: string | BufferLike, options?: SockOptions): Promise<void> {
     return this.#sock.sendall(sock, data, options);
   }
 

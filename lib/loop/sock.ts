@@ -12,7 +12,7 @@ import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
 import { connectError, systemError } from "../errors.js";
 import { sendfileArgs, sendfileChunk, sendfileFrom, withBytesSent, type SendfileSource } from "../sendfile.js";
-import { AF_INET6, AF_UNIX, SOCK_STREAM, Socket, wrapNewFd, type SocketAddress } from "../socket.js";
+import { AF_INET6, AF_UNIX, SOCK_STREAM, Socket, wrapNewFd, type BufferLike, type SocketAddress } from "../socket.js";
 import {
   acceptAgain,
   acceptFd,
@@ -129,7 +129,7 @@ export class SockCalls<L extends LoopObject> {
     return this.#waiter.attemptRead(sock, fd, step, options?.signal);
   }
 
-  recvInto(sock: SocketLike, buffer: NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<number> {
+  recvInto(sock: SocketLike, buffer: BufferLike, options: SockOptions | undefined): Promise<number> {
     let fd: number;
     let length: number;
     try {
@@ -168,12 +168,7 @@ export class SockCalls<L extends LoopObject> {
     return this.#waiter.attempt(sock, fd, false, step, options?.signal);
   }
 
-  recvfromInto(
-    sock: SocketLike,
-    buffer: NodeJS.ArrayBufferView,
-    nbytes: number | undefined,
-    options: SockOptions | undefined,
-  ): Promise<[number, SocketAddress | null]> {
+  recvfromInto(sock: SocketLike, buffer: BufferLike, nbytes: number | undefined, options: SockOptions | undefined): Promise<[number, SocketAddress | null]> {
     let fd: number;
     let length: number;
     try {
@@ -191,9 +186,9 @@ export class SockCalls<L extends LoopObject> {
     return this.#waiter.attempt(sock, fd, false, step, options?.signal);
   }
 
-  sendto(sock: SocketLike, data: string | NodeJS.ArrayBufferView, address: unknown, options: SockOptions | undefined): Promise<number> {
+  sendto(sock: SocketLike, data: string | BufferLike, address: unknown, options: SockOptions | undefined): Promise<number> {
     let fd: number;
-    let bytes: NodeJS.ArrayBufferView;
+    let bytes: BufferLike;
     let args: NativeAddress;
     try {
       fd = this.#waiter.prepare(sock, "sendto", options);
@@ -215,9 +210,9 @@ export class SockCalls<L extends LoopObject> {
     return send(fd);
   }
 
-  sendall(sock: SocketLike, data: string | NodeJS.ArrayBufferView, options: SockOptions | undefined): Promise<void> {
+  sendall(sock: SocketLike, data: string | BufferLike, options: SockOptions | undefined): Promise<void> {
     let fd: number;
-    let bytes: NodeJS.ArrayBufferView;
+    let bytes: BufferLike;
     try {
       fd = this.#waiter.prepare(sock, "send", options);
       bytes = toBytes(data);
