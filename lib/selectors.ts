@@ -11,6 +11,10 @@
  *   first and then fails).
  * - The kqueue selector reports an fd that is both readable and writable once, with both bits,
  *   like epoll and poll (CPython may list the key twice).
+ *
+ * Internally (not public API), a selector is also the EventLoop's way to its backend and to Node's
+ * libuv loop: the owned run over its poller, and whether libuv can watch its own fd (epoll) or
+ * must watch each registered fd (poll, libkqueue), with the watchers made here.
  */
 import { isMainThread } from "node:worker_threads";
 

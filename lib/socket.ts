@@ -11,7 +11,9 @@ export * from "./socket-constants.js";
 export type { BufferLike, SocketAddress } from "./native.js";
 export { checkFamily, type AddressInput, type AddressInputOf, type SocketAddressOf } from "./addresses.js";
 export { checkTimeout, getdefaulttimeout, setdefaulttimeout } from "./timeouts.js";
-export { wrapNewFd, type SendData } from "./socket-class.js";
+export type { SendData } from "./socket-class.js";
+/** @internal */
+export { wrapNewFd } from "./socket-class.js";
 
 /**
  * The constructor of Socket, Python's `socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0,

@@ -194,7 +194,7 @@ export interface SleepOptions {
   signal?: AbortSignal;
 }
 
-/** EventLoop#sleep on `core` (see there). */
+/** @internal EventLoop#sleep on `core` (see there). */
 export function sleepOn<T, L extends LoopObject>(core: LoopCore<L>, seconds: number, value: T | undefined, options: SleepOptions | undefined): Promise<T> {
   let signal: AbortSignal | undefined;
   try {
@@ -232,7 +232,7 @@ export function sleepOn<T, L extends LoopObject>(core: LoopCore<L>, seconds: num
   });
 }
 
-/** Prints an exception context to stderr (asyncio's default_exception_handler). */
+/** @internal Prints an exception context to stderr (asyncio's default_exception_handler). */
 export function printException(context: ExceptionContext): void {
   const lines = [context.message || "Unhandled exception in event loop"];
   for (const [name, value] of Object.entries(context)) {
@@ -244,7 +244,7 @@ export function printException(context: ExceptionContext): void {
   console.error(lines.join("\n"));
 }
 
-/** The AbortError a call rejects with when its signal aborts. */
+/** @internal The AbortError a call rejects with when its signal aborts. */
 export function abortError(signal: AbortSignal): CodedError {
   const error = new Error("The operation was aborted", { cause: signal.reason }) as CodedError;
   error.name = "AbortError";
@@ -252,7 +252,7 @@ export function abortError(signal: AbortSignal): CodedError {
   return error;
 }
 
-/** options.signal checked: undefined or an AbortSignal that has not aborted yet (else an AbortError). */
+/** @internal options.signal checked: undefined or an AbortSignal that has not aborted yet (else an AbortError). */
 export function checkSignal(options: { signal?: AbortSignal } | undefined): AbortSignal | undefined {
   const signal = options?.signal;
   if (signal === undefined) return undefined;
@@ -262,6 +262,7 @@ export function checkSignal(options: { signal?: AbortSignal } | undefined): Abor
   return signal;
 }
 
+/** @internal The "callback" argument: a function. */
 export function checkCallback(callback: unknown): asserts callback is (...args: unknown[]) => unknown {
   if (typeof callback !== "function") throw argTypeError("callback", "of type function", callback);
 }

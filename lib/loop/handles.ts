@@ -117,6 +117,19 @@ export class TimerHandle extends Handle {
 }
 
 /**
+ * @internal Whether an object registered for `fd` was closed since (its fileno() now names another
+ * fd, -1, or throws). A bare fd number cannot tell: false.
+ */
+export function fileobjClosed(fileobj: number | { fileno(): number }, fd: number): boolean {
+  if (typeof fileobj === "number") return false;
+  try {
+    return fileobj.fileno() !== fd;
+  } catch {
+    return true;
+  }
+}
+
+/**
  * @internal A reader or writer handle: remembers the fd and the object it was registered with, so
  * that a dispatch can tell that the object was closed meanwhile, and lets a pending sock* call
  * learn that the loop dropped its wait (removed, replaced, loop closed).
@@ -135,13 +148,7 @@ export class IoHandle extends Handle {
 
   /** Whether the registered object has been closed (or now names another fd). */
   _closed(): boolean {
-    const fileobj = this._fileobj;
-    if (typeof fileobj === "number") return false;
-    try {
-      return fileobj.fileno() !== this._fd;
-    } catch {
-      return true;
-    }
+    return fileobjClosed(this._fileobj, this._fd);
   }
 
   /** Cancels, telling a waiting sock* call why (the error is made only if one waits). */

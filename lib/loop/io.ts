@@ -12,18 +12,19 @@
  */
 import { closedError, codedError } from "../errors.js";
 import { EVENT_READ, EVENT_WRITE, type BaseSelector, type FileObj, type SelectorKey, type SelectorReady } from "../selectors.js";
-import { IoHandle, type ExceptionContext, type Handle, type TimerHandle } from "./handles.js";
+import { IoHandle, fileobjClosed, type ExceptionContext, type Handle, type TimerHandle } from "./handles.js";
 
 /**
- * Accept backoff (asyncio's ACCEPT_RETRY_DELAY, made exponential): when accept fails because the
+ * @internal Accept backoff (asyncio's ACCEPT_RETRY_DELAY, made exponential): when accept fails because the
  * process or system is out of fds or memory, the listener stays readable, so retrying at once
  * would spin. The loop retries after a delay instead, doubling from the first to the last value.
  */
 export const ACCEPT_RETRY_MIN = 0.05;
+/** @internal */
 export const ACCEPT_RETRY_MAX = 1;
 const EXHAUSTION_CODES: ReadonlySet<string> = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
-/** Whether an error is the process or system running out of fds or memory. */
+/** @internal Whether an error is the process or system running out of fds or memory. */
 export function isExhaustion(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && EXHAUSTION_CODES.has(code);
@@ -32,7 +33,7 @@ export function isExhaustion(error: unknown): boolean {
 /** @internal A key's data in the loop's selector: the reader and the writer handle. */
 export type IoData = [reader: IoHandle | null, writer: IoHandle | null];
 
-/** Whether a key's data is the loop's own [reader, writer] pair (not a registration made behind its back). */
+/** @internal Whether a key's data is the loop's own [reader, writer] pair (not a registration made behind its back). */
 export function isIoData(data: unknown): data is IoData {
   return Array.isArray(data) && data.length === 2 && (data[0] === null || data[0] instanceof IoHandle) && (data[1] === null || data[1] instanceof IoHandle);
 }
@@ -268,13 +269,7 @@ export class IoRegistry {
 
   /** Whether a key registered through another object belongs to an object that was closed since. */
   #isStale(key: SelectorKey<IoData>, fileobj: FileObj): boolean {
-    const old = key.fileobj;
-    if (old === fileobj || typeof old === "number") return false;
-    try {
-      return old.fileno() !== key.fd;
-    } catch {
-      return true;
-    }
+    return key.fileobj !== fileobj && fileobjClosed(key.fileobj, key.fd);
   }
 
   /** Unregisters a key whose object was closed, dropping both of its handles. */

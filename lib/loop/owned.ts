@@ -11,7 +11,7 @@ import { codedError } from "../errors.js";
 import type { LoopCore, LoopObject } from "./base.js";
 import type { LoopRegistry } from "./registry.js";
 
-/** Throws unless the loop may start owning the thread: ERR_LOOP_CLOSED, ERR_LOOP_ATTACHED or ERR_LOOP_RUNNING. */
+/** @internal Throws unless the loop may start owning the thread: ERR_LOOP_CLOSED, ERR_LOOP_ATTACHED or ERR_LOOP_RUNNING. */
 export function checkRunnable<L extends LoopObject>(core: LoopCore<L>, loops: LoopRegistry<L>): void {
   core.checkClosed();
   if (core.attached) throw codedError("ERR_LOOP_ATTACHED", "the event loop is attached to Node's loop: detach() it before runForever()/runUntilComplete()");
@@ -20,7 +20,7 @@ export function checkRunnable<L extends LoopObject>(core: LoopCore<L>, loops: Lo
 }
 
 /**
- * Runs the loop on this thread until stop(); `onDeadlock` (runUntilComplete's) is called when
+ * @internal Runs the loop on this thread until stop(); `onDeadlock` (runUntilComplete's) is called when
  * nothing on the loop or in Node could ever wake it. Rejects as checkRunnable throws.
  */
 export function runOwned<L extends LoopObject>(core: LoopCore<L>, loops: LoopRegistry<L>, onDeadlock: (() => void) | null): Promise<void> {
@@ -58,7 +58,7 @@ export function runOwned<L extends LoopObject>(core: LoopCore<L>, loops: LoopReg
   });
 }
 
-/** EventLoop#runUntilComplete on `core` (see there). */
+/** @internal EventLoop#runUntilComplete on `core` (see there). */
 export async function runUntilComplete<T, L extends LoopObject>(
   core: LoopCore<L>,
   loops: LoopRegistry<L>,
