@@ -1,6 +1,6 @@
 /**
  * lib/socket-functions.ts — the functions of Python's socket module that stand beside the socket
- * class: getaddrinfo and gethostname (Modules/socketmodule.c), create_connection, create_server
+ * class: getaddrinfo, gethostname and socketpair (Modules/socketmodule.c), create_connection, create_server
  * and has_dualstack_ipv6 (Lib/socket.py), built on Socket. Everything here blocks the thread, as
  * in Python: name resolution and connects wait in the kernel.
  */
@@ -192,7 +192,7 @@ export function createServer(address: AddressInput, options?: CreateServerOption
     try {
       sock.bind(address);
     } catch (error) {
-      if (error instanceof Error && typeof (error as NodeJS.ErrnoException).errno === "number") {
+      if (isSystemError(error)) {
         const addressed = error as AddressedError;
         addressed.message += ` (while attempting to bind on address ${formatAddress(address)})`;
         if (typeof address === "string") addressed.address = address;

@@ -1,7 +1,7 @@
 /**
  * lib/sockio.ts — the one hot path under `Socket` and the loop's `sock*` calls: the non-throwing
- * receive helpers, the receive-buffer policy and the argument policy they share, so a speed-up or
- * a fix made here holds for both layers.
+ * socket syscalls, the receive-buffer policy and the errno classes (would-block, connect under
+ * way) they share, so a speed-up or a fix made here holds for both layers.
  *
  * Receive-buffer policy: `recv(n)` for n up to SLAB_READ_MAX reads straight into the free room of
  * a shared slab (SLAB_SIZE bytes, replaced when the room left is under n) and returns a view of
@@ -14,8 +14,8 @@
  *
  * The other syscalls both layers make are here too, as thin non-throwing calls (-errno on failure),
  * so that the loop's sock* calls make the very calls Socket makes (as CPython's sock_recv calls
- * sock.recv), and only Socket, this module and the selector reach the native layer. The argument
- * policy both layers share is lib/args.ts.
+ * sock.recv) and lib/loop/ never reaches the native layer itself. The argument policy both layers
+ * share is lib/args.ts.
  */
 // Buffer from node:buffer, not the global: the global is an accessor, a getter call per use.
 import { Buffer } from "node:buffer";
