@@ -1,8 +1,8 @@
 /**
  * lib/socket-functions.ts — the functions of Python's socket module that stand beside the socket
- * class: getaddrinfo, gethostname and socketpair (Modules/socketmodule.c), create_connection, create_server
- * and has_dualstack_ipv6 (Lib/socket.py), built on Socket. Everything here blocks the thread, as
- * in Python: name resolution and connects wait in the kernel.
+ * class: getaddrinfo, gethostname and socketpair (Modules/socketmodule.c), create_connection,
+ * create_server and has_dualstack_ipv6 (Lib/socket.py), built on Socket. Everything here but
+ * socketpair blocks the thread, as in Python: name resolution and connects wait in the kernel.
  */
 import { hostname } from "node:os";
 
