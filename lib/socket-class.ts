@@ -21,7 +21,7 @@
 import { inspect } from "node:util";
 
 import { addressArgs, type AddressInput, type AddressInputOf, type SocketAddressOf } from "./addresses.js";
-import { argTypeError, checkBufsize, checkInt, intoLength, safeString, toBytes } from "./args.js";
+import { argTypeError, checkBufsize, checkInt, intoLength, toBytes } from "./args.js";
 import { closedError, codedError, connectError, systemError, withAddress } from "./errors.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
 import { finalizer, openSocket, type FdCell } from "./socket-fd.js";
@@ -426,11 +426,7 @@ export class Socket<F extends number = number> implements Disposable {
   [inspect.custom](): string {
     if (!(#cell in this)) return "Socket {}"; // the prototype itself
     try {
-      const name = safeString(() => {
-        const n: unknown = (this.constructor as { name?: unknown } | undefined)?.name;
-        return typeof n === "string" && n !== "" ? n : "Socket";
-      });
-      return socketRepr(name, this.#cell.fd, this.family, this.type, this.proto);
+      return socketRepr(this, this.#cell.fd, this.family, this.type, this.proto);
     } catch {
       return "<Socket>";
     }

@@ -4,6 +4,7 @@
  * raddr=['127.0.0.1', 50000]>`.
  */
 import { formatAddress } from "./addresses.js";
+import { safeString } from "./args.js";
 import { native } from "./native.js";
 import { AF_INET, AF_INET6, AF_UNIX, AF_UNSPEC, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM } from "./socket-constants.js";
 
@@ -25,11 +26,16 @@ function constantName(names: ReadonlyMap<number, string>, value: number): string
 }
 
 /**
- * The repr of a socket named `name` on `fd` (-1: closed): laddr and raddr only where getsockname
- * and getpeername answer (and name something: an unbound Unix socket's '' is left out, as Python
- * leaves it out); `<Socket [closed] fd=-1, ...>` once closed. A failing syscall only leaves its part out.
+ * The repr of `socket` on `fd` (-1: closed), named after its constructor (a subclass shows its own
+ * name): laddr and raddr only where getsockname and getpeername answer (and name something: an
+ * unbound Unix socket's '' is left out, as Python leaves it out); `<Socket [closed] fd=-1, ...>`
+ * once closed. A failing syscall only leaves its part out.
  */
-export function socketRepr(name: string, fd: number, family: number, type: number, proto: number): string {
+export function socketRepr(socket: object, fd: number, family: number, type: number, proto: number): string {
+  const name = safeString(() => {
+    const n: unknown = (socket.constructor as { name?: unknown } | undefined)?.name;
+    return typeof n === "string" && n !== "" ? n : "Socket";
+  });
   const closed = fd === -1;
   let text = `<${name}${closed ? " [closed]" : ""} fd=${fd}, family=${constantName(FAMILY_NAMES, family)}, type=${constantName(TYPE_NAMES, type)}, proto=${proto}`;
   if (!closed) {
