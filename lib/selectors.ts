@@ -182,7 +182,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
       throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
     const fd = this._lookup(fileobj);
-    if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `${describe(fileobj)} (fd ${fd}) is already registered`);
+    if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `fd ${fd} is already registered`);
     poller.add(fd, events);
     const key: SelectorKey<D, F> = { fileobj, fd, events, data: data as D };
     this.#map.set(fd, key);
@@ -204,7 +204,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
       throw error;
     }
     const key = this.#map.get(fd);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
     this.#map.delete(fd);
     poller.remove(fd, key.events);
     return key;
@@ -221,7 +221,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const poller = this.#live();
     const fd = this._lookup(fileobj);
     const key = this.#map.get(fd);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
     if (events !== key.events) {
       if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
         throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
@@ -291,7 +291,8 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   getKey(fileobj: FileObj): SelectorKey<D, F> {
     this.#live();
     const key = this.#mapping.get(fileobj);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} is not registered`);
+    if (key === undefined)
+      throw codedError("ERR_NOT_REGISTERED", typeof fileobj === "number" ? `fd ${fileobj} is not registered` : `${describe(fileobj)} is not registered`);
     return key;
   }
 
