@@ -108,6 +108,11 @@ export function systemError(errno: number, syscall: string): NodeJS.ErrnoExcepti
   return error;
 }
 
+/** EBADF for `syscall`: what a call on a closed socket (or a dropped registration of one) fails with. */
+export function closedError(syscall: string): NodeJS.ErrnoException {
+  return systemError(-native.constants.EBADF, syscall);
+}
+
 /** A system error that says where a connect or bind went, as Node's net errors do. */
 export interface AddressedError extends NodeJS.ErrnoException {
   /** The host as given (a name, or an IP address), or the Unix path. */

@@ -33,7 +33,6 @@ export {
 } from "./selectors.js";
 export {
   Socket,
-  socketpair,
   setdefaulttimeout,
   getdefaulttimeout,
   AF_UNSPEC,
@@ -89,23 +88,20 @@ export {
   type SocketConstructor,
   type SocketType,
 } from "./socket.js";
-export { getaddrinfo, gethostname, createConnection, createServer, hasDualstackIpv6, type AddrInfo, type CreateServerOptions } from "./socket-functions.js";
-export type { SendfileSource } from "./sockio.js";
 export {
-  EventLoop,
-  Handle,
-  TimerHandle,
-  getRunningLoop,
-  run,
-  sleep,
-  type ConnectAddress,
-  type ExceptionContext,
-  type ExceptionHandler,
-  type LoopKeyData,
-  type SleepOptions,
-  type SockOptions,
-  type SocketLike,
-} from "./loop.js";
+  getaddrinfo,
+  gethostname,
+  socketpair,
+  createConnection,
+  createServer,
+  hasDualstackIpv6,
+  type AddrInfo,
+  type CreateServerOptions,
+} from "./socket-functions.js";
+export type { SendfileSource } from "./sendfile.js";
+export { EventLoop, type ConnectAddress, type ExceptionHandler, type LoopKeyData, type SleepOptions, type SockOptions, type SocketLike } from "./loop/loop.js";
+export { Handle, TimerHandle, type ExceptionContext } from "./loop/handles.js";
+export { getRunningLoop, run, sleep } from "./loop/events.js";
 export { codedError, systemError, type AddressedError, type CodedError } from "./errors.js";
 export type {
   BackendKind,

@@ -11,12 +11,16 @@
  *   first and then fails).
  * - The kqueue selector reports an fd that is both readable and writable once, with both bits,
  *   like epoll and poll (CPython may list the key twice).
+ *
+ * Internally (not public API), a selector is also the EventLoop's way to its backend and to Node's
+ * libuv loop: the owned run over its poller, and whether libuv can watch its own fd (epoll) or
+ * must watch each registered fd (poll, libkqueue), with the watchers made here.
  */
 import { isMainThread } from "node:worker_threads";
 
 import { codedError, systemError } from "./errors.js";
-import { native, type BackendKind, type NativePoller } from "./native.js";
-import { foreignSocket } from "./sockio.js";
+import { argTypeError, describe, foreignSocket } from "./args.js";
+import { native, type BackendKind, type NativePoller, type NativeWatcher } from "./native.js";
 
 /** The fd is ready for reading (Python's selectors.EVENT_READ). */
 export const EVENT_READ = 1;
@@ -54,13 +58,6 @@ const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
 const MAX_FD = 0x7fffffff;
 /** In a worker thread a wait is cut into slices so that Worker#terminate() is not held up by it. */
 const WORKER_WAIT_SLICE_MS = 200;
-
-function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (value === null) return "null";
-  if (typeof value === "object" || typeof value === "function") return (value as object).constructor?.name ?? typeof value;
-  return typeof value;
-}
 
 /** Python's `_fileobj_to_fd`: the fd of an int or of an object's `fileno()`. */
 export function fileobjToFd(fileobj: unknown): number {
@@ -185,7 +182,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
       throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
     const fd = this._lookup(fileobj);
-    if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `${describe(fileobj)} (fd ${fd}) is already registered`);
+    if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `fd ${fd} is already registered`);
     poller.add(fd, events);
     const key: SelectorKey<D, F> = { fileobj, fd, events, data: data as D };
     this.#map.set(fd, key);
@@ -207,7 +204,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
       throw error;
     }
     const key = this.#map.get(fd);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
     this.#map.delete(fd);
     poller.remove(fd, key.events);
     return key;
@@ -224,7 +221,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const poller = this.#live();
     const fd = this._lookup(fileobj);
     const key = this.#map.get(fd);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} (fd ${fd}) is not registered`);
+    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
     if (events !== key.events) {
       if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
         throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
@@ -254,8 +251,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const poller = this.#live();
     let timeoutMs: number;
     if (timeout === undefined || timeout === null) timeoutMs = -1;
-    else if (typeof timeout !== "number" || Number.isNaN(timeout))
-      throw codedError("ERR_INVALID_ARG_TYPE", `timeout must be a number of seconds or null, not ${describe(timeout)}`, "TypeError");
+    else if (typeof timeout !== "number" || Number.isNaN(timeout)) throw argTypeError("timeout", "a number of seconds or null", timeout);
     else if (timeout <= 0) timeoutMs = 0;
     else timeoutMs = Math.min(Math.ceil(timeout * 1000), 0x7fffffff);
 
@@ -295,7 +291,8 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   getKey(fileobj: FileObj): SelectorKey<D, F> {
     this.#live();
     const key = this.#mapping.get(fileobj);
-    if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `${describe(fileobj)} is not registered`);
+    if (key === undefined)
+      throw codedError("ERR_NOT_REGISTERED", typeof fileobj === "number" ? `fd ${fileobj} is not registered` : `${describe(fileobj)} is not registered`);
     return key;
   }
 
@@ -323,9 +320,36 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     this.close();
   }
 
-  /** @internal The native poller (the loop hands it to its owned run). Throws ERR_SELECTOR_CLOSED. */
-  _poller(): NativePoller {
-    return this.#live();
+  /**
+   * @internal Runs an event loop that owns the thread over this selector (native/owned.cc): `iterate`
+   * once per iteration from a libuv callback, with Node's own work between iterations, until it
+   * returns false; then `done`. Throws ERR_SELECTOR_CLOSED.
+   */
+  _runOwned(iterate: () => boolean, done: (error?: unknown) => void): void {
+    native.runOwned(iterate, done, this.#live());
+  }
+
+  /** @internal Whether Node's own loop holds nothing that would keep a process alive (the owned run's deadlock check). */
+  _nodeLoopIdle(): boolean {
+    return native.nodeLoopIdle();
+  }
+
+  /**
+   * @internal Whether libuv can watch this selector's own fd (epoll's; not kqueue's under libkqueue,
+   * nor poll, which has none): then one libuv watcher on it tells when select() has events.
+   */
+  _libuvWatchable(): boolean {
+    return native.backendFdWatchable[this.backend] && this._backendFd() >= 0;
+  }
+
+  /** @internal A libuv watcher of this selector's own fd (see _libuvWatchable), stopped until started. */
+  _watchSelf(callback: (status: number) => void): NativeWatcher {
+    return new native.Watcher(this._backendFd(), callback);
+  }
+
+  /** @internal A libuv watcher of one registered fd, for a backend whose own fd libuv cannot watch. */
+  _watchFd(fd: number, callback: (status: number) => void): NativeWatcher {
+    return new native.Watcher(fd, callback);
   }
 
   /** @internal The backend's own fd, or -1. */

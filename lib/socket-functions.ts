@@ -1,8 +1,8 @@
 /**
  * lib/socket-functions.ts — the functions of Python's socket module that stand beside the socket
- * class: getaddrinfo and gethostname (Modules/socketmodule.c), create_connection, create_server
- * and has_dualstack_ipv6 (Lib/socket.py), built on Socket. Everything here blocks the thread, as
- * in Python: name resolution and connects wait in the kernel.
+ * class: getaddrinfo, gethostname and socketpair (Modules/socketmodule.c), create_connection,
+ * create_server and has_dualstack_ipv6 (Lib/socket.py), built on Socket. Everything here but
+ * socketpair blocks the thread, as in Python: name resolution and connects wait in the kernel.
  */
 import { hostname } from "node:os";
 
@@ -20,10 +20,13 @@ import {
   Socket,
   checkFamily,
   checkTimeout,
-  formatAddress,
+  getdefaulttimeout,
+  wrapNewFd,
+  AF_UNIX,
   type AddressInput,
 } from "./socket.js";
-import { checkInt, describe } from "./sockio.js";
+import { formatAddress } from "./addresses.js";
+import { checkInt, describe } from "./args.js";
 
 export type { AddrInfo } from "./native.js";
 
@@ -47,6 +50,22 @@ export function getaddrinfo(
 ): AddrInfo[] {
   // The native side checks each argument (type, range, NUL bytes) before resolving anything.
   return native.getaddrinfo(host, port, family, type, proto, flags);
+}
+
+/**
+ * A connected pair of sockets (Python's socket.socketpair()), AF_UNIX / SOCK_STREAM by default,
+ * both blocking (or with the default timeout, see setdefaulttimeout); typed `Socket<AF_UNIX>` unless
+ * another family is given.
+ */
+export function socketpair<F extends number = AF_UNIX>(family?: F, type?: number, proto?: number): [Socket<F>, Socket<F>];
+export function socketpair(family: number = AF_UNIX, type: number = SOCK_STREAM, proto: number = 0): [Socket, Socket] {
+  checkFamily(family);
+  checkInt("type", type, 0, 0xffff);
+  checkInt("proto", proto, 0, 0xffff);
+  const timeout = getdefaulttimeout();
+  const [a, b] = native.socketpair(family, type, proto, timeout !== null);
+  const first = wrapNewFd(family, type, proto, a, timeout);
+  return [first, wrapNewFd(family, type, proto, b, timeout)];
 }
 
 /** Python's socket.gethostname(): this machine's host name (os.hostname(), gethostname(2)). */
@@ -173,7 +192,7 @@ export function createServer(address: AddressInput, options?: CreateServerOption
     try {
       sock.bind(address);
     } catch (error) {
-      if (error instanceof Error && typeof (error as NodeJS.ErrnoException).errno === "number") {
+      if (isSystemError(error)) {
         const addressed = error as AddressedError;
         addressed.message += ` (while attempting to bind on address ${formatAddress(address)})`;
         if (typeof address === "string") addressed.address = address;

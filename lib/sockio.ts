@@ -1,7 +1,7 @@
 /**
  * lib/sockio.ts — the one hot path under `Socket` and the loop's `sock*` calls: the non-throwing
- * receive helpers, the receive-buffer policy and the argument policy they share, so a speed-up or
- * a fix made here holds for both layers.
+ * socket syscalls, the receive-buffer policy and the errno classes (would-block, connect under
+ * way) they share, so a speed-up or a fix made here holds for both layers.
  *
  * Receive-buffer policy: `recv(n)` for n up to SLAB_READ_MAX reads straight into the free room of
  * a shared slab (SLAB_SIZE bytes, replaced when the room left is under n) and returns a view of
@@ -12,28 +12,30 @@
  * return fewer bytes than asked anyway, and no socket buffer or datagram comes near it), copied
  * out when mostly empty so the result does not pin it.
  *
- * Argument policy (one message style, as Node's and `native/args.cc`'s): a value of the wrong type
- * is ERR_INVALID_ARG_TYPE (TypeError), a number out of range or not an integer ERR_OUT_OF_RANGE
- * (RangeError), a value of the right type that names nothing valid ERR_INVALID_ARG_VALUE.
+ * The other syscalls both layers make are here too, as thin non-throwing calls (-errno on failure),
+ * so that the loop's sock* calls make the very calls Socket makes (as CPython's sock_recv calls
+ * sock.recv) and lib/loop/ never reaches the native layer itself. The argument policy both layers
+ * share is lib/args.ts.
  */
 // Buffer from node:buffer, not the global: the global is an accessor, a getter call per use.
-import { Buffer, constants as bufferConstants } from "node:buffer";
-import { Socket as DgramSocket } from "node:dgram";
-import type { FileHandle } from "node:fs/promises";
-import { Socket as NetSocket } from "node:net";
+import { Buffer } from "node:buffer";
 
-import { codedError, systemError } from "./errors.js";
+import type { NativeAddress } from "./addresses.js";
 import { native, type BufferLike, type SocketAddress } from "./native.js";
 
 const C = native.constants;
 const EAGAIN = C.EAGAIN;
 const EWOULDBLOCK = C.EWOULDBLOCK;
-const EBADF = C.EBADF;
-const SOCK_STREAM = C.SOCK_STREAM;
+const ENOTCONN = C.ENOTCONN;
+const EINPROGRESS = C.EINPROGRESS;
+const EALREADY = C.EALREADY;
+const EINTR = C.EINTR;
+const EISCONN = C.EISCONN;
+const ECONNABORTED = C.ECONNABORTED;
+const SOL_SOCKET = C.SOL_SOCKET;
+const SO_ERROR = C.SO_ERROR;
 const MSG_TRUNC = C.MSG_TRUNC;
 
-/** The largest Buffer this Node can make. */
-const MAX_BUFFER = bufferConstants.MAX_LENGTH;
 /** The size of a receive slab. */
 const SLAB_SIZE = 128 * 1024;
 /** Reads of up to this many bytes go into a slab; larger ones get a buffer of their own. */
@@ -66,89 +68,23 @@ export function wouldBlock(r: number): boolean {
   return r === -EAGAIN || r === -EWOULDBLOCK;
 }
 
-/** A value as Node's argument errors describe it ("type string ('16')", "an instance of Map"). */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return `an instance of Array`;
-  if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;
-  if (typeof value === "object") {
-    // Node's own sockets share our class's name: say which module they come from.
-    const foreign = foreignSocket(value);
-    if (foreign !== undefined) return `an instance of ${foreign} Socket`;
-    return `an instance of ${safeString(() => (value as object).constructor?.name ?? "Object")}`;
-  }
-  if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
-  if (typeof value === "symbol") return "type symbol";
-  return `type ${typeof value} (${String(value)})`;
-}
-
 /**
- * "node:net" for a node:net Socket (a tls.TLSSocket too), "node:dgram" for a node:dgram Socket,
- * else undefined: the sockets of Node's own modules, which libuv owns and which have no fileno().
- * Used to name them in argument errors, where "an instance of Socket" would read like ours.
+ * Whether a connect's result, or the pending error of a connect under way (both as -errno), means
+ * it has not finished yet: EINPROGRESS, EALREADY, EINTR (the connect goes on in the kernel) or a
+ * would-block. The loop's sockConnect waits then; a non-blocking Socket.connect reports it.
  */
-export function foreignSocket(value: unknown): "node:net" | "node:dgram" | undefined {
-  if (value instanceof NetSocket) return "node:net";
-  if (value instanceof DgramSocket) return "node:dgram";
-  return undefined;
+export function connectInProgress(r: number): boolean {
+  return r === -EINPROGRESS || r === -EALREADY || r === -EINTR || wouldBlock(r);
 }
 
-/** make()'s text, or "<unprintable>" when it throws (an object whose toString throws). */
-export function safeString(make: () => string): string {
-  try {
-    return make();
-  } catch {
-    return "<unprintable>";
-  }
+/** Whether a connect's result (-errno or 0) says the socket is connected (0, or EISCONN on a repeated connect). */
+export function connectDone(r: number): boolean {
+  return r === 0 || r === -EISCONN;
 }
 
-/** An integer in [min, max], else ERR_INVALID_ARG_TYPE (not a number) or ERR_OUT_OF_RANGE. */
-export function checkInt(name: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "${name}" argument must be of type number. Received ${describe(value)}`, "TypeError");
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw codedError(
-      "ERR_OUT_OF_RANGE",
-      `The value of "${name}" is out of range. It must be an integer >= ${min} and <= ${max}. Received ${value}`,
-      "RangeError",
-    );
-  return value;
-}
-
-/** A recv size: an integer from 0 to the largest Buffer. */
-export function checkBufsize(value: unknown, name = "bufsize"): number {
-  // The common case costs three comparisons; anything else gets checkInt's error.
-  if (typeof value === "number" && value >= 0 && value <= MAX_BUFFER && Math.floor(value) === value) return value;
-  return checkInt(name, value, 0, MAX_BUFFER);
-}
-
-/** How many bytes of `buffer` a recv*Into call may fill: its first `nbytes` (0 or omitted: all of it). */
-export function intoLength(buffer: unknown, nbytes: unknown): number {
-  if (!ArrayBuffer.isView(buffer))
-    throw codedError(
-      "ERR_INVALID_ARG_TYPE",
-      `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${describe(buffer)}`,
-      "TypeError",
-    );
-  const length = buffer.byteLength;
-  if (nbytes === undefined || nbytes === 0) return length;
-  checkInt("nbytes", nbytes, 0, MAX_BUFFER);
-  if ((nbytes as number) > length)
-    throw codedError(
-      "ERR_OUT_OF_RANGE",
-      `The value of "nbytes" is out of range. It must be <= the buffer's length (${length}). Received ${nbytes as number}`,
-      "RangeError",
-    );
-  return nbytes as number;
-}
-
-/** The bytes of `data` (a string as UTF-8), or ERR_INVALID_ARG_TYPE for anything else. */
-export function toBytes(data: string | BufferLike): BufferLike {
-  if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (!ArrayBuffer.isView(data))
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(data)}`, "TypeError");
-  return data;
+/** Whether a failed accept (-errno) only means there is nothing to take now: would-block, or a connection reset before it was taken. */
+export function acceptAgain(r: number): boolean {
+  return wouldBlock(r) || r === -ECONNABORTED;
 }
 
 /** Where a recv of up to `size` bytes reads: the slab's free room, or a buffer of its own. */
@@ -238,67 +174,53 @@ export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buf
   return pair;
 }
 
-// ---------------------------------------------------------------------------------------------
-// sendfile: the argument policy and the chunking that Socket.sendfile and loop.sockSendfile share.
-
-/**
- * What `sendfile` sends from: an fd open for reading, or a node:fs/promises FileHandle (its `fd`
- * is used; the FileHandle stays open and its own). The file must support pread(2) — a regular
- * file — since reading starts at an explicit offset and neither uses nor moves the file's position.
- */
-export type SendfileSource = number | FileHandle;
-
-/** Checked sendfile arguments: the fd to read, where to start, and how many bytes (undefined: to the end). */
-export interface SendfileArgs {
-  readonly fileFd: number;
-  readonly offset: number;
-  readonly count: number | undefined;
+/** recv(2) into the first `length` bytes of `buffer`: the count (0 at the end of the stream), or -errno. */
+export function recvInto(fd: number, buffer: BufferLike, length: number, flags?: number): number {
+  return native.recv(fd, buffer, 0, length, flags);
 }
 
-/** The most one native sendfile call is asked for (CPython caps its block size at 1 GiB too). */
-const SENDFILE_CHUNK = 2 ** 30;
+/** recvfrom(2) into the first `length` bytes of `buffer`: `[count, address]`, or -errno. */
+export function recvfromInto(fd: number, buffer: BufferLike, length: number, flags?: number): [number, SocketAddress | null] | number {
+  return native.recvfrom(fd, buffer, 0, length, flags);
+}
 
-/**
- * Checks sendfile's arguments as CPython's _check_sendfile_params does: a SOCK_STREAM socket only
- * (ERR_SOCKET_BAD_TYPE), `offset` an integer >= 0, `count` undefined/null (to the end of the file)
- * or an integer >= 1. A FileHandle is duck-typed (a numeric `fd` and a `stat` method); a closed one
- * (fd -1) gives EBADF.
- */
-export function sendfileArgs(sockType: number, file: unknown, offset: unknown, count: unknown): SendfileArgs {
-  let fileFd: number;
-  if (typeof file === "number") {
-    fileFd = checkInt("file", file, 0, 0x7fffffff);
-  } else if (
-    file !== null &&
-    typeof file === "object" &&
-    typeof (file as { fd?: unknown }).fd === "number" &&
-    typeof (file as { stat?: unknown }).stat === "function"
-  ) {
-    fileFd = (file as FileHandle).fd;
-    if (fileFd === -1) throw systemError(-EBADF, "sendfile");
-    checkInt("file.fd", fileFd, 0, 0x7fffffff);
-  } else {
-    throw codedError(
-      "ERR_INVALID_ARG_TYPE",
-      `The "file" argument must be an fd (a number) or a node:fs/promises FileHandle. Received ${describe(file)}`,
-      "TypeError",
-    );
+/** send(2) of `length` bytes of `bytes` from `offset`: the count sent, or -errno. */
+export function sendBytes(fd: number, bytes: BufferLike, offset: number, length: number, flags?: number): number {
+  return native.send(fd, bytes, offset, length, flags ?? 0);
+}
+
+/** sendto(2) of all of `bytes` to `address` (checked by addressArgs): the count sent, or -errno. */
+export function sendtoBytes(fd: number, bytes: BufferLike, flags: number | undefined, family: number, address: NativeAddress): number {
+  return native.sendto(fd, bytes, undefined, undefined, flags, family, ...address);
+}
+
+/** accept4(2): `[fd, address]` (the new fd non-blocking if asked), or -errno. */
+export function acceptFd(fd: number, nonblocking: boolean): [number, SocketAddress] | number {
+  return native.acceptAddress(fd, nonblocking);
+}
+
+/** connect(2) to `address` (checked by addressArgs): 0, or -errno (-EINPROGRESS: under way). */
+export function connectFd(fd: number, family: number, address: NativeAddress): number {
+  return native.connect(fd, family, ...address);
+}
+
+/** The socket's pending error (SO_ERROR, which reading clears): 0 or a positive errno. */
+export function pendingError(fd: number): number {
+  return native.getsockopt(fd, SOL_SOCKET, SO_ERROR);
+}
+
+/** Whether the socket has a peer (getpeername succeeds); false on ENOTCONN, other errors thrown. */
+export function hasPeer(fd: number): boolean {
+  try {
+    native.getpeername(fd);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).errno === -ENOTCONN) return false;
+    throw error;
   }
-  const start = offset === undefined ? 0 : checkInt("offset", offset, 0, Number.MAX_SAFE_INTEGER);
-  const total = count === undefined || count === null ? undefined : checkInt("count", count, 1, Number.MAX_SAFE_INTEGER);
-  if (sockType !== SOCK_STREAM) throw codedError("ERR_SOCKET_BAD_TYPE", "sendfile(): only SOCK_STREAM sockets are supported");
-  return { fileFd, offset: start, count: total };
 }
 
-/** How many bytes the next native sendfile call asks for, after `sent`; 0 when `count` is done. */
-export function sendfileChunk(args: SendfileArgs, sent: number): number {
-  if (args.count === undefined) return SENDFILE_CHUNK;
-  const left = args.count - sent;
-  return left < SENDFILE_CHUNK ? left : SENDFILE_CHUNK;
-}
-
-/** An error from a sendfile that had sent `sent` bytes: it carries them as `bytesSent`. */
-export function withBytesSent<E>(error: E, sent: number): E {
-  if (error instanceof Error) (error as Error & { bytesSent?: number }).bytesSent = sent;
-  return error;
+/** Closes an fd this package made and owns (an accepted fd that could not be wrapped). */
+export function closeFd(fd: number): void {
+  native.close(fd);
 }

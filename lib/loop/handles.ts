@@ -1,6 +1,6 @@
 /**
- * lib/loop-handles.ts — the callback handles of the EventLoop (asyncio's Handle and TimerHandle)
- * and the binary heap that orders timers.
+ * lib/loop/handles.ts — the callback handles of the EventLoop (asyncio's Handle and TimerHandle)
+ * and the loop's reader/writer handle (IoHandle).
  *
  * A Handle is one scheduled call: callback + arguments, cancellable. Running it never throws:
  * an exception (or the rejection of a returned promise) goes to the loop's exception handler.
@@ -116,74 +116,16 @@ export class TimerHandle extends Handle {
   }
 }
 
-function before(a: TimerHandle, b: TimerHandle): boolean {
-  return a.when < b.when || (a.when === b.when && a._seq < b._seq);
-}
-
-/** A binary min-heap of timers ordered by (when, creation order). */
-export class TimerHeap {
-  #items: TimerHandle[] = [];
-
-  get size(): number {
-    return this.#items.length;
-  }
-
-  peek(): TimerHandle | undefined {
-    return this.#items[0];
-  }
-
-  push(item: TimerHandle): void {
-    const items = this.#items;
-    let i = items.length;
-    items.push(item);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent]!;
-      if (!before(item, p)) break;
-      items[i] = p;
-      i = parent;
-    }
-    items[i] = item;
-  }
-
-  pop(): TimerHandle | undefined {
-    const items = this.#items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      let i = 0;
-      const n = items.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && before(items[r]!, items[l]!) ? r : l;
-        if (!before(items[c]!, last)) break;
-        items[i] = items[c]!;
-        i = c;
-      }
-      items[i] = last;
-    }
-    return top;
-  }
-
-  /** Drops every cancelled handle (marking them unscheduled) and rebuilds the heap. */
-  compact(): void {
-    const live = this.#items.filter((h) => {
-      if (!h.cancelled()) return true;
-      h._scheduled = false;
-      return false;
-    });
-    this.#items = [];
-    for (const h of live) this.push(h);
-  }
-
-  /** Removes everything, marking each handle unscheduled. */
-  clear(): TimerHandle[] {
-    const items = this.#items;
-    this.#items = [];
-    for (const h of items) h._scheduled = false;
-    return items;
+/**
+ * @internal Whether an object registered for `fd` was closed since (its fileno() now names another
+ * fd, -1, or throws). A bare fd number cannot tell: false.
+ */
+export function fileobjClosed(fileobj: number | { fileno(): number }, fd: number): boolean {
+  if (typeof fileobj === "number") return false;
+  try {
+    return fileobj.fileno() !== fd;
+  } catch {
+    return true;
   }
 }
 
@@ -206,13 +148,7 @@ export class IoHandle extends Handle {
 
   /** Whether the registered object has been closed (or now names another fd). */
   _closed(): boolean {
-    const fileobj = this._fileobj;
-    if (typeof fileobj === "number") return false;
-    try {
-      return fileobj.fileno() !== this._fd;
-    } catch {
-      return true;
-    }
+    return fileobjClosed(this._fileobj, this._fd);
   }
 
   /** Cancels, telling a waiting sock* call why (the error is made only if one waits). */
