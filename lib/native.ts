@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** An IPv4 address `[host, port]`. */
@@ -316,7 +316,7 @@ function packageRoot(): string {
   return join(here, "..");
 }
 
-function loadBinding(): NativeBinding {
+function loadBinding(): { binding: NativeBinding; path: string } {
   const root = packageRoot();
   const override = process.env.NATIVE_SELECTORS_ADDON;
   const candidates = [
@@ -334,7 +334,7 @@ function loadBinding(): NativeBinding {
       continue;
     }
     try {
-      return require(candidate) as NativeBinding;
+      return { binding: require(candidate) as NativeBinding, path: resolve(candidate) };
     } catch (error) {
       failures.push(`${candidate} (${error instanceof Error ? error.message : String(error)})`);
     }
@@ -347,5 +347,14 @@ function loadBinding(): NativeBinding {
   throw error;
 }
 
+const loaded = loadBinding();
+
 /** The loaded addon. */
-export const native: NativeBinding = loadBinding();
+export const native: NativeBinding = loaded.binding;
+
+/**
+ * The absolute path of the addon file that loaded (what a child process needs in
+ * NATIVE_SELECTORS_ADDON to load the same build).
+ * @internal
+ */
+export const addonPath: string = loaded.path;
