@@ -29,6 +29,7 @@ import { lookup } from "node:dns/promises";
 import { readSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 
+import * as asyncio from "./asyncio/loop-methods.js";
 import { codedError, connectError, systemError, type CodedError } from "./errors.js";
 import { Handle, IoHandle, TimerHandle, TimerHeap, type ExceptionContext, type HandleOwner } from "./loop-handles.js";
 import { native, type BufferLike, type NativePoller, type NativeWatcher, type SocketAddress } from "./native.js";
@@ -1646,5 +1647,53 @@ export class EventLoop implements HandleOwner, Disposable {
     if (this.#attached) throw codedError("ERR_LOOP_ATTACHED", "the event loop is attached to Node's loop: detach() it before runForever()/runUntilComplete()");
     if (this.#running) throw codedError("ERR_LOOP_RUNNING", "the event loop is already running");
     if (ownedLoop !== null) throw codedError("ERR_LOOP_RUNNING", "another event loop owns this thread");
+  }
+
+  // asyncio layer (lib/asyncio/): thin delegations, documented there.
+
+  /** asyncio's create_server (lib/asyncio/connections.ts). */
+  createServer(
+    protocolFactory: asyncio.ProtocolFactory<asyncio.StreamProtocol>,
+    host?: string | readonly string[] | null,
+    port?: number | null,
+    options?: asyncio.CreateServerOptions,
+  ): Promise<asyncio.Server> {
+    return asyncio.createServer(this, protocolFactory, host, port, options);
+  }
+  /** asyncio's create_connection: [transport, protocol] once connectionMade ran (lib/asyncio/connections.ts). */
+  createConnection<P extends asyncio.StreamProtocol>(
+    protocolFactory: asyncio.ProtocolFactory<P>,
+    host?: string | null,
+    port?: number | null,
+    options?: asyncio.CreateConnectionOptions,
+  ): Promise<[asyncio.Transport, P]> {
+    return asyncio.createConnection(this, protocolFactory, host, port, options);
+  }
+  /** asyncio's create_unix_server (lib/asyncio/connections.ts). */
+  createUnixServer(
+    protocolFactory: asyncio.ProtocolFactory<asyncio.StreamProtocol>,
+    path?: string | null,
+    options?: asyncio.CreateUnixServerOptions,
+  ): Promise<asyncio.Server> {
+    return asyncio.createUnixServer(this, protocolFactory, path, options);
+  }
+  /** asyncio's create_unix_connection (lib/asyncio/connections.ts). */
+  createUnixConnection<P extends asyncio.StreamProtocol>(
+    protocolFactory: asyncio.ProtocolFactory<P>,
+    path?: string | null,
+    options?: asyncio.CreateUnixConnectionOptions,
+  ): Promise<[asyncio.Transport, P]> {
+    return asyncio.createUnixConnection(this, protocolFactory, path, options);
+  }
+  /** asyncio's create_datagram_endpoint (lib/asyncio/datagram.ts). */
+  createDatagramEndpoint<P extends asyncio.DatagramProtocol>(
+    protocolFactory: asyncio.ProtocolFactory<P>,
+    options?: asyncio.DatagramEndpointOptions,
+  ): Promise<[asyncio.DatagramTransport, P]> {
+    return asyncio.createDatagramEndpoint(this, protocolFactory, options);
+  }
+  /** An AbortSignal aborted after `seconds` on this loop's clock, reason ETIMEDOUT (lib/asyncio/timeouts.ts). */
+  timeout(seconds: number): AbortSignal {
+    return asyncio.loopTimeout(this, seconds);
   }
 }

@@ -302,3 +302,34 @@ export function withBytesSent<E>(error: E, sent: number): E {
   if (error instanceof Error) (error as Error & { bytesSent?: number }).bytesSent = sent;
   return error;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The transports' syscalls (lib/asyncio/): non-throwing, as recvBytes, for the per-request path.
+
+/** send(2) of data[offset, offset+length): the count written or -errno (never SIGPIPE). */
+export function sendBytes(fd: number, data: BufferLike, offset: number, length: number): number {
+  return native.send(fd, data, offset, length);
+}
+
+/** A gathered send (sendmsg) of every buffer in order: the count written or -errno. */
+export function sendvBytes(fd: number, buffers: readonly BufferLike[]): number {
+  return native.writev(fd, buffers);
+}
+
+/** recv(2) into buffer[0, length): the count read (0 at the end of the stream) or -errno. */
+export function recvIntoBytes(fd: number, buffer: BufferLike, length: number): number {
+  return native.recv(fd, buffer, 0, length);
+}
+
+/**
+ * Accepts pending connections on a non-blocking listener into `out` (new fds, non-blocking and
+ * CLOEXEC): the count, or -errno when none was accepted (-EAGAIN when the backlog is empty).
+ */
+export function acceptFds(fd: number, out: Int32Array): number {
+  return native.acceptBatch(fd, out, true);
+}
+
+/** Closes an fd that no Socket owns yet (one acceptFds returned). */
+export function closeFd(fd: number): void {
+  native.close(fd);
+}
