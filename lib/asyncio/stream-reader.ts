@@ -160,8 +160,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
     const start = this.#start;
     this.#start = start + n;
     if (this.#start === this.#end) {
-      // Empty: let the next chunk be adopted, and the old buffer go.
-      const out = this.#buf.subarray(start, start + n);
+      // Empty: let the next chunk be adopted, and the old buffer go. A whole adopted chunk is
+      // returned as it is (a view of it would cost another Buffer).
+      const buf = this.#buf;
+      const out = start === 0 && n === buf.length ? buf : buf.subarray(start, start + n);
       this.#buf = EMPTY;
       this.#start = this.#end = this.#searchFrom = 0;
       this.#maybeResume();
@@ -243,6 +245,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * stream (or for n = 0).
    */
   read(n = -1, options?: ReadOptions): Promise<Buffer> {
+    // The common case, read(bufsize) with no signal while nothing failed, makes no closure.
+    if (options === undefined && n > 0 && n <= 0x7fffffff && (n | 0) === n && this.#attempt === null && this.#error === null) {
+      const size = this.#end - this.#start;
+      if (size > 0) return Promise.resolve(this.#take(n < size ? n : size));
+      if (this.#eof) return Promise.resolve(EMPTY);
+      this.#readSize = n;
+      return new Promise<Buffer>((resolve, reject) => {
+        this.#attempt = this.#readSome;
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    }
     if (n !== -1) checkInt("n", n, -1, 0x7fffffff);
     return this.#run(() => {
       this.#failIfError();
@@ -253,6 +267,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
       return this.#eof ? EMPTY : null;
     }, options);
   }
+
+  /** The attempt of a pending read(#readSize) with #readSize > 0 (made once per reader). */
+  #readSize = 0;
+  readonly #readSome: Attempt = () => {
+    this.#failIfError();
+    const size = this.#end - this.#start;
+    if (size > 0) return this.#take(this.#readSize < size ? this.#readSize : size);
+    return this.#eof ? EMPTY : null;
+  };
 
   /** read(-1) must see every byte: its buffer may grow past the limit. */
   #forceResume(): void {

@@ -12,13 +12,11 @@ import { codedError, systemError } from "../errors.js";
 import type { EventLoop } from "../loop.js";
 import type { SocketAddress } from "../native.js";
 import { AF_UNIX, IPPROTO_TCP, SHUT_WR, TCP_NODELAY, type Socket } from "../socket.js";
-import { describe, recvBytes, recvIntoBytes, sendBytes, sendvBytes, wouldBlock } from "../sockio.js";
+import { describe, recvChunk, recvIntoBytes, sendView, sendvBytes, wouldBlock } from "../sockio.js";
 import type { BufferedProtocol, Protocol, StreamProtocol } from "./protocols.js";
 
 /** asyncio's default high-water mark of a write buffer. */
 export const DEFAULT_HIGH_WATER = 64 * 1024;
-/** The most one recv reads. */
-const MAX_READ = 64 * 1024;
 /** A writev gathers at most this many buffered pieces (IOV_MAX is 1024 on Linux and macOS). */
 const MAX_IOV = 64;
 
@@ -112,7 +110,10 @@ export class Transport {
       onMade?.(error);
       return;
     }
-    if (!this.#closing && !this.#readingPaused) this.#loop.addReader(this.#sock, this.#onReadable);
+    // Registered by fd number, as asyncio's transports do: the transport removes its reader and
+    // writer before it closes its socket, so the loop's per-wake closed-Socket check (a fileno()
+    // call) has nothing to catch.
+    if (!this.#closing && !this.#readingPaused) this.#loop.addReader(this.#fd, this.#onReadable);
     onMade?.();
   }
 
@@ -121,7 +122,7 @@ export class Transport {
   #readReady(): void {
     if (this.#lost) return;
     if (this.#buffered) return this.#readIntoProtocol();
-    const data = recvBytes(this.#fd, MAX_READ);
+    const data = recvChunk(this.#fd);
     if (typeof data === "number") {
       if (!wouldBlock(data)) this.#fatal(systemError(data, "recv"), "read failed");
       return;
@@ -158,7 +159,7 @@ export class Transport {
   }
 
   #readEof(): void {
-    this.#loop.removeReader(this.#sock);
+    this.#loop.removeReader(this.#fd);
     let keepOpen: boolean | void;
     try {
       keepOpen = this.#protocol.eofReceived();
@@ -172,14 +173,14 @@ export class Transport {
   pauseReading(): void {
     if (this.#closing || this.#readingPaused) return;
     this.#readingPaused = true;
-    this.#loop.removeReader(this.#sock);
+    this.#loop.removeReader(this.#fd);
   }
 
   /** Starts reading again after pauseReading(). */
   resumeReading(): void {
     if (this.#closing || !this.#readingPaused) return;
     this.#readingPaused = false;
-    this.#loop.addReader(this.#sock, this.#onReadable);
+    this.#loop.addReader(this.#fd, this.#onReadable);
   }
 
   /** Whether the transport is receiving (not paused, not closing). */
@@ -195,6 +196,14 @@ export class Transport {
    * After the connection is lost, writes are dropped.
    */
   write(data: WriteData): void {
+    // The common case first: a Buffer while nothing is buffered and the connection is open.
+    if (this.#size === 0 && data instanceof Uint8Array && !this.#eofWritten && !this.#lost) {
+      const length = data.byteLength;
+      if (length === 0) return;
+      const n = sendView(this.#fd, data);
+      if (n === length) return;
+      return this.#bufferRest(data, n);
+    }
     const view = toView(data);
     if (this.#eofWritten) throw codedError("ERR_TRANSPORT_EOF", "Cannot call write() after writeEof()");
     if (this.#lost) {
@@ -208,17 +217,22 @@ export class Transport {
     const length = view.byteLength;
     if (length === 0) return;
     if (this.#size === 0) {
-      const n = sendBytes(this.#fd, view, 0, length);
+      const n = sendView(this.#fd, view);
       if (n === length) return;
-      if (n < 0 && !wouldBlock(n)) return this.#fatal(systemError(n, "send"), "write failed");
-      const sent = n < 0 ? 0 : n;
-      this.#pending.push(Buffer.from(view.subarray(sent)));
-      this.#size = length - sent;
-      this.#loop.addWriter(this.#sock, this.#onWritable);
-    } else {
-      this.#pending.push(Buffer.from(view));
-      this.#size += length;
+      return this.#bufferRest(view, n);
     }
+    this.#pending.push(Buffer.from(view));
+    this.#size += length;
+    this.#maybePause();
+  }
+
+  /** After a first send of `view` (nothing buffered) took `n` bytes (or failed): buffer the rest. */
+  #bufferRest(view: Uint8Array, n: number): void {
+    if (n < 0 && !wouldBlock(n)) return this.#fatal(systemError(n, "send"), "write failed");
+    const sent = n < 0 ? 0 : n;
+    this.#pending.push(Buffer.from(view.subarray(sent)));
+    this.#size = view.byteLength - sent;
+    this.#loop.addWriter(this.#fd, this.#onWritable);
     this.#maybePause();
   }
 
@@ -246,7 +260,7 @@ export class Transport {
       skip = 0;
     }
     this.#size = total - (n < 0 ? 0 : n);
-    this.#loop.addWriter(this.#sock, this.#onWritable);
+    this.#loop.addWriter(this.#fd, this.#onWritable);
     this.#maybePause();
   }
 
@@ -254,7 +268,7 @@ export class Transport {
     if (this.#lost) return;
     const pending = this.#pending;
     let n: number;
-    if (pending.length === 1) n = sendBytes(this.#fd, pending[0]!, 0, pending[0]!.byteLength);
+    if (pending.length === 1) n = sendView(this.#fd, pending[0]!);
     else n = sendvBytes(this.#fd, pending.length > MAX_IOV ? pending.slice(0, MAX_IOV) : pending);
     if (n < 0) {
       if (!wouldBlock(n)) this.#fatal(systemError(n, "send"), "write failed");
@@ -275,7 +289,7 @@ export class Transport {
     if (i > 0) pending.splice(0, i);
     this.#maybeResume();
     if (this.#size > 0) return;
-    this.#loop.removeWriter(this.#sock);
+    this.#loop.removeWriter(this.#fd);
     if (this.#closing) this.#scheduleLost(null);
     else if (this.#eofWritten) this.#shutdownWrite();
   }
@@ -349,7 +363,7 @@ export class Transport {
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
-    this.#loop.removeReader(this.#sock);
+    this.#loop.removeReader(this.#fd);
     if (this.#size === 0) this.#scheduleLost(null);
   }
 
@@ -370,11 +384,11 @@ export class Transport {
     if (this.#size > 0) {
       this.#pending = [];
       this.#size = 0;
-      this.#loop.removeWriter(this.#sock);
+      this.#loop.removeWriter(this.#fd);
     }
     if (!this.#closing) {
       this.#closing = true;
-      this.#loop.removeReader(this.#sock);
+      this.#loop.removeReader(this.#fd);
     }
     this.#scheduleLost(error);
   }
