@@ -175,6 +175,13 @@ export const SERVER_NAMES = [
   "python-seed003",
   "python-asyncio",
   "python-uvloop",
+  // asyncio layer (lib/asyncio/): Protocol and streams servers, beside CPython asyncio and uvloop.
+  "asyncio-protocol",
+  "python-asyncio-protocol",
+  "python-uvloop-protocol",
+  "asyncio-streams",
+  "python-asyncio-streams",
+  "python-uvloop-streams",
   "node-net",
   "node-net-2",
   "node-http",
@@ -269,6 +276,15 @@ export function serverCatalogue(
     python === null || python.uvloop === null ? null : [python.path, py("seed000_server.py"), "--uvloop", "0"],
     python === null ? noPython : `uvloop is not importable by ${python.path} (apt install python3-uvloop, or --python=PATH)`,
   );
+  // asyncio layer (lib/asyncio/): the same Protocol and streams programs here, in CPython asyncio and on uvloop.
+  const noUvloop = python === null ? noPython : `uvloop is not importable by ${python.path} (apt install python3-uvloop, or --python=PATH)`;
+  for (const kind of ["protocol", "streams"] as const) {
+    const how = kind === "protocol" ? "Protocol + loop.createServer" : "streams: startServer + read/write/drain";
+    add(`asyncio-${kind}`, `asyncio layer: ${how}`, [node, js(`asyncio-${kind}.js`), "0"], "");
+    add(`python-asyncio-${kind}`, `CPython asyncio ${kind}`, python === null ? null : [python.path, py("asyncio_servers.py"), kind, "0"], noPython);
+    const uv = python === null || python.uvloop === null ? null : [python.path, py("asyncio_servers.py"), kind, "--uvloop", "0"];
+    add(`python-uvloop-${kind}`, `uvloop ${kind}`, uv, noUvloop);
+  }
   add("node-net", "node:net (libuv)", [node, js("node-net.js"), "0"], "");
   add("node-net-2", "node:net again (noise floor)", [node, js("node-net.js"), "0"], "");
   add("node-http", "node:http (libuv + llhttp)", [node, js("node-http.js"), "0"], "");

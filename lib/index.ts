@@ -129,3 +129,32 @@ export const backends = native.backends;
 export const defaultBackend = native.defaultBackend;
 /** The whole native layer: socket syscalls, Poller, Watcher, constants. See NativeBinding. */
 export const lowlevel: NativeBinding = native;
+
+// asyncio layer (lib/asyncio/): Protocols and Transports, servers, streams, datagram endpoints, loop-clock timeouts.
+// loop-methods installs EventLoop's createServer, createConnection, ..., timeout (and declares their types).
+import "./asyncio/loop-methods.js";
+export { BaseProtocol, Protocol, BufferedProtocol, DatagramProtocol, type StreamProtocol } from "./asyncio/protocols.js";
+export { Transport, type WriteData } from "./asyncio/transports.js";
+export { Server, type ProtocolFactory } from "./asyncio/server.js";
+export type {
+  CreateServerOptions as LoopCreateServerOptions,
+  CreateConnectionOptions,
+  CreateUnixServerOptions,
+  CreateUnixConnectionOptions,
+} from "./asyncio/connections.js";
+export { DatagramTransport, type DatagramEndpointOptions } from "./asyncio/datagram.js";
+export { StreamReader, type IncompleteReadError, type LimitOverrunError, type ReadOptions } from "./asyncio/stream-reader.js";
+export {
+  StreamReaderProtocol,
+  StreamWriter,
+  startServer,
+  startUnixServer,
+  openConnection,
+  openUnixConnection,
+  type ClientConnected,
+  type StartServerOptions,
+  type OpenConnectionOptions,
+  type DrainOptions,
+} from "./asyncio/streams.js";
+export { waitFor } from "./asyncio/wait-for.js";
+export type { Awaitable } from "./asyncio/timeouts.js";

@@ -255,3 +255,21 @@ describe("examples/echo.ts (the README's first example)", () => {
     expect(code).toBe(0);
   });
 });
+
+describe.each(["asyncio-streams-server", "asyncio-protocol-server"])("examples/%s (seed 000 on the asyncio layer)", (name) => {
+  it("answers GET and the JSON POST with the seed's HTTP/1.0 reply, logs each step, and shuts down on SIGINT", async () => {
+    const server = await start(name, /Server listening on 127\.0\.0\.1:(\d+)/);
+    for (const method of ["GET", "POST"] as const) {
+      const reply = await http(server.port, method, method === "POST" ? BODY : undefined);
+      expect(reply.status).toBe(200);
+      expect(reply.headers["content-length"]).toBe("14");
+      expect(reply.body).toBe("Hello, Client!");
+      const who = `\\('127\\.0\\.0\\.1', ${reply.localPort}\\)`;
+      await server.waitFor(new RegExp(`Connection from ${who}\\nReceived from ${who}: ${method} / HTTP/1\\.1\\r\\n`));
+      await server.waitFor(new RegExp(`Closing connection to ${who}\\n`));
+    }
+    server.child.kill("SIGINT");
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(/Server shut down\n$/);
+  });
+});

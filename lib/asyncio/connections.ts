@@ -1,0 +1,301 @@
+/**
+ * lib/asyncio/connections.ts — asyncio's create_server / create_connection and their Unix forms
+ * on an EventLoop: name resolution (node:dns, which runs whether the loop owns the thread or is
+ * attached), listening or connecting Sockets, and the Transport/protocol pair each connection gets.
+ * Every Socket a failed call opened is closed before it rejects.
+ */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { lstatSync, unlinkSync } from "node:fs";
+
+import { codedError } from "../errors.js";
+import type { EventLoop } from "../loop/loop.js";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNIX,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  Socket,
+  type AddressInput,
+} from "../socket.js";
+import { checkInt, describe } from "../args.js";
+import type { StreamProtocol } from "./protocols.js";
+import { Server, type ProtocolFactory } from "./server.js";
+import { checkSignal } from "./timeouts.js";
+import { Transport } from "./transports.js";
+
+/** Options of createServer (asyncio's create_server keywords). */
+export interface CreateServerOptions {
+  /** listen()'s backlog (default 100, as asyncio). */
+  backlog?: number;
+  /** SO_REUSEADDR (default true, as asyncio on POSIX). */
+  reuseAddress?: boolean;
+  /** SO_REUSEPORT. */
+  reusePort?: boolean;
+  /** A bound SOCK_STREAM Socket to serve instead of a host and port; the Server owns it from now on. */
+  sock?: Socket;
+  /** Start accepting at once (default true); else call startServing() or serveForever(). */
+  startServing?: boolean;
+}
+
+/** Options of createConnection. */
+export interface CreateConnectionOptions {
+  /** A connected (or connecting) SOCK_STREAM Socket to use instead of a host and port; the transport owns it from now on. */
+  sock?: Socket;
+  /** [host, port] to bind before connecting. */
+  localAddr?: readonly [host: string, port: number];
+  /** Aborting rejects the call (AbortError) and closes what it opened. */
+  signal?: AbortSignal;
+}
+
+/** Options of createUnixServer. */
+export type CreateUnixServerOptions = Omit<CreateServerOptions, "reuseAddress" | "reusePort">;
+/** Options of createUnixConnection. */
+export type CreateUnixConnectionOptions = Omit<CreateConnectionOptions, "localAddr">;
+
+function checkFactory(factory: unknown): void {
+  if (typeof factory !== "function")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "protocolFactory" argument must be of type function. Received ${describe(factory)}`, "TypeError");
+}
+
+function checkStreamSocket(sock: unknown): Socket {
+  if (!(sock instanceof Socket))
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.sock" property must be a Socket. Received ${describe(sock)}`, "TypeError");
+  if (sock.type !== SOCK_STREAM) throw codedError("ERR_INVALID_ARG_VALUE", "options.sock must be a SOCK_STREAM socket", "TypeError");
+  sock.setblocking(false);
+  return sock;
+}
+
+/** The addresses a host names: literals as they are, names through node:dns (all families). */
+export async function resolveHost(host: string): Promise<[family: number, address: string][]> {
+  const literal = isIP(host);
+  if (literal !== 0) return [[literal === 6 ? AF_INET6 : AF_INET, host]];
+  const found = await lookup(host, { all: true, verbatim: true });
+  return found.map(({ address, family }) => [family === 6 ? AF_INET6 : AF_INET, address]);
+}
+
+/** The addresses a server listens on: `host` (or every host of a list); omitted or "": every IPv4 and IPv6 interface. */
+async function listenAddresses(host: string | readonly string[] | undefined | null): Promise<[number, string][]> {
+  if (host === undefined || host === null || host === "")
+    return [
+      [AF_INET, "0.0.0.0"],
+      [AF_INET6, "::"],
+    ];
+  const hosts = typeof host === "string" ? [host] : host;
+  const all: [number, string][] = [];
+  for (const h of hosts) {
+    if (typeof h !== "string")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "host" argument must be a string or an array of strings. Received ${describe(h)}`, "TypeError");
+    for (const entry of await resolveHost(h)) if (!all.some(([f, a]) => f === entry[0] && a === entry[1])) all.push(entry);
+  }
+  return all;
+}
+
+function optionalBool(options: object, name: string, fallback: boolean): boolean {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.${name}" property must be of type boolean. Received ${describe(value)}`, "TypeError");
+  return value;
+}
+
+/** asyncio's loop.create_server: a Server listening on host:port (or on options.sock), serving at once unless startServing is false. */
+export async function createServer(
+  loop: EventLoop,
+  protocolFactory: ProtocolFactory<StreamProtocol>,
+  host?: string | readonly string[] | null,
+  port?: number | null,
+  options: CreateServerOptions = {},
+): Promise<Server> {
+  checkFactory(protocolFactory);
+  const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+  const reuseAddress = optionalBool(options, "reuseAddress", true);
+  const reusePort = optionalBool(options, "reusePort", false);
+  const start = optionalBool(options, "startServing", true);
+  if (reusePort && SO_REUSEPORT === undefined) throw codedError("ERR_INVALID_ARG_VALUE", "SO_REUSEPORT is not supported on this platform", "TypeError");
+  const sockets: Socket[] = [];
+  if (options.sock !== undefined) {
+    if (host !== undefined && host !== null)
+      throw codedError("ERR_INVALID_ARG_VALUE", "host/port and options.sock can not be specified at the same time", "TypeError");
+    sockets.push(checkStreamSocket(options.sock));
+  } else {
+    const listenPort = port === undefined || port === null ? 0 : checkInt("port", port, 0, 65535);
+    const addresses = await listenAddresses(host);
+    try {
+      for (const [family, address] of addresses) {
+        const sock = new Socket(family, SOCK_STREAM);
+        sockets.push(sock);
+        if (reuseAddress) sock.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1);
+        if (reusePort) sock.setsockopt(SOL_SOCKET, SO_REUSEPORT!, 1);
+        // As asyncio: an IPv6 listener takes IPv6 only, so that "::" and "0.0.0.0" can share a port.
+        if (family === AF_INET6) sock.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1);
+        try {
+          sock.bind([address, listenPort]);
+        } catch (error) {
+          // No IPv6 on this host: the wildcard list goes on without it, as asyncio skips such addresses.
+          const code = (error as { code?: string }).code;
+          if ((host === undefined || host === null || host === "") && family === AF_INET6 && (code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT")) {
+            sockets.pop()!.close();
+            continue;
+          }
+          if (error instanceof Error) error.message += ` (while attempting to bind on address ['${address}', ${listenPort}])`;
+          throw error;
+        }
+        sock.setblocking(false);
+      }
+    } catch (error) {
+      for (const sock of sockets) sock.close();
+      throw error;
+    }
+  }
+  const server = new Server(loop, sockets, protocolFactory, backlog);
+  if (start) await server.startServing();
+  return server;
+}
+
+/** asyncio's loop.create_unix_server: a Server on the Unix socket `path` (a stale socket file there is removed first; close() removes it). */
+export async function createUnixServer(
+  loop: EventLoop,
+  protocolFactory: ProtocolFactory<StreamProtocol>,
+  path?: string | null,
+  options: CreateUnixServerOptions = {},
+): Promise<Server> {
+  checkFactory(protocolFactory);
+  const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+  const start = optionalBool(options, "startServing", true);
+  let sock: Socket;
+  const paths: string[] = [];
+  if (options.sock !== undefined) {
+    if (path !== undefined && path !== null)
+      throw codedError("ERR_INVALID_ARG_VALUE", "path and options.sock can not be specified at the same time", "TypeError");
+    sock = checkStreamSocket(options.sock);
+  } else {
+    if (typeof path !== "string")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "path" argument must be of type string. Received ${describe(path)}`, "TypeError");
+    try {
+      if (lstatSync(path).isSocket()) unlinkSync(path);
+    } catch {
+      // Nothing there: the usual case.
+    }
+    sock = new Socket(AF_UNIX, SOCK_STREAM);
+    try {
+      sock.bind(path);
+      sock.setblocking(false);
+    } catch (error) {
+      sock.close();
+      throw error;
+    }
+    paths.push(path);
+  }
+  const server = new Server(loop, [sock], protocolFactory, backlog, paths);
+  if (start) await server.startServing();
+  return server;
+}
+
+/** A Transport over `sock` with `protocol`, settled once connectionMade has run. */
+function connectTransport<P extends StreamProtocol>(loop: EventLoop, sock: Socket, protocol: P): Promise<[Transport, P]> {
+  return new Promise((resolve, reject) => {
+    const transport = new Transport(loop, sock, protocol, null, (error) => (error === undefined ? resolve([transport, protocol]) : reject(error)));
+  });
+}
+
+/** Connects `sock` to `address` through the loop, closing it on failure. */
+async function connectSocket(loop: EventLoop, sock: Socket, address: AddressInput, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    sock.setblocking(false);
+    await loop.sockConnect(sock, address as never, { signal });
+  } catch (error) {
+    sock.close();
+    throw error;
+  }
+}
+
+/**
+ * asyncio's loop.create_connection: connects to host:port (each address the name resolves to, in
+ * order, until one connects; the last failure otherwise) and resolves to [transport, protocol]
+ * once protocol.connectionMade has run.
+ */
+export async function createConnection<P extends StreamProtocol>(
+  loop: EventLoop,
+  protocolFactory: ProtocolFactory<P>,
+  host?: string | null,
+  port?: number | null,
+  options: CreateConnectionOptions = {},
+): Promise<[Transport, P]> {
+  checkFactory(protocolFactory);
+  const signal = checkSignal(options);
+  let sock: Socket;
+  if (options.sock !== undefined) {
+    if (host !== undefined && host !== null)
+      throw codedError("ERR_INVALID_ARG_VALUE", "host/port and options.sock can not be specified at the same time", "TypeError");
+    sock = checkStreamSocket(options.sock);
+  } else {
+    if (typeof host !== "string")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "host" argument must be of type string. Received ${describe(host)}`, "TypeError");
+    const remotePort = checkInt("port", port, 0, 65535);
+    const local = options.localAddr;
+    let last: unknown = codedError("ERR_SOCKET_CONNECTION_FAILED", `${host} resolved to no address`);
+    let connected: Socket | null = null;
+    for (const [family, address] of await resolveHost(host)) {
+      checkSignal(options);
+      const attempt = new Socket(family, SOCK_STREAM);
+      try {
+        if (local !== undefined) attempt.bind([local[0], local[1]]);
+      } catch (error) {
+        attempt.close();
+        last = error;
+        continue;
+      }
+      try {
+        await connectSocket(loop, attempt, [address, remotePort], signal);
+        connected = attempt;
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code === "ABORT_ERR") throw error;
+        last = error;
+      }
+    }
+    if (connected === null) throw last;
+    sock = connected;
+  }
+  return makeClient(loop, sock, protocolFactory);
+}
+
+/** asyncio's loop.create_unix_connection: connects to the Unix socket `path`. */
+export async function createUnixConnection<P extends StreamProtocol>(
+  loop: EventLoop,
+  protocolFactory: ProtocolFactory<P>,
+  path?: string | null,
+  options: CreateUnixConnectionOptions = {},
+): Promise<[Transport, P]> {
+  checkFactory(protocolFactory);
+  const signal = checkSignal(options);
+  let sock: Socket;
+  if (options.sock !== undefined) {
+    if (path !== undefined && path !== null)
+      throw codedError("ERR_INVALID_ARG_VALUE", "path and options.sock can not be specified at the same time", "TypeError");
+    sock = checkStreamSocket(options.sock);
+  } else {
+    if (typeof path !== "string")
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "path" argument must be of type string. Received ${describe(path)}`, "TypeError");
+    sock = new Socket(AF_UNIX, SOCK_STREAM);
+    await connectSocket(loop, sock, path, signal);
+  }
+  return makeClient(loop, sock, protocolFactory);
+}
+
+function makeClient<P extends StreamProtocol>(loop: EventLoop, sock: Socket, protocolFactory: ProtocolFactory<P>): Promise<[Transport, P]> {
+  let protocol: P;
+  try {
+    protocol = protocolFactory();
+  } catch (error) {
+    sock.close();
+    return Promise.reject(error);
+  }
+  return connectTransport(loop, sock, protocol);
+}
