@@ -349,8 +349,12 @@ function loadBinding(): { binding: NativeBinding; path: string } {
 
 const loaded = loadBinding();
 
-/** The loaded addon. */
-export const native: NativeBinding = loaded.binding;
+/**
+ * The loaded addon, copied into a plain object: the binding's own exports object is in V8's
+ * dictionary mode (slow properties), so every `native.x` on a hot path would be a hash lookup;
+ * the copy has fast properties.
+ */
+export const native: NativeBinding = { ...loaded.binding };
 
 /**
  * The absolute path of the addon file that loaded (what a child process needs in
