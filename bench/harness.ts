@@ -572,7 +572,7 @@ export async function countSyscalls(
       tracer.once("exit", (code) => done(new Error(`strace exited (${code}) before attaching: ${err.trim()}`)));
     });
     tracer.removeAllListeners("exit");
-    const r = await runLoadgen(loadgen, pin, { mode: "keepalive", port, seconds: 30, connections, depth: 1, bodySize: 0, rate: 0, requests });
+    const r = await runLoadgen(loadgen, pin, { mode: "keepalive", port, seconds: 30, connections, depth: 1, bodySize: 1, rate: 1, requests });
     if (r.errors > 0 || r.requests === 0) throw new Error(`the traced run had ${r.errors} errors and ${r.requests} responses`);
     tracer.kill("SIGINT");
     const kill = setTimeout(() => tracer.kill("SIGKILL"), 10_000);

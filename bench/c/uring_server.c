@@ -38,8 +38,8 @@
 #define SQ_ENTRIES 4096
 #define CQ_ENTRIES 16384
 #define BUF_GROUP 0
-#define BUF_COUNT 1024 /* a power of two */
-#define BUF_SIZE 16384
+#define BUF_COUNT 128 /* a power of two; small requests touch one page of each buffer they cycle through */
+#define BUF_SIZE 65536 /* as epoll_server.c reads */
 #define HIGH_WATER (256 * 1024)
 #define KEEP_CAPACITY 65536 /* an output buffer larger than this is freed once drained */
 
