@@ -1,19 +1,24 @@
 /**
  * bench/run.ts — `npm run bench`: the seed programs on this library's public API against the same
- * programs in CPython, Node's libuv path (node:net, node:http) and a C epoll server, each a
- * separate process serving the same tiny HTTP responder. The headline rows:
+ * programs in CPython, Node's libuv path (node:net, node:http) and C servers on epoll and io_uring
+ * (c-epoll, c-uring), each a separate process serving the same tiny HTTP responder. The headline
+ * rows:
  * - seed 003 (`Socket` + `DefaultSelector`, seed003-socket) against CPython's seed 003
  *   (python-seed003) and C, keep-alive and connection per request;
  * - seed 000 (`run()` + `loop.sockAccept/sockRecv/sockSendall`, seed000-sock) against node:net
  *   and CPython's asyncio (python-asyncio; python-uvloop beside it);
  * - memory per idle connection and peak RSS under connection churn (seed 003 against node:net);
+ * - C on io_uring against C on epoll (whether a completion-based loop moves the limit);
  * - the micro-benchmarks (bench/micro-suite.ts) against CPython.
  * `--full` adds the tuned raw-fd servers (tuned-*), node-net-2 (the noise floor) and every
  * workload (pipelined, 1 MiB echo, latency at a fixed rate, idle for every server).
  *
  * Server pinned to CPU 1, load generator (wrk, or bench/c/loadgen) to CPU 0; the server's own CPU
  * time per request is read from /proc around each run. Servers are interleaved round by round;
- * medians with min–max; every ratio is taken within a round.
+ * medians with min–max; every ratio is taken within a round. System calls per request: read/write
+ * calls from /proc/<pid>/io around each run, and every call counted by `strace -f -c` attached to
+ * each server for a fixed number of keep-alive requests once, in round 1 (when strace is
+ * installed).
  *
  * The bench checks itself: each time a server starts, bench/conformance.ts checks its response
  * bytes (a server that fails is not measured), and both generators check every response they
@@ -103,7 +108,8 @@ const HELP = `usage: npm run bench -- [options]
                           ${wrapList(DEFAULT_SERVERS, 26)};
                           keep-alive and connection per request (3 rounds × 1 s after a 0.5 s warm-up;
                           the server's peak RSS sampled during connection per request), idle
-                          connections for ${IDLE_SERVERS.join(" and ")}, and the micro-benchmarks
+                          connections for ${IDLE_SERVERS.join(" and ")}, each server's syscalls per
+                          keep-alive request under strace (once), and the micro-benchmarks
   --full                  the complete run: every server (adds the tuned raw-fd servers), every
                           workload, 3 rounds × 2 s, idle connections for every server
                           (~12 minutes on 2 cores)
