@@ -15,7 +15,9 @@
  * connection stops reading (its recv is cancelled, and what was already received is held
  * unprocessed) until the backlog drains, as epoll_server.c stops reading while output is pending.
  *
- * usage: uring_server [port]   (or PORT in the environment; 0 picks a free port)
+ * usage: uring_server [port]   (or PORT in the environment; 0 picks a free port; with
+ *                              URING_SINGLE_SHOT=1 in the environment, single-shot accept and
+ *                              recv, the path taken where the kernel lacks the multishot ones)
  *        uring_server --probe  exits 0 when io_uring and provided-buffer rings work here; else
  *                              prints why and exits 3
  * Prints "READY <port>" on stdout when listening. Exits on SIGTERM (default action).
@@ -341,6 +343,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   const char *port_s = argc > 1 ? argv[1] : getenv("PORT");
+  const char *single = getenv("URING_SINGLE_SHOT");
+  if (single && strcmp(single, "1") == 0) multishot_accept = multishot_recv = 0;
   int port = port_s ? atoi(port_s) : 0;
   if (setup(why, sizeof why) < 0) {
     fprintf(stderr, "uring_server: io_uring unavailable: %s\n", why);
