@@ -331,7 +331,7 @@ async function main(): Promise<void> {
   const loadgen = buildC("loadgen", log);
   const cServers = buildCServers(log);
   const wrk = which("wrk");
-  const strace = o.syscalls ? which("strace") : null;
+  let strace = o.syscalls ? which("strace") : null;
   if (o.syscalls && strace === null) log("bench: strace is not installed: no exact syscalls per request (the r/w column is still read from /proc)");
   const python = findPython(o.python);
   if (o.python && python === null) usageError(`--python=${o.python} does not run`);
@@ -473,8 +473,14 @@ async function main(): Promise<void> {
               const count = await countSyscalls(strace, loadgen, pin, server.pid, server.port, o.syscallRequests, o.connections);
               syscallCounts.set(spec.name, count);
             } catch (error) {
-              failures.push(`${spec.name} syscall count: ${(error as Error).message}`);
-              log(`bench: ${spec.name} syscall count failed: ${(error as Error).message}`);
+              const message = (error as Error).message;
+              failures.push(`${spec.name} syscall count: ${message}`);
+              log(`bench: ${spec.name} syscall count failed: ${message}`);
+              // Not allowed to trace (ptrace_scope, a container): no other server will be either.
+              if (/did not attach|before attaching/.test(message)) {
+                strace = null;
+                log("bench: strace cannot attach here: no syscalls/req for the remaining servers");
+              }
             }
           }
           await server.stop();
