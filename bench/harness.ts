@@ -70,25 +70,73 @@ export function which(command: string): string | null {
 
 /**
  * Compiles bench/c/<name>.c into bench/.build/<name> when missing or older than the source or the
- * response bytes it includes (bench/c/http_response.h); returns the path or null.
+ * headers beside it (bench/c/*.h: the generated response bytes, the shared framing); returns the
+ * path or null. `pkgConfig` names libraries whose `pkg-config --cflags --libs` flags are added.
  */
-export function buildC(name: string, log: (line: string) => void): string | null {
-  const source = join(root, "bench", "c", `${name}.c`);
+export function buildC(name: string, log: (line: string) => void, pkgConfig: readonly string[] = []): string | null {
+  const dir = join(root, "bench", "c");
+  const source = join(dir, `${name}.c`);
   const out = join(buildDir, name);
-  const inputs = [source, join(root, "bench", "c", "http_response.h")];
+  const inputs = [source, ...readdirSync(dir).flatMap((f) => (f.endsWith(".h") ? [join(dir, f)] : []))];
   if (existsSync(out) && inputs.every((input) => statSync(out).mtimeMs >= statSync(input).mtimeMs)) return out;
   const cc = which("cc") ?? which("gcc") ?? which("clang");
   if (cc === null) {
     log(`bench: no C compiler found: ${name} is unavailable`);
     return null;
   }
+  let flags: string[] = [];
+  if (pkgConfig.length > 0) {
+    const r = spawnSync("pkg-config", ["--cflags", "--libs", ...pkgConfig], { encoding: "utf8", timeout: 10_000 });
+    if (r.status !== 0) {
+      log(`bench: pkg-config --cflags --libs ${pkgConfig.join(" ")} failed: ${name} is unavailable\n${r.stderr ?? ""}${r.error?.message ?? ""}`);
+      return null;
+    }
+    flags = r.stdout.trim().split(/\s+/).filter(Boolean);
+  }
   mkdirSync(buildDir, { recursive: true });
-  const r = spawnSync(cc, ["-O2", "-Wall", "-o", out, source], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(cc, ["-O2", "-Wall", "-o", out, source, ...flags], { encoding: "utf8", timeout: 60_000 });
   if (r.status !== 0) {
     log(`bench: ${cc} failed for ${source}:\n${r.stderr ?? ""}${r.error?.message ?? ""}`);
     return null;
   }
   return out;
+}
+
+/** Whether pkg-config finds liburing (what bench/c/uring_server.c is built with). */
+export function liburingFound(): boolean {
+  return which("pkg-config") !== null && spawnSync("pkg-config", ["--exists", "liburing"], { timeout: 10_000 }).status === 0;
+}
+
+/** The C reference servers: each path, or null and why. */
+export interface CServers {
+  /** bench/c/epoll_server, or null: no C compiler, or it failed to compile. */
+  epoll: string | null;
+  /** bench/c/uring_server when it built and io_uring works on this machine, else null. */
+  uring: string | null;
+  /** Why `uring` is null ("" when it is not). */
+  uringMissing: string;
+}
+
+/**
+ * Builds the C servers. The io_uring one needs liburing (pkg-config) and a kernel that lets this
+ * process use io_uring: its `--probe` sets up the same ring and provided-buffer ring the server
+ * uses, and says why not when that fails (ENOSYS, EPERM from kernel.io_uring_disabled or seccomp,
+ * a kernel before 5.19).
+ */
+export function buildCServers(log: (line: string) => void): CServers {
+  const epoll = buildC("epoll_server", log);
+  const none = (uringMissing: string): CServers => ({ epoll, uring: null, uringMissing });
+  if ((which("cc") ?? which("gcc") ?? which("clang")) === null) return none("no C compiler found");
+  if (which("pkg-config") === null) return none("pkg-config not found, needed to find liburing (apt-get install pkg-config liburing-dev)");
+  if (!liburingFound()) return none("liburing not found by pkg-config (apt-get install liburing-dev)");
+  const uring = buildC("uring_server", log, ["liburing"]);
+  if (uring === null) return none("bench/c/uring_server.c failed to compile against liburing");
+  const probe = spawnSync(uring, ["--probe"], { encoding: "utf8", timeout: 10_000 });
+  if (probe.status !== 0) {
+    const why = (probe.stdout ?? "").trim() || (probe.stderr ?? "").trim() || probe.error?.message || `exit ${probe.status ?? probe.signal}`;
+    return none(`io_uring unavailable here: ${why}`);
+  }
+  return { epoll, uring, uringMissing: "" };
 }
 
 // ------------------------------------------------------------------------------------- machine
@@ -165,7 +213,8 @@ export interface ServerSpec {
  * - the seed programs on the public API: seed 003 (`Socket` + `DefaultSelector`) and seed 000
  *   (`run()` + `loop.sockAccept/sockRecv/sockSendall` on `Socket` objects);
  * - CPython running the same two programs (seed 000 also on uvloop);
- * - Node's libuv path (node:net, a second node:net for the noise floor, node:http) and C;
+ * - Node's libuv path (node:net, a second node:net for the noise floor, node:http) and C (epoll,
+ *   and io_uring where liburing and the kernel allow);
  * - the tuned servers on raw fds (`lowlevel` calls, the EventLoop's readers), not what a user of
  *   the Python-shaped API writes.
  */
@@ -186,6 +235,7 @@ export const SERVER_NAMES = [
   "node-net-2",
   "node-http",
   "c-epoll",
+  "c-uring",
   "tuned-selectors",
   "tuned-loop-owned",
   "tuned-loop-attached",
@@ -246,7 +296,7 @@ export function findPython(explicit?: string): PythonInfo | null {
  * compiled bench/ is (dist/bench by default; test/bench.test.ts compiles the sources afresh).
  */
 export function serverCatalogue(
-  cEpoll: string | null,
+  c: CServers,
   python: PythonInfo | null,
   benchJs: string = distBench,
 ): { specs: Map<ServerName, ServerSpec>; missing: Map<ServerName, string> } {
@@ -291,9 +341,10 @@ export function serverCatalogue(
   add(
     "c-epoll",
     "C epoll (reference limit)",
-    cEpoll === null ? null : [cEpoll, "0"],
+    c.epoll === null ? null : [c.epoll, "0"],
     "bench/c/epoll_server.c is not built: no C compiler, or it failed to compile",
   );
+  add("c-uring", "C io_uring (multishot accept and recv, buffer ring, batched sends)", c.uring === null ? null : [c.uring, "0"], c.uringMissing);
   add("tuned-selectors", "tuned (raw fds): DefaultSelector + lowlevel calls", [node, js("selectors-lowlevel.js"), "0"], "");
   add("tuned-loop-owned", "tuned (raw fds): EventLoop readers, owning the thread", [node, js("loop-reactor.js"), "owned", "0"], "");
   add("tuned-loop-attached", "tuned (raw fds): EventLoop readers, attached to libuv", [node, js("loop-reactor.js"), "attached", "0"], "");
@@ -458,6 +509,99 @@ export function fdCount(pid: number): number {
     return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return Number.NaN;
+  }
+}
+
+/**
+ * syscr + syscw from /proc/<pid>/io: the process's read-like and write-like system calls (all
+ * threads). The kernel counts read/readv/pread and write/writev/pwrite (on sockets too), not
+ * recv/recvfrom/recvmsg or send/sendto/sendmsg, not the operations io_uring runs, and not the waits
+ * (epoll_wait, io_uring_enter): see countSyscalls for the exact figure. NaN when unreadable.
+ */
+export function ioSyscalls(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, "utf8");
+    const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? Number.NaN);
+    return field("syscr") + field("syscw");
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export interface SyscallCount {
+  /** Responses the generator read while the server was traced. */
+  requests: number;
+  /** Every system call of every thread of the server meanwhile. */
+  syscalls: number;
+  perRequest: number;
+  /** The most frequent calls, most first. */
+  top: { name: string; calls: number }[];
+}
+
+/** Parses `strace -c`'s summary: every row's calls and name, and the total. */
+export function parseStraceSummary(text: string): { total: number; calls: { name: string; calls: number }[] } | null {
+  const calls: { name: string; calls: number }[] = [];
+  let total = Number.NaN;
+  for (const line of text.split("\n")) {
+    // % time, seconds, usecs/call, calls, [errors], syscall
+    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\S+)\s*$/.exec(line);
+    if (m === null) continue;
+    if (m[2] === "total") total = Number(m[1]);
+    else calls.push({ name: m[2]!, calls: Number(m[1]) });
+  }
+  if (!Number.isFinite(total)) return null;
+  return { total, calls: calls.sort((a, b) => b.calls - a.calls) };
+}
+
+/**
+ * The exact count: attaches `strace -f -c` to the running server, sends `requests` keep-alive
+ * requests over `connections` connections with bench/c/loadgen, detaches, and divides the server's
+ * system calls (every thread, every call, waits included) by the responses. The server runs far
+ * slower while traced, so each wait finds more work ready than it would untraced: the figure is
+ * the server's calls per request at full batches, a lower bound for an untraced run's.
+ */
+export async function countSyscalls(
+  strace: string,
+  loadgen: string,
+  pin: Pinning,
+  pid: number,
+  port: number,
+  requests: number,
+  connections: number,
+): Promise<SyscallCount> {
+  const tracer = track(spawn(strace, ["-f", "-c", "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }));
+  let err = "";
+  tracer.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const closed = new Promise<void>((resolve) => tracer.once("close", () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`strace did not attach to ${pid} within 10 s: ${err.trim()}`)), 10_000);
+      const poll = setInterval(() => {
+        if (/attached/.test(err)) done(null);
+      }, 20);
+      const done = (error: Error | null): void => {
+        clearTimeout(timer);
+        clearInterval(poll);
+        if (error) reject(error);
+        else resolve();
+      };
+      tracer.once("exit", (code) => done(new Error(`strace exited (${code}) before attaching: ${err.trim()}`)));
+    });
+    tracer.removeAllListeners("exit");
+    const r = await runLoadgen(loadgen, pin, { mode: "keepalive", port, seconds: 30, connections, depth: 1, bodySize: 1, rate: 1, requests });
+    if (r.errors > 0 || r.requests === 0) throw new Error(`the traced run had ${r.errors} errors and ${r.requests} responses`);
+    tracer.kill("SIGINT");
+    const kill = setTimeout(() => tracer.kill("SIGKILL"), 10_000);
+    await closed;
+    clearTimeout(kill);
+    const summary = parseStraceSummary(err);
+    if (summary === null) throw new Error(`no strace -c summary: ${err.trim().slice(-500)}`);
+    return { requests: r.requests, syscalls: summary.total, perRequest: summary.total / r.requests, top: summary.calls.slice(0, 6) };
+  } finally {
+    if (tracer.exitCode === null && tracer.signalCode === null) {
+      tracer.kill("SIGKILL");
+      await closed;
+    }
   }
 }
 

@@ -39,6 +39,11 @@ export interface Sample {
   cpuSource: "schedstat" | "stat";
   /** Server CPU microseconds per request (NaN when no request completed). */
   cpuUsPerRequest: number;
+  /**
+   * The server's read-like + write-like system calls per request during the run (syscr + syscw of
+   * /proc/<pid>/io): read, write, readv, writev; not recv, send and their kin, io_uring operations or waits.
+   */
+  ioSyscallsPerRequest?: number;
   latency?: Latency;
   idle?: IdleResult;
   /**
@@ -62,6 +67,10 @@ export interface Summary {
   rounds: number;
   rps: Spread;
   cpuUsPerRequest: Spread;
+  /** Read/write system calls per request from /proc/<pid>/io (see Sample.ioSyscallsPerRequest). */
+  ioSyscallsPerRequest?: Spread;
+  /** Keep-alive only: every system call per request, counted by strace in a separate short run. */
+  syscallsPerRequest?: number;
   /** Requests per server CPU second relative to node:net's in the same round (higher is better). */
   perCpuVsNodeNet: Spread | null;
   /** Raw requests/s relative to node:net's in the same round. */
@@ -103,7 +112,11 @@ function spread(values: number[]): Spread {
 
 export const BASELINE = "node-net";
 
-export function summarise(samples: readonly Sample[], servers: readonly string[]): Summary[] {
+/**
+ * Per-(workload, server) summaries. `syscalls` holds each server's system calls per keep-alive
+ * request counted under strace (bench/harness.ts countSyscalls), shown on its keep-alive row.
+ */
+export function summarise(samples: readonly Sample[], servers: readonly string[], syscalls: ReadonlyMap<string, number> = new Map()): Summary[] {
   const out: Summary[] = [];
   for (const workload of WORKLOADS) {
     const all = samples.filter((s) => s.workload === workload);
@@ -140,6 +153,9 @@ export function summarise(samples: readonly Sample[], servers: readonly string[]
         summary.bytesPerConnection = spread(mine.map((s) => s.idle?.bytesPerConnection ?? Number.NaN));
         summary.memoryVsNodeNet = ratio((s, b) => (b.idle?.bytesPerConnection ?? Number.NaN) / (s.idle?.bytesPerConnection ?? Number.NaN));
       }
+      if (mine.some((s) => s.ioSyscallsPerRequest !== undefined)) summary.ioSyscallsPerRequest = spread(mine.map((s) => s.ioSyscallsPerRequest ?? Number.NaN));
+      const counted = syscalls.get(server);
+      if (workload === "keepalive" && counted !== undefined) summary.syscallsPerRequest = counted;
       if (mine.some((s) => s.peakRssKiB !== undefined)) summary.peakRssKiB = spread(mine.map((s) => s.peakRssKiB ?? Number.NaN));
       out.push(summary);
     }
@@ -233,6 +249,7 @@ export function targets(summaries: readonly Summary[], samples: readonly Sample[
   const seed0 = "seed 000";
   cpuVs("keepalive", "seed000-sock", BASELINE, 1.5, seed0);
   cpuVs("keepalive", "seed000-sock", "python-asyncio", 3, seed0);
+  cpuVs("keepalive", "c-uring", "c-epoll", 1.2, "C io_uring");
   idleVsNet("seed003-socket", seed);
   {
     const s = find(summaries, "close", "seed003-socket");
@@ -298,6 +315,8 @@ export const HEADER = [
   "server",
   "req/s",
   "server CPU µs/req",
+  "syscalls/req",
+  "r/w syscalls/req",
   "per CPU vs node:net",
   "req/s vs node:net",
   "latency p50 / p99 ms",
@@ -313,6 +332,8 @@ export function rows(summaries: readonly Summary[]): string[][] {
       s.invalid > 0 ? `${s.server} (${s.invalid} invalid)` : s.server,
       idle ? "–" : fmtRps(s.rps),
       idle ? "–" : fmtSpread(s.cpuUsPerRequest, 2),
+      s.syscallsPerRequest !== undefined && Number.isFinite(s.syscallsPerRequest) ? s.syscallsPerRequest.toFixed(2) : "–",
+      idle || !s.ioSyscallsPerRequest ? "–" : fmtSpread(s.ioSyscallsPerRequest, 2),
       idle ? (s.memoryVsNodeNet ? `${fmtSpread(s.memoryVsNodeNet, 2)}× less mem` : "–") : s.perCpuVsNodeNet ? `${fmtSpread(s.perCpuVsNodeNet, 2)}×` : "–",
       idle ? "–" : s.rpsVsNodeNet ? `${fmtSpread(s.rpsVsNodeNet, 2)}×` : "–",
       s.workload === "latency" && s.latency ? `${fmtSpread(s.latency.p50, 2, 1e-3)} / ${fmtSpread(s.latency.p99, 2, 1e-3)}` : "–",
@@ -349,6 +370,7 @@ const COLORS: Record<string, string> = {
   "node-net-2": "#b0b0b0",
   "node-http": "#d62728",
   "c-epoll": "#ff7f0e",
+  "c-uring": "#ffbb78",
   "tuned-selectors": "#4a9fd8",
   "tuned-loop-owned": "#2ca02c",
   "tuned-loop-attached": "#7fcf7f",

@@ -1,19 +1,24 @@
 /**
  * bench/run.ts — `npm run bench`: the seed programs on this library's public API against the same
- * programs in CPython, Node's libuv path (node:net, node:http) and a C epoll server, each a
- * separate process serving the same tiny HTTP responder. The headline rows:
+ * programs in CPython, Node's libuv path (node:net, node:http) and C servers on epoll and io_uring
+ * (c-epoll, c-uring), each a separate process serving the same tiny HTTP responder. The headline
+ * rows:
  * - seed 003 (`Socket` + `DefaultSelector`, seed003-socket) against CPython's seed 003
  *   (python-seed003) and C, keep-alive and connection per request;
  * - seed 000 (`run()` + `loop.sockAccept/sockRecv/sockSendall`, seed000-sock) against node:net
  *   and CPython's asyncio (python-asyncio; python-uvloop beside it);
  * - memory per idle connection and peak RSS under connection churn (seed 003 against node:net);
+ * - C on io_uring against C on epoll (whether a completion-based loop moves the limit);
  * - the micro-benchmarks (bench/micro-suite.ts) against CPython.
  * `--full` adds the tuned raw-fd servers (tuned-*), node-net-2 (the noise floor) and every
  * workload (pipelined, 1 MiB echo, latency at a fixed rate, idle for every server).
  *
  * Server pinned to CPU 1, load generator (wrk, or bench/c/loadgen) to CPU 0; the server's own CPU
  * time per request is read from /proc around each run. Servers are interleaved round by round;
- * medians with min–max; every ratio is taken within a round.
+ * medians with min–max; every ratio is taken within a round. System calls per request: read/write
+ * calls from /proc/<pid>/io around each run, and every call counted by `strace -f -c` attached to
+ * each server for a fixed number of keep-alive requests once, in round 1 (when strace is
+ * installed).
  *
  * The bench checks itself: each time a server starts, bench/conformance.ts checks its response
  * bytes (a server that fails is not measured), and both generators check every response they
@@ -31,11 +36,14 @@ import {
   DEFAULT_SERVERS,
   SERVER_NAMES,
   buildC,
+  buildCServers,
+  countSyscalls,
   cpuDelta,
   cpuSeconds,
   findPython,
   hwmKiB,
   installExitHandlers,
+  ioSyscalls,
   killAll,
   machineInfo,
   machineLine,
@@ -54,6 +62,7 @@ import {
   type Mode,
   type ServerName,
   type ServerSpec,
+  type SyscallCount,
 } from "./harness.js";
 import { checkServer } from "./conformance.js";
 import { MICRO_HEADER, microRows, microTargets, runMicro, type MicroResults } from "./micro-suite.js";
@@ -99,7 +108,8 @@ const HELP = `usage: npm run bench -- [options]
                           ${wrapList(DEFAULT_SERVERS, 26)};
                           keep-alive and connection per request (3 rounds × 1 s after a 0.5 s warm-up;
                           the server's peak RSS sampled during connection per request), idle
-                          connections for ${IDLE_SERVERS.join(" and ")}, and the micro-benchmarks
+                          connections for ${IDLE_SERVERS.join(" and ")}, each server's syscalls per
+                          keep-alive request under strace (once), and the micro-benchmarks
   --full                  the complete run: every server (adds the tuned raw-fd servers), every
                           workload, 3 rounds × 2 s, idle connections for every server
                           (~12 minutes on 2 cores)
@@ -126,6 +136,10 @@ const HELP = `usage: npm run bench -- [options]
   --micro-seconds=S       seconds per micro-benchmark case (default 0.5; quick 0.15)
   --no-pin                do not pin server and generator to CPUs with taskset
   --no-micro              skip the micro-benchmarks        --micro-only   only them
+  --syscall-requests=N    keep-alive requests of the exact syscall count: each server traced with
+                          strace -f -c once, in round 1 (default 5000; quick 2000)
+  --no-syscalls           skip that count (without strace it is skipped; the r/w column, from
+                          /proc/<pid>/io, is read around every run either way)
   --out=DIR               results directory (default bench/results): <date>.json, <date>.svg and
                           latest.md (--full: <date>-full.*, latest-full.md; --quick adds -quick)
   --no-save               write no files
@@ -153,6 +167,9 @@ interface Options {
   pin: boolean;
   micro: boolean;
   microOnly: boolean;
+  /** Count each server's system calls per request under strace (round 1, keep-alive). */
+  syscalls: boolean;
+  syscallRequests: number;
   out: string;
   save: boolean;
 }
@@ -185,6 +202,8 @@ function parseOptions(argv: readonly string[]): Options {
     pin: true,
     micro: true,
     microOnly: false,
+    syscalls: true,
+    syscallRequests: quick ? 2000 : 5000,
     out: join(root, "bench", "results"),
     save: true,
   };
@@ -262,6 +281,12 @@ function parseOptions(argv: readonly string[]): Options {
       case "--no-micro":
         o.micro = false;
         break;
+      case "--no-syscalls":
+        o.syscalls = false;
+        break;
+      case "--syscall-requests":
+        o.syscallRequests = Math.round(num(key, value, 100, 1e7));
+        break;
       case "--micro-only":
         o.microOnly = true;
         break;
@@ -304,8 +329,10 @@ async function main(): Promise<void> {
   installExitHandlers();
   const started = Date.now();
   const loadgen = buildC("loadgen", log);
-  const cEpoll = buildC("epoll_server", log);
+  const cServers = buildCServers(log);
   const wrk = which("wrk");
+  let strace = o.syscalls ? which("strace") : null;
+  if (o.syscalls && strace === null) log("bench: strace is not installed: no exact syscalls per request (the r/w column is still read from /proc)");
   const python = findPython(o.python);
   if (o.python && python === null) usageError(`--python=${o.python} does not run`);
   const pin = pinning(o.pin);
@@ -329,7 +356,7 @@ async function main(): Promise<void> {
     o.workloads = o.workloads.filter((w) => !nativeOnly.includes(w));
   }
 
-  const { specs, missing } = serverCatalogue(cEpoll, python);
+  const { specs, missing } = serverCatalogue(cServers, python);
   const skipped: string[] = [];
   for (const name of o.servers)
     if (missing.has(name)) {
@@ -352,6 +379,7 @@ async function main(): Promise<void> {
 
   const samples: Sample[] = [];
   const failures: string[] = [];
+  const syscallCounts = new Map<string, SyscallCount>();
   const total = o.microOnly ? 0 : o.rounds * (servers.length * loadWorkloads.length + idleNames.length);
   let step = 0;
 
@@ -401,10 +429,12 @@ async function main(): Promise<void> {
               if (o.warmup > 0 && loadgen) await runLoadgen(loadgen, pin, options(workload, server.port, o.warmup));
               else if (o.warmup > 0 && wrk) await runWrk(wrk, pin, options(workload, server.port, 1));
               const cpu0 = cpuSeconds(server.pid);
+              const io0 = ioSyscalls(server.pid);
               const r: GenResult = viaWrk
                 ? await runWrk(wrk!, pin, options(workload, server.port, o.duration))
                 : await runLoadgen(loadgen!, pin, options(workload, server.port, o.duration));
               const cpu = cpuDelta(cpu0, cpuSeconds(server.pid));
+              const io = ioSyscalls(server.pid) - io0;
               const sample: Sample = {
                 round,
                 server: spec.name,
@@ -419,6 +449,7 @@ async function main(): Promise<void> {
                 statCpuSeconds: cpu.statSeconds,
                 cpuSource: cpu.source,
                 cpuUsPerRequest: r.requests > 0 ? (cpu.seconds * 1e6) / r.requests : Number.NaN,
+                ioSyscallsPerRequest: r.requests > 0 ? io / r.requests : Number.NaN,
                 latency: r.latency,
               };
               const invalid = invalidity(r.errors, r.wrong);
@@ -434,6 +465,22 @@ async function main(): Promise<void> {
               log(`bench: ${spec.name} ${workload} failed: ${(error as Error).message}`);
             } finally {
               rss?.stop();
+            }
+          }
+          if (round === 1 && strace !== null && loadgen !== null) {
+            progress(`[${step}/${total}] round ${round}/${o.rounds}  ${"syscalls (strace)".padEnd(24)} ${spec.name}`);
+            try {
+              const count = await countSyscalls(strace, loadgen, pin, server.pid, server.port, o.syscallRequests, o.connections);
+              syscallCounts.set(spec.name, count);
+            } catch (error) {
+              const message = (error as Error).message;
+              failures.push(`${spec.name} syscall count: ${message}`);
+              log(`bench: ${spec.name} syscall count failed: ${message}`);
+              // Not allowed to trace (ptrace_scope, a container): no other server will be either.
+              if (/did not attach|before attaching/.test(message)) {
+                strace = null;
+                log("bench: strace cannot attach here: no syscalls/req for the remaining servers");
+              }
             }
           }
           await server.stop();
@@ -492,6 +539,7 @@ async function main(): Promise<void> {
   const summaries = summarise(
     samples,
     servers.map((s) => s.name),
+    new Map([...syscallCounts].map(([name, count]) => [name, count.perRequest])),
   );
   const tableRows = rows(summaries);
   const verdicts = o.microOnly ? [] : targets(summaries, samples);
@@ -507,6 +555,9 @@ async function main(): Promise<void> {
     (idleNames.length ? `, idle ${o.idle} (${idleNames.length === servers.length ? "every server" : idleNames.join(", ")})` : "") +
     (o.workloads.includes("latency") ? `, latency at ${o.rate} req/s offered (bench/c/loadgen rate mode, from each request's scheduled send time)` : "") +
     (o.workloads.includes("close") ? "; peak RSS sampled every 50 ms during connection per request" : "") +
+    (syscallCounts.size > 0
+      ? `; syscalls/req: strace -f -c attached to each server for ${o.syscallRequests} keep-alive requests on ${o.connections} connections (round 1)`
+      : "") +
     (o.micro ? `; micro-benchmarks ${o.microSeconds} s per case` : "") +
     "." +
     (skipped.length ? ` Skipped: ${skipped.join("; ")}.` : "");
@@ -549,6 +600,7 @@ async function main(): Promise<void> {
     skipped,
     samples,
     summaries,
+    syscalls: Object.fromEntries(syscallCounts),
     targets: [...verdicts, ...microVerdicts],
     micro,
     failures,

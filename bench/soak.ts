@@ -11,6 +11,7 @@
 import {
   SERVER_NAMES,
   buildC,
+  buildCServers,
   fdCount,
   findPython,
   installExitHandlers,
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const loadgen = buildC("loadgen", log);
   if (loadgen === null) throw new Error("soak needs bench/c/loadgen (a C compiler)");
-  const { specs, missing } = serverCatalogue(buildC("epoll_server", log), findPython(process.env.BENCH_PYTHON));
+  const { specs, missing } = serverCatalogue(buildCServers(log), findPython(process.env.BENCH_PYTHON));
   const spec = specs.get(serverName);
   if (spec === undefined) throw new Error(`server ${serverName} unavailable: ${missing.get(serverName) ?? "?"}`);
   const pin = pinning(true);

@@ -5,10 +5,12 @@
 //   source of the response bytes; the generated copies of those bytes for C and Python are
 //   current. The JavaScript servers run from a fresh compile of the sources (not a possibly stale
 //   dist/); the Python rows need python3 (python-uvloop an interpreter that imports uvloop), the C
-//   server a C compiler; a server missing one is skipped with the reason;
+//   servers a C compiler (c-uring also liburing and a kernel that allows io_uring); a server
+//   missing one is skipped with the reason;
 // - the load generators: bench/c/loadgen and wrk (with bench/wrk/check.lua) count a response with
 //   one wrong byte as wrong;
-// - the report: ratios, targets, invalid samples left out of the medians.
+// - the report: ratios, targets, invalid samples left out of the medians, syscalls per request
+//   (the strace summary parser, the columns).
 import { readFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -19,8 +21,11 @@ import { EXCHANGES, checkServer, expected } from "../bench/conformance.js";
 import {
   SERVER_NAMES,
   buildC,
+  buildCServers,
   findPython,
   killAll,
+  liburingFound,
+  parseStraceSummary,
   root,
   runLoadgen,
   runWrk,
@@ -32,7 +37,7 @@ import {
 } from "../bench/harness.js";
 import { generatedFiles } from "../bench/http-files.js";
 import { microRows, microTargets, type MicroResults } from "../bench/micro-suite.js";
-import { invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
+import { HEADER, invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
 import { BODY, Framer, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
 import { childEnv, compileForChildren } from "./support/child.js";
 
@@ -44,7 +49,7 @@ describe("bench servers answer with the same bytes", () => {
   const python = findPython(process.env.BENCH_PYTHON);
   const buildLog: string[] = [];
   const { specs, missing } = serverCatalogue(
-    buildC("epoll_server", (line) => buildLog.push(line)),
+    buildCServers((line) => buildLog.push(line)),
     python,
     join(compiled, "bench"),
   );
@@ -76,9 +81,13 @@ describe("bench servers answer with the same bytes", () => {
   it("every catalogue server runs here or is skipped for a missing prerequisite", () => {
     for (const name of SERVER_NAMES) expect(specs.has(name) !== missing.has(name), `${name} is in the catalogue once`).toBe(true);
     // The JavaScript servers need nothing but this compile.
-    for (const [name, reason] of missing) expect(reason, name).toMatch(/python3|uvloop|C compiler/);
-    // With a compiler, the C server must build: a broken bench/c/epoll_server.c is a failure, not a skip.
-    if ((which("cc") ?? which("gcc") ?? which("clang")) !== null) expect(missing.get("c-epoll"), buildLog.join("\n")).toBeUndefined();
+    for (const [name, reason] of missing) expect(reason, name).toMatch(/python3|uvloop|C compiler|liburing|io_uring/);
+    // With a compiler, the C servers must build: a broken bench/c/*.c is a failure, not a skip. The
+    // io_uring one may still be skipped where the kernel refuses io_uring (its --probe says why).
+    if ((which("cc") ?? which("gcc") ?? which("clang")) !== null) {
+      expect(missing.get("c-epoll"), buildLog.join("\n")).toBeUndefined();
+      if (liburingFound()) expect(missing.get("c-uring") ?? "", buildLog.join("\n")).toMatch(/^$|^io_uring unavailable here: /);
+    }
   });
 
   for (const name of SERVER_NAMES) {
@@ -264,10 +273,48 @@ describe("bench report", () => {
     expect(verdict("connection per request: seed003-socket ≥ 1.0× python-seed003")).toBeNull();
     expect(verdict("seed000-sock ≥ 1.5× node-net")).toBe(false);
     expect(verdict("seed000-sock ≥ 3.0× python-asyncio")).toBeNull();
+    expect(verdict("keep-alive: c-uring ≥ 1.2× c-epoll")).toBeNull();
+    const withUring = [...samples, sample(1, "c-uring", "keepalive", 3)];
+    const uringVerdict = targets(summarise(withUring, [...servers, "c-uring"]), withUring).find((t) => t.name.includes("c-uring ≥ 1.2× c-epoll"));
+    expect([uringVerdict?.met, uringVerdict?.detail]).toEqual([true, "1.33× (rounds 1.33×–1.33×); 3.00 vs 4.00 µs/req"]);
     expect(verdict("peak RSS below node-net's")).toBe(true);
     expect(verdict("idle connections: seed003-socket")).toBeNull();
     // the tuned servers did not run: their targets are not printed
     expect(list.some((t) => t.name.startsWith("tuned"))).toBe(false);
+  });
+
+  it("shows syscalls per request: strace's count on the keep-alive row, /proc's read/write count on every load row", () => {
+    const strace = [
+      "strace: Process 123 attached with 2 threads",
+      "% time     seconds  usecs/call     calls    errors syscall",
+      "------ ----------- ----------- --------- --------- ----------------",
+      " 60.00    0.000600           1       500           sendto",
+      " 30.00    0.000300           0       500        20 recvfrom",
+      " 10.00    0.000100           1        17           epoll_wait",
+      "------ ----------- ----------- --------- --------- ----------------",
+      "100.00    0.001000           0      1017        20 total",
+      "strace: Process 123 detached",
+    ].join("\n");
+    expect(parseStraceSummary(strace)).toEqual({
+      total: 1017,
+      calls: [
+        { name: "sendto", calls: 500 },
+        { name: "recvfrom", calls: 500 },
+        { name: "epoll_wait", calls: 17 },
+      ],
+    });
+    expect(parseStraceSummary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted")).toBeNull();
+    const samples = [
+      sample(1, "c-epoll", "keepalive", 4, { ioSyscallsPerRequest: 0 }),
+      sample(2, "c-epoll", "keepalive", 4, { ioSyscallsPerRequest: 0.5 }),
+      sample(1, "c-epoll", "close", 9, { ioSyscallsPerRequest: 1.25 }),
+    ];
+    const table = rows(summarise(samples, ["c-epoll"], new Map([["c-epoll", 2.034]])));
+    const column = (name: string): number => HEADER.indexOf(name);
+    expect(table.map((r) => [r[0], r[column("syscalls/req")], r[column("r/w syscalls/req")]])).toEqual([
+      ["keep-alive", "2.03", "0.25 (0.00–0.50)"],
+      ["connection per request", "–", "1.25"],
+    ]);
   });
 
   it("builds the micro table and its targets", () => {

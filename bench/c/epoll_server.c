@@ -1,10 +1,11 @@
 /*
  * bench/c/epoll_server.c — the machine's reference limit: the bench's tiny HTTP responder written
  * directly on epoll in C. Same framing and the same response bytes as every other bench server
- * (bench/servers/http.ts; the bytes are its constants, generated into http_response.h): a
- * request ends at "\r\n\r\n"; a request starting with 'P' carries a body of Content-Length bytes
- * that is echoed back; "Connection: close" in the header closes the connection after the response.
- * One recv per readiness event (level-triggered), like the seed.
+ * (bench/servers/http.ts; the bytes are its constants, generated into http_response.h; the
+ * framing is http_framing.h, shared with uring_server.c): a request ends at "\r\n\r\n"; a request
+ * starting with 'P' carries a body of Content-Length bytes that is echoed back; "Connection: close"
+ * in the header closes the connection after the response. One recv per readiness event
+ * (level-triggered), like the seed.
  *
  * usage: epoll_server [port]   (or PORT in the environment; 0 picks a free port)
  * Prints "READY <port>" on stdout when listening. Exits on SIGTERM (default action).
@@ -20,19 +21,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "http_response.h" /* RESPONSE, RESPONSE_CLOSE, ECHO_HEAD, CLOSE_FIELD */
+#include "http_framing.h" /* the framing and response bytes shared with uring_server.c */
 
 #define READ_CHUNK 65536
 
 struct conn {
   int fd;
-  char *in;
-  size_t inlen, incap;
-  size_t body_left; /* echo bytes still to come for the current request */
+  struct framing f;
   char *out;
   size_t outlen, outoff;
-  int close_after;
-  int close_at_body_end;
   int want_write;
 };
 
@@ -44,89 +41,14 @@ static void die(const char *what) {
 /* Responses are assembled in one shared buffer and sent at once; only what the kernel does not take
  * is copied into the connection (so an idle connection holds no output buffer). A connection with
  * output pending is not read from, so it never appends while it has a backlog. */
-static struct {
-  char *buf;
-  size_t len, cap;
-} scratch;
-
-static void out_append(struct conn *c, const char *p, size_t n) {
-  (void)c;
-  if (scratch.len + n > scratch.cap) {
-    size_t cap = scratch.cap ? scratch.cap : 65536;
-    while (cap < scratch.len + n) cap *= 2;
-    char *q = realloc(scratch.buf, cap);
-    if (!q) die("realloc");
-    scratch.buf = q;
-    scratch.cap = cap;
-  }
-  memcpy(scratch.buf + scratch.len, p, n);
-  scratch.len += n;
-}
+static struct outbuf scratch;
 
 static void conn_free(int ep, struct conn *c) {
   epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
-  free(c->in);
+  framing_free(&c->f);
   free(c->out);
   free(c);
-}
-
-/* Consumes complete requests from buf[0, len), queueing responses; stops after a Connection: close.
- * Returns the number of bytes consumed. */
-static size_t process(struct conn *c, const char *buf, size_t len) {
-  size_t pos = 0;
-  while (pos < len && !c->close_after) {
-    if (c->body_left > 0) {
-      size_t n = len - pos;
-      if (n > c->body_left) n = c->body_left;
-      out_append(c, buf + pos, n);
-      pos += n;
-      c->body_left -= n;
-      if (c->body_left == 0 && c->close_at_body_end) c->close_after = 1;
-      continue;
-    }
-    const char *start = buf + pos;
-    const char *end = memmem(start, len - pos, "\r\n\r\n", 4);
-    if (!end) break;
-    size_t hlen = (size_t)(end - start) + 4;
-    int close_req = memmem(start, hlen, "\r\nConnection: close", 19) != NULL;
-    if (start[0] == 'P') {
-      const char *cl = memmem(start, hlen, "\r\nContent-Length:", 17);
-      size_t blen = cl ? strtoul(cl + 17, NULL, 10) : 0;
-      char head[sizeof ECHO_HEAD + sizeof CLOSE_FIELD + 32];
-      int h = snprintf(head, sizeof head, "%s%zu\r\n%s\r\n", ECHO_HEAD, blen, close_req ? CLOSE_FIELD : "");
-      out_append(c, head, (size_t)h);
-      c->body_left = blen;
-      c->close_at_body_end = close_req;
-    } else if (close_req) {
-      out_append(c, RESPONSE_CLOSE, sizeof RESPONSE_CLOSE - 1);
-    } else {
-      out_append(c, RESPONSE, sizeof RESPONSE - 1);
-    }
-    if (close_req && c->body_left == 0) c->close_after = 1;
-    pos += hlen;
-  }
-  return pos;
-}
-
-/* Keeps the unconsumed tail of buf (which may be c->in itself) as the connection's pending input. */
-static void stash(struct conn *c, const char *buf, size_t len, size_t used) {
-  size_t rest = len - used;
-  if (rest > 0 && buf != c->in && c->incap < rest) {
-    char *q = realloc(c->in, rest);
-    if (!q) die("realloc");
-    c->in = q;
-    c->incap = rest;
-  }
-  if (rest > 0) memmove(c->in, buf + used, rest);
-  c->inlen = rest;
-}
-
-/* Handles input held in c->in (after the output drained). */
-static void process_pending(struct conn *c) {
-  if (c->inlen == 0) return;
-  size_t used = process(c, c->in, c->inlen);
-  stash(c, c->in, c->inlen, used);
 }
 
 /* Sets the interest to EPOLLOUT while output waits, EPOLLIN otherwise. */
@@ -160,7 +82,7 @@ static int flush_new(int ep, struct conn *c) {
     c->outoff = 0;
   }
   scratch.len = 0;
-  if (rest == 0 && c->close_after) return -1;
+  if (rest == 0 && c->f.close_after) return -1;
   return want(ep, c, rest > 0);
 }
 
@@ -180,7 +102,7 @@ static int flush(int ep, struct conn *c) {
     free(c->out);
     c->out = NULL;
     c->outlen = c->outoff = 0;
-    if (c->close_after) return -1;
+    if (c->f.close_after) return -1;
   }
   return want(ep, c, pending);
 }
@@ -237,7 +159,7 @@ int main(int argc, char **argv) {
         }
         if (c->want_write) continue;
         /* drained: handle requests already buffered before reading more */
-        process_pending(c);
+        framing_pending(&c->f, &scratch);
         if (flush_new(ep, c) < 0) conn_free(ep, c);
         continue;
       }
@@ -247,20 +169,7 @@ int main(int argc, char **argv) {
         conn_free(ep, c);
         continue;
       }
-      if (c->inlen == 0) {
-        size_t used = process(c, rbuf, (size_t)r);
-        stash(c, rbuf, (size_t)r, used);
-      } else {
-        if (c->incap < c->inlen + (size_t)r) {
-          char *q = realloc(c->in, c->inlen + (size_t)r);
-          if (!q) die("realloc");
-          c->in = q;
-          c->incap = c->inlen + (size_t)r;
-        }
-        memcpy(c->in + c->inlen, rbuf, (size_t)r);
-        c->inlen += (size_t)r;
-        process_pending(c);
-      }
+      framing_feed(&c->f, &scratch, rbuf, (size_t)r);
       if (flush_new(ep, c) < 0) conn_free(ep, c);
     }
   }
