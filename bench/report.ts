@@ -250,6 +250,10 @@ export function targets(summaries: readonly Summary[], samples: readonly Sample[
   cpuVs("keepalive", "seed000-sock", BASELINE, 1.5, seed0);
   cpuVs("keepalive", "seed000-sock", "python-asyncio", 3, seed0);
   cpuVs("keepalive", "c-uring", "c-epoll", 1.2, "C io_uring");
+  const layer = "asyncio layer";
+  cpuVs("keepalive", "asyncio-protocol", "python-uvloop-protocol", 1.1, layer);
+  cpuVs("keepalive", "asyncio-protocol", BASELINE, 1.5, layer);
+  cpuVs("keepalive", "asyncio-streams", "python-uvloop-streams", 1.3, layer);
   idleVsNet("seed003-socket", seed);
   {
     const s = find(summaries, "close", "seed003-socket");

@@ -277,6 +277,11 @@ describe("bench report", () => {
     const withUring = [...samples, sample(1, "c-uring", "keepalive", 3)];
     const uringVerdict = targets(summarise(withUring, [...servers, "c-uring"]), withUring).find((t) => t.name.includes("c-uring ≥ 1.2× c-epoll"));
     expect([uringVerdict?.met, uringVerdict?.detail]).toEqual([true, "1.33× (rounds 1.33×–1.33×); 3.00 vs 4.00 µs/req"]);
+    expect(verdict("asyncio-protocol ≥ 1.5× node-net")).toBeNull();
+    const withLayer = [...samples, sample(1, "asyncio-protocol", "keepalive", 6), sample(1, "asyncio-streams", "keepalive", 9)];
+    const layer = targets(summarise(withLayer, [...servers, "asyncio-protocol", "asyncio-streams"]), withLayer);
+    expect(layer.find((t) => t.name.includes("asyncio-protocol ≥ 1.5× node-net"))?.met).toBe(true);
+    expect(layer.find((t) => t.name.includes("asyncio-streams ≥ 1.3× python-uvloop-streams"))?.met).toBeNull();
     expect(verdict("peak RSS below node-net's")).toBe(true);
     expect(verdict("idle connections: seed003-socket")).toBeNull();
     // the tuned servers did not run: their targets are not printed
