@@ -54,4 +54,10 @@ std::unique_ptr<Poller> CreatePollPoller(int* err);
 bool HaveEpoll();
 bool HaveKqueue();
 
+// Deletes fd's filters from every kqueue Poller of the calling thread; close() calls it before
+// closing an fd. libkqueue (kqueue on Linux) cannot see a close, and an fd closed while still
+// registered leaves it unsafe to delete afterwards (backend_kqueue.cc says why); the BSD kernels
+// drop the knotes on close themselves, and there it does nothing.
+void ForgetFdInKqueues(int fd);
+
 }  // namespace ns

@@ -4,6 +4,17 @@
 // kqueue filters are separate registrations, not a bitmask: READ interest is one EVFILT_READ
 // knote and WRITE another, so Add/Modify/Remove translate Python's bits into filter changes, and
 // Wait merges the two filters' events for one fd into a single (fd, bits) pair.
+//
+// libkqueue (Linux) must be told of a close before it happens (its BUGS.md: "Applications should
+// ensure that file descriptors are removed from the kqueue before they are closed"). It keeps an
+// fd's filters in one epoll registration, which the kernel keys by the open file and removes only
+// when the last fd on that file closes. If an fd is closed while registered and its file lives on
+// (a dup), the EV_DELETE that follows fails in epoll_ctl (EBADF, or ENOENT once the number is
+// reused); epoll_update() then frees the fd_state and its udata all the same, while the epoll
+// registration it could not remove goes on reporting the file's readiness with that freed udata:
+// linux_kevent_copyout() reads freed memory and crashes (or reports garbage) in a later kevent().
+// So close() first deletes the fd from this thread's kqueue Pollers (ForgetFdInKqueues), as the
+// BSD kernels do on close themselves.
 #include <errno.h>
 
 #include "backend.h"
@@ -16,6 +27,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -63,35 +75,62 @@ int KeventRetrying(int kq, const struct kevent* changes, int nchanges, struct ke
   });
 }
 
+class KqueuePoller;
+
+#ifdef __linux__
+// libkqueue frees a closed kqueue (its epoll fd, the other end of its pipe) on a thread of its own,
+// some time after close(), so those fd numbers come free at a moment nobody chose. Where the
+// library exports this wait (master, not in its header), Close uses it: the BSD kernels free a
+// kqueue within close().
+extern "C" void libkqueue_drain_pending_close(void) __attribute__((weak));
+
+// The live kqueue Pollers of this thread (each environment has its own thread, and a Poller is used
+// only on its own), for ForgetFdInKqueues.
+thread_local std::vector<KqueuePoller*> livePollers;
+#endif
+
 class KqueuePoller final : public Poller {
  public:
-  explicit KqueuePoller(int kq) : kq_(kq) {}
-  ~KqueuePoller() override { Close(); }
+  explicit KqueuePoller(int kq) : kq_(kq) {
+#ifdef __linux__
+    livePollers.push_back(this);
+#endif
+  }
+  ~KqueuePoller() override {
+    Close();
+#ifdef __linux__
+    livePollers.erase(std::remove(livePollers.begin(), livePollers.end(), this), livePollers.end());
+#endif
+  }
 
   int Fileno() const override { return kq_; }
 
-  int Add(int fd, unsigned interest) override {
-    int r = Apply(fd, 0, interest);
-    if (r == 0) ++registered_;
-    return r;
-  }
+  int Add(int fd, unsigned interest) override { return Apply(fd, 0, interest); }
 
   int Modify(int fd, unsigned oldInterest, unsigned interest) override { return Apply(fd, oldInterest, interest); }
 
   int Remove(int fd, unsigned oldInterest) override {
     if (kq_ < 0) return -EBADF;
-    if (registered_ > 0) --registered_;
     // Delete each filter on its own: a closed fd's knotes are already gone (ENOENT/EBADF), and the
     // registration is removed either way.
     int first = 0;
     for (unsigned bit : {kRead, kWrite}) {
       if (!(oldInterest & bit)) continue;
-      struct kevent change;
-      EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
-      int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+      int r = Change(fd, bit, EV_DELETE);
       if (r < 0 && first == 0) first = r;
     }
+    SetInterest(fd, Interest(fd) & ~oldInterest);
     return first;
+  }
+
+  // Deletes fd's filters while fd is still open (see the file's header); the later Remove finds
+  // no knotes (ENOENT, without touching epoll).
+  void Forget(int fd) {
+    unsigned held = Interest(fd);
+    if (kq_ < 0 || held == 0) return;
+    for (unsigned bit : {kRead, kWrite})
+      if (held & bit) Change(fd, bit, EV_DELETE);
+    SetInterest(fd, 0);
   }
 
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
@@ -139,12 +178,24 @@ class KqueuePoller final : public Poller {
   int Close() override {
     if (kq_ < 0) return 0;
     int err = CloseFd(kq_);
+#ifdef __linux__
+    if (libkqueue_drain_pending_close != nullptr) libkqueue_drain_pending_close();
+#endif
     kq_ = -1;
     wakeFd_ = -1;
+    interest_.clear();
+    registered_ = 0;
     return -err;
   }
 
  private:
+  // One filter change (EV_ADD or EV_DELETE) for fd's READ or WRITE bit; 0 or -errno.
+  int Change(int fd, unsigned bit, unsigned short flags) {
+    struct kevent change;
+    EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, flags, 0, 0, 0);
+    return KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+  }
+
   // Adds the filters in `interest` but not in `old`, deletes those in `old` but not in `interest`.
   // If an add fails, the adds already made by this call are rolled back.
   int Apply(int fd, unsigned old, unsigned interest) {
@@ -155,29 +206,41 @@ class KqueuePoller final : public Poller {
     unsigned added = 0;
     for (unsigned bit : {kRead, kWrite}) {
       if ((interest & bit) && !(old & bit)) {
-        struct kevent change;
-        EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_ADD, 0, 0, 0);
-        int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+        int r = Change(fd, bit, EV_ADD);
         if (r < 0) {
-          for (unsigned undo : {kRead, kWrite}) {
-            if (!(added & undo)) continue;
-            EV_SET(&change, fd, undo == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
-            KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
-          }
+          for (unsigned undo : {kRead, kWrite})
+            if (added & undo) Change(fd, undo, EV_DELETE);
           return r;
         }
         added |= bit;
+        SetInterest(fd, Interest(fd) | bit);
       }
     }
     for (unsigned bit : {kRead, kWrite}) {
       if ((old & bit) && !(interest & bit)) {
-        struct kevent change;
-        EV_SET(&change, fd, bit == kRead ? EVFILT_READ : EVFILT_WRITE, EV_DELETE, 0, 0, 0);
-        int r = KeventRetrying(kq_, &change, 1, nullptr, 0, 0);
+        int r = Change(fd, bit, EV_DELETE);
+        SetInterest(fd, Interest(fd) & ~bit);
         if (r < 0) return r;
       }
     }
     return 0;
+  }
+
+  // The filters this Poller holds for fd (kRead | kWrite), and their bookkeeping: registered_
+  // counts the fds holding any, for the size of Wait's event list.
+  unsigned Interest(int fd) const {
+    return fd >= 0 && static_cast<size_t>(fd) < interest_.size() ? interest_[static_cast<size_t>(fd)] : 0;
+  }
+  void SetInterest(int fd, unsigned bits) {
+    if (fd < 0) return;
+    size_t ufd = static_cast<size_t>(fd);
+    if (ufd >= interest_.size()) {
+      if (bits == 0) return;
+      interest_.resize(ufd + 1, 0);
+    }
+    if (interest_[ufd] == 0 && bits != 0) ++registered_;
+    if (interest_[ufd] != 0 && bits == 0) --registered_;
+    interest_[ufd] = static_cast<uint8_t>(bits);
   }
 
   // Folds n events from events_ into out's (fd, bits) pairs: one pair per fd per Wait (stamp_),
@@ -218,6 +281,7 @@ class KqueuePoller final : public Poller {
   uint32_t stamp_ = 0;
   std::vector<struct kevent> events_;
   std::vector<SeenSlot> seen_;
+  std::vector<uint8_t> interest_;  // by fd: kRead | kWrite
 };
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
@@ -322,6 +386,14 @@ Napi::Value Kevent(const Napi::CallbackInfo& info) {
 
 bool HaveKqueue() { return true; }
 
+void ForgetFdInKqueues(int fd) {
+#ifdef __linux__
+  for (KqueuePoller* poller : livePollers) poller->Forget(fd);
+#else
+  (void)fd;
+#endif
+}
+
 std::unique_ptr<Poller> CreateKqueuePoller(int* err) {
   int kq = kqueue();
   if (kq < 0) {
@@ -378,6 +450,7 @@ Napi::Value InitKqueueExports(Napi::Env env) {
 
 namespace ns {
 bool HaveKqueue() { return false; }
+void ForgetFdInKqueues(int) {}
 std::unique_ptr<Poller> CreateKqueuePoller(int* err) {
   *err = ENOSYS;
   return nullptr;

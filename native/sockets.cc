@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "args.h"
+#include "backend.h"
 #include "errors.h"
 #include "exports.h"
 #include "state.h"
@@ -494,6 +495,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   AddonData* data = DataOf(info);
   UntrackFd(data, fd);
   StopWatchersOnFd(data, fd);
+  ForgetFdInKqueues(fd);  // libkqueue cannot see the close (backend_kqueue.cc)
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();
 }
