@@ -78,12 +78,6 @@ int KeventRetrying(int kq, const struct kevent* changes, int nchanges, struct ke
 class KqueuePoller;
 
 #ifdef __linux__
-// libkqueue frees a closed kqueue (its epoll fd, the other end of its pipe) on a thread of its own,
-// some time after close(), so those fd numbers come free at a moment nobody chose. Where the
-// library exports this wait (master, not in its header), Close uses it: the BSD kernels free a
-// kqueue within close().
-extern "C" void libkqueue_drain_pending_close(void) __attribute__((weak));
-
 // The live kqueue Pollers of this thread (each environment has its own thread, and a Poller is used
 // only on its own), for ForgetFdInKqueues.
 thread_local std::vector<KqueuePoller*> livePollers;
@@ -178,9 +172,6 @@ class KqueuePoller final : public Poller {
   int Close() override {
     if (kq_ < 0) return 0;
     int err = CloseFd(kq_);
-#ifdef __linux__
-    if (libkqueue_drain_pending_close != nullptr) libkqueue_drain_pending_close();
-#endif
     kq_ = -1;
     wakeFd_ = -1;
     interest_.clear();
