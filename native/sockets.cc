@@ -30,7 +30,9 @@
 #include "args.h"
 #include "errors.h"
 #include "exports.h"
+#include "sockaddr.h"
 #include "state.h"
+#include "uring.h"
 #include "wait.h"
 
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
@@ -72,6 +74,8 @@ int SocketFlags(bool nonblock) {
   return 0;
 #endif
 }
+
+}  // namespace
 
 // An address tuple for JavaScript: [host, port] (IPv4), [host, port, flowinfo, scopeId] (IPv6),
 // a path string (Unix; an abstract name keeps its leading NUL), or null for an unknown family.
@@ -175,6 +179,8 @@ socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int fami
 int FamilyArg(const Napi::CallbackInfo& info, size_t index) {
   return static_cast<int>(IntArg(info, index, "family", 0, 255));
 }
+
+namespace {
 
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -494,6 +500,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   AddonData* data = DataOf(info);
   UntrackFd(data, fd);
   StopWatchersOnFd(data, fd);
+  CancelRingOpsOnFd(data, fd);
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();
 }
