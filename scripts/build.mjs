@@ -54,7 +54,9 @@ if (!["auto", "off"].includes(options.uring)) {
 if (options.backend === "kqueue" && process.platform === "linux") {
   if (!options.kqueuePrefix) options.kqueuePrefix = "/opt/libkqueue";
   if (!existsSync(join(options.kqueuePrefix, "include/kqueue/sys/event.h"))) {
-    console.error(`build: libkqueue not found under ${options.kqueuePrefix} (expected include/kqueue/sys/event.h); see docs/building.md, "kqueue on Linux (libkqueue)"`);
+    console.error(
+      `build: libkqueue not found under ${options.kqueuePrefix} (expected include/kqueue/sys/event.h); see docs/building.md, "kqueue on Linux (libkqueue)"`,
+    );
     process.exit(2);
   }
 }
