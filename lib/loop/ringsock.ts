@@ -18,11 +18,11 @@ import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
 import { closedError, connectError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
-import { AF_INET6, AF_UNIX, Socket, wrapNewFd, type BufferLike, type SocketAddress } from "../socket.js";
-import { acceptAgain, closeFd } from "../sockio.js";
+import { AF_INET6, AF_UNIX, SOCK_STREAM, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
+import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
-import { ACCEPT_RETRY_MAX, ACCEPT_RETRY_MIN, isExhaustion } from "./io.js";
+import { RingAccepts, type RingHost } from "./ringaccept.js";
 import { SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
@@ -32,22 +32,8 @@ const SLAB_POOL = 64;
 
 type Done = (res: number, flags: number) => void;
 
-interface AcceptWaiter {
-  resolve(value: [Socket, SocketAddress]): void;
-  reject(error: unknown): void;
-}
-
-/** One listener's multishot accept and the connections it took that no call has asked for yet. */
-interface AcceptQueue {
-  sock: SocketLike;
-  fd: number;
-  /** The multishot operation in flight, or 0. */
-  id: number;
-  fds: number[];
-  waiters: AcceptWaiter[];
-  delay: number;
-  backoff: boolean;
-}
+/** What an aborted receive took after all: the next receive on the socket gets it first. */
+type Kept = [data: Buffer, address: SocketAddress | null];
 
 /** @internal The completion sock* calls of one ProactorEventLoop. */
 export class RingCalls<L extends LoopObject> {
@@ -55,7 +41,8 @@ export class RingCalls<L extends LoopObject> {
   readonly #ring: RingSelector<IoData>;
   readonly #checks: SockWaiter<L>;
   readonly #ops = new Map<number, Done>();
-  readonly #accepts = new Map<number, AcceptQueue>();
+  readonly #accepts: RingAccepts<L>;
+  readonly #kept = new WeakMap<SocketLike, Kept[]>();
   readonly #slabs: Buffer[] = [];
   #nextId = 1;
   #flushQueued = false;
@@ -65,25 +52,39 @@ export class RingCalls<L extends LoopObject> {
     this.#ring = ring;
     this.#checks = new SockWaiter(core);
     ring.setSink((id, res, flags) => this.#complete(id, res, flags));
+    const host: RingHost<L> = {
+      core,
+      ring,
+      prepare: (sock, op, options) => this.#checks.prepare(sock, op, options),
+      newId: () => this.#newId(),
+      register: (id, done) => this.#ops.set(id, done),
+      unregister: (id) => this.#ops.delete(id),
+      started: () => this.#started(),
+    };
+    this.#accepts = new RingAccepts(host);
   }
 
   /** The loop closed (its ring with it): connections queued for nobody are closed. */
   close(): void {
-    for (const q of this.#accepts.values()) for (const fd of q.fds.splice(0)) closeFd(fd);
-    this.#accepts.clear();
+    this.#accepts.close();
     this.#ops.clear();
     this.#slabs.length = 0;
   }
 
+  accept(sock: SocketLike, options: SockOptions | undefined): Promise<[Socket, SocketAddress]> {
+    return this.#accepts.accept(sock, options);
+  }
+
+  /**
+   * A completion from the ring's wait: its call settles in this batch's turn, after the callbacks
+   * queued before the wait (as a reader's callback would run), so an abort queued before it still
+   * counts (and keeps what the receive took).
+   */
   #complete(id: number, res: number, flags: number): void {
     const done = this.#ops.get(id);
     if (done === undefined) return;
     if ((flags & CQE_F_MORE) === 0) this.#ops.delete(id);
-    try {
-      done(res, flags);
-    } catch (exception) {
-      this.#core.callExceptionHandler({ message: "Error in a ring completion", exception });
-    }
+    this.#core.push(new Handle(this.#core.loop, done as (...args: unknown[]) => unknown, [res, flags]));
     if (this.#ring.inflight === 0) this.#core.ioChanged(-1, 0, false);
   }
 
@@ -111,8 +112,18 @@ export class RingCalls<L extends LoopObject> {
     });
   }
 
-  /** One operation: `start(id)` submits it, `done(res)` turns its completion into the result (or throws). */
-  #op<T>(syscall: string, signal: AbortSignal | undefined, start: (id: number) => number, done: (res: number, id: number) => T): Promise<T> {
+  /**
+   * One operation: `start(id)` submits it, `done(res)` turns its completion into the result (or
+   * throws). Aborted: it rejects with an AbortError once the ring says how it ended, and what a
+   * receive took after all goes to `keep` (for the socket's next receive).
+   */
+  #op<T>(
+    syscall: string,
+    signal: AbortSignal | undefined,
+    start: (id: number) => number,
+    done: (res: number, id: number) => T,
+    keep?: (res: number, id: number) => void,
+  ): Promise<T> {
     const core = this.#core;
     return new Promise<T>((resolve, reject) => {
       const id = this.#newId();
@@ -134,7 +145,10 @@ export class RingCalls<L extends LoopObject> {
         settle();
         // Cancelled: by an abort, or by close() of the socket (which cancels its operations first).
         if (res === RING_ECANCELED) reject(aborted ? abortError(signal!) : closedError(syscall));
-        else
+        else if (aborted) {
+          if (res > 0) keep?.(res, id);
+          reject(abortError(signal!));
+        } else
           try {
             resolve(done(res, id));
           } catch (error) {
@@ -160,6 +174,36 @@ export class RingCalls<L extends LoopObject> {
     });
   }
 
+  /** Keeps what an aborted receive took (a copy), for the socket's next receive call. */
+  #keep(sock: SocketLike, data: Buffer, address: SocketAddress | null): void {
+    const list = this.#kept.get(sock);
+    if (list === undefined) this.#kept.set(sock, [[data, address]]);
+    else list.push([data, address]);
+  }
+
+  /** What an aborted receive kept, up to n bytes (a stream keeps the rest; a datagram is cut, as recv cuts it), or undefined. */
+  #takeKept(sock: SocketLike, n: number): Kept | undefined {
+    const list = this.#kept.get(sock);
+    if (list === undefined) return undefined;
+    const [data, address] = list[0]!;
+    if (data.length > n && sock.type === SOCK_STREAM) {
+      list[0] = [data.subarray(n), address];
+    } else {
+      list.shift();
+      if (list.length === 0) this.#kept.delete(sock);
+    }
+    return [data.length > n ? data.subarray(0, n) : data, address];
+  }
+
+  /** Copies kept bytes into the caller's buffer; returns the count. */
+  static #fill(buffer: BufferLike, length: number, data: Buffer): number {
+    return data.copy(Buffer.from(buffer.buffer, buffer.byteOffset, length));
+  }
+
+  static #copyOut(buffer: BufferLike, res: number): Buffer {
+    return Buffer.from(Buffer.from(buffer.buffer, buffer.byteOffset, res));
+  }
+
   #slab(n: number): Buffer {
     if (n > SLAB_SIZE) return Buffer.allocUnsafe(n);
     return this.#slabs.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
@@ -183,12 +227,15 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const kept = this.#takeKept(sock, n);
+    if (kept !== undefined) return Promise.resolve(kept[0]);
     const slab = this.#slab(n);
     return this.#op(
       "recv",
       options?.signal,
       (id) => this.#ring.recv(id, fd, slab, 0, n),
       (res) => this.#takeBytes(slab, res, "recv"),
+      (res) => this.#keep(sock, this.#takeBytes(slab, res, "recv"), null),
     );
   }
 
@@ -217,12 +264,15 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const kept = this.#takeKept(sock, n);
+    if (kept !== undefined) return Promise.resolve(kept);
     const slab = this.#slab(n);
     return this.#op(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, slab, 0, n),
       (res, id) => [this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)],
+      (res, id) => this.#keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
     );
   }
 
@@ -235,11 +285,14 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const kept = this.#takeKept(sock, length);
+    if (kept !== undefined) return Promise.resolve([RingCalls.#fill(buffer, length, kept[0]), kept[1]]);
     return this.#op(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, buffer, 0, length),
       (res, id) => [count(res, "recvfrom"), this.#ring.takeAddress(id)],
+      (res, id) => this.#keep(sock, RingCalls.#copyOut(buffer, res), this.#ring.takeAddress(id)),
     );
   }
 
@@ -323,128 +376,6 @@ export class RingCalls<L extends LoopObject> {
   async #resolve(sock: SocketLike, args: NativeAddress): Promise<void> {
     const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
     args[0] = address;
-  }
-
-  // ---------------------------------------------------------------- accept
-
-  accept(sock: SocketLike, options: SockOptions | undefined): Promise<[Socket, SocketAddress]> {
-    let fd: number;
-    try {
-      fd = this.#checks.prepare(sock, "accept", options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    let q = this.#accepts.get(fd);
-    if (q === undefined || q.sock !== sock) {
-      q = { sock, fd, id: 0, fds: [], waiters: [], delay: ACCEPT_RETRY_MIN, backoff: false };
-      this.#accepts.set(fd, q);
-    }
-    const queue = q;
-    while (queue.fds.length > 0) {
-      const accepted = this.#wrap(queue.sock, queue.fds.shift()!);
-      if (accepted !== null) return Promise.resolve(accepted);
-    }
-    const core = this.#core;
-    const signal = options?.signal;
-    return new Promise<[Socket, SocketAddress]>((resolve, reject) => {
-      const settle = (): void => {
-        signal?.removeEventListener("abort", onAbort);
-        core.closeWaiters.delete(onClose);
-      };
-      const waiter: AcceptWaiter = {
-        resolve(value) {
-          settle();
-          resolve(value);
-        },
-        reject(error) {
-          settle();
-          reject(error);
-        },
-      };
-      const remove = (): void => {
-        const index = queue.waiters.indexOf(waiter);
-        if (index >= 0) queue.waiters.splice(index, 1);
-      };
-      // The multishot accept goes on: what it takes meanwhile waits in the queue.
-      const onAbort = (): void => {
-        remove();
-        waiter.reject(abortError(signal!));
-      };
-      const onClose = (error: Error): void => {
-        remove();
-        waiter.reject(error);
-      };
-      queue.waiters.push(waiter);
-      core.closeWaiters.add(onClose);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      if (queue.id === 0 && !queue.backoff) this.#armAccept(queue);
-    });
-  }
-
-  #armAccept(q: AcceptQueue): void {
-    const id = this.#newId();
-    this.#ops.set(id, (res, flags) => this.#accepted(q, id, res, flags));
-    const r = this.#ring.accept(id, q.fd, true);
-    if (r < 0) {
-      this.#ops.delete(id);
-      for (const w of q.waiters.splice(0)) w.reject(systemError(r, "accept"));
-      return;
-    }
-    q.id = id;
-    this.#started();
-  }
-
-  #accepted(q: AcceptQueue, id: number, res: number, flags: number): void {
-    const more = (flags & CQE_F_MORE) !== 0;
-    if (!more && q.id === id) q.id = 0;
-    if (res >= 0) {
-      q.delay = ACCEPT_RETRY_MIN;
-      if (q.sock.fileno() !== q.fd) {
-        closeFd(res); // the listener is gone
-      } else {
-        q.fds.push(res);
-        while (q.waiters.length > 0 && q.fds.length > 0) {
-          const accepted = this.#wrap(q.sock, q.fds.shift()!);
-          if (accepted !== null) q.waiters.shift()!.resolve(accepted);
-        }
-      }
-    } else if (res === RING_ECANCELED || q.sock.fileno() !== q.fd) {
-      // The listener was closed (close() cancels its operations) or the loop is closing.
-      if (this.#accepts.get(q.fd) === q) this.#accepts.delete(q.fd);
-      for (const fd of q.fds.splice(0)) closeFd(fd);
-      for (const w of q.waiters.splice(0)) w.reject(closedError("accept"));
-      return;
-    } else if (!acceptAgain(res)) {
-      const error = systemError(res, "accept");
-      if (isExhaustion(error)) {
-        // Out of fds or memory: reported, then retried after a growing delay (as sock.ts).
-        this.#core.callExceptionHandler({ message: `sockAccept(): accept failed, retrying in ${q.delay} s`, exception: error, socket: q.sock });
-        q.backoff = true;
-        this.#core.callLater(q.delay, () => {
-          q.backoff = false;
-          if (q.id === 0 && q.waiters.length > 0 && !this.#core.closed && this.#accepts.get(q.fd) === q) this.#armAccept(q);
-        });
-        q.delay = Math.min(q.delay * 2, ACCEPT_RETRY_MAX);
-        return;
-      }
-      q.waiters.shift()?.reject(error);
-    }
-    if (q.id === 0 && !q.backoff && q.waiters.length > 0 && !this.#core.closed) this.#armAccept(q);
-  }
-
-  /** The accepted fd as a non-blocking Socket with its peer's address, or null (closed) if the peer is gone already. */
-  #wrap(sock: SocketLike, fd: number): [Socket, SocketAddress] | null {
-    let accepted: Socket | undefined;
-    try {
-      accepted = sock instanceof Socket ? wrapNewFd(sock.family, sock.type, sock.proto, fd, 0) : new Socket(sock.family, sock.type, sock.proto ?? 0, fd);
-      if (!(sock instanceof Socket)) accepted.setblocking(false);
-      return [accepted, accepted.getpeername() as SocketAddress];
-    } catch {
-      // ENOTCONN: reset before it was taken (accept's ECONNABORTED); the next one is waited for.
-      if (accepted !== undefined) accepted.close();
-      else closeFd(fd);
-      return null;
-    }
   }
 }
 
