@@ -3,11 +3,15 @@
 #   backend         ''|epoll|kqueue|poll  the default backend ('' = the platform's best)
 #   kqueue_prefix   install prefix of a kqueue compatibility library (libkqueue on Linux)
 #   sanitize        1 to build with AddressSanitizer and UndefinedBehaviorSanitizer
+#   uring           'true' to build the io_uring ring (ProactorEventLoop); by default 'true' exactly
+#                   when `pkg-config --exists liburing` succeeds (Linux); 'false' leaves it out.
+#                   (Words, not 0/1: gyp turns a command's digit output into a number.)
 {
   "variables": {
     "backend%": "",
     "kqueue_prefix%": "",
-    "sanitize%": "0"
+    "sanitize%": "0",
+    "uring%": "<!(pkg-config --exists liburing 2>/dev/null && echo true || echo false)"
   },
   "targets": [
     {
@@ -37,6 +41,11 @@
           "defines": ["NS_HAVE_KQUEUE=1"],
           "include_dirs": ["<(kqueue_prefix)/include/kqueue"],
           "libraries": ["-L<(kqueue_prefix)/lib", "-lkqueue", "-Wl,-rpath,<(kqueue_prefix)/lib"]
+        }],
+        ["uring=='true' and OS=='linux'", {
+          "defines": ["NS_HAVE_URING=1"],
+          "cflags_cc": ["<!@(pkg-config --cflags liburing)"],
+          "libraries": ["<!@(pkg-config --libs liburing)"]
         }],
         ["backend=='epoll'", {"defines": ["NS_DEFAULT_BACKEND_EPOLL=1"]}],
         ["backend=='kqueue'", {"defines": ["NS_DEFAULT_BACKEND_KQUEUE=1"]}],

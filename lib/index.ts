@@ -101,7 +101,8 @@ export {
 export type { SendfileSource } from "./sendfile.js";
 export { EventLoop, type ConnectAddress, type ExceptionHandler, type LoopKeyData, type SleepOptions, type SockOptions, type SocketLike } from "./loop/loop.js";
 export { Handle, TimerHandle, type ExceptionContext } from "./loop/handles.js";
-export { getRunningLoop, run, sleep } from "./loop/events.js";
+export { ProactorEventLoop, type ProactorOptions } from "./loop/proactor.js";
+export { getRunningLoop, run, sleep, type RunOptions } from "./loop/events.js";
 export { codedError, systemError, type AddressedError, type CodedError } from "./errors.js";
 export type {
   BackendKind,

@@ -89,7 +89,8 @@ export type BackendKind = "epoll" | "kqueue" | "poll";
 
 /** One readiness backend behind the common contract: interest and results in READ=1 / WRITE=2. */
 export interface NativePoller {
-  readonly kind: BackendKind;
+  /** "uring": the io_uring ring (readiness through poll requests, plus NativeUring's operations). */
+  readonly kind: BackendKind | "uring";
   /** Throws the kernel's refusal as a system error. */
   add(fd: number, interest: number): void;
   /** Throws the kernel's refusal as a system error. */
@@ -101,6 +102,45 @@ export interface NativePoller {
   close(): void;
   /** The epoll/kqueue fd, or -1 (poll, or closed). */
   fileno(): number;
+}
+
+/**
+ * The io_uring ring's completion operations (native/uring.cc), on a Poller of kind "uring". Each
+ * operation is named by a positive int32 id not in flight; each returns 0 or -errno (EBUSY: no
+ * submission slot). Its completions come out of the Poller's wait() as (id, res, flags) triples in
+ * the array given to setCompletions (slot 0: their count); `res` is the syscall's result or -errno.
+ * A buffer is held until the operation's last completion.
+ */
+export interface NativeUring {
+  /** Whether this build has the ring (liburing was found when it was built). */
+  readonly compiled: boolean;
+  /** "" when a ring with every operation used can be set up here, else why not. */
+  probe(): string;
+  accept?(ring: NativePoller, id: number, fd: number, multishot: boolean): number;
+  recv?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  send?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  recvmsg?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  sendmsg?(
+    ring: NativePoller,
+    id: number,
+    fd: number,
+    buffer: BufferLike,
+    offset: number,
+    length: number,
+    flags: number,
+    family: number,
+    ...address: unknown[]
+  ): number;
+  connect?(ring: NativePoller, id: number, fd: number, family: number, ...address: unknown[]): number;
+  /** 0, -ENOENT (not in flight) or -EALREADY. */
+  cancel?(ring: NativePoller, id: number): number;
+  /** Submits what is queued without waiting: the count or -errno. */
+  submit?(ring: NativePoller): number;
+  setCompletions?(ring: NativePoller, out: Int32Array): void;
+  /** The sender of a recvmsg completion (once), or null. */
+  takeAddress?(ring: NativePoller, id: number): SocketAddress | null;
+  /** Operations whose last completion is still to come. */
+  inflight?(ring: NativePoller): number;
 }
 
 /** A uv_poll_t on Node's own loop. The callback gets (status, bits): status < 0 is a libuv error. */
@@ -205,12 +245,14 @@ export interface NativeBinding {
   readonly epoll: EpollBinding | undefined;
   readonly kqueue: KqueueBinding | undefined;
   readonly poll: PollFunction;
-  readonly Poller: new (kind: BackendKind) => NativePoller;
+  readonly Poller: new (kind: BackendKind | "uring", entries?: number) => NativePoller;
+  /** The io_uring ring's operations (see NativeUring). */
+  readonly uring: NativeUring;
   readonly Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
   readonly backends: Readonly<Record<BackendKind, boolean>>;
   readonly defaultBackend: BackendKind;
   /** Whether libuv can watch the backend's own fd (false for poll, and for libkqueue on Linux). */
-  readonly backendFdWatchable: Readonly<Record<BackendKind, boolean>>;
+  readonly backendFdWatchable: Readonly<Record<BackendKind, boolean>> & { readonly uring?: boolean };
   readonly constants: NativeConstants;
 
   /** socket(2) with CLOEXEC (and NONBLOCK when asked); throws. */

@@ -56,6 +56,7 @@ export type SelectorReady<D = unknown, F extends FileObj = FileObj> = [key: Sele
 
 const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
 const MAX_FD = 0x7fffffff;
+const WAIT_SYSCALL = { epoll: "epoll_wait", kqueue: "kevent", poll: "poll", uring: "io_uring_enter" } as const;
 /** In a worker thread a wait is cut into slices so that Worker#terminate() is not held up by it. */
 const WORKER_WAIT_SLICE_MS = 200;
 
@@ -139,9 +140,11 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   #out: Int32Array = new Int32Array(64);
   readonly #mapping: SelectorMapping<D, F>;
 
-  protected constructor(kind: BackendKind) {
-    if (!native.backends[kind]) throw codedError("ERR_BACKEND_UNAVAILABLE", `the ${kind} selector is not available on this platform (${process.platform})`);
-    this.#poller = new native.Poller(kind);
+  /** A backend by kind, or (internally: lib/ring.ts) a native poller made already. */
+  protected constructor(kind: BackendKind | NativePoller) {
+    if (typeof kind === "string" && !native.backends[kind])
+      throw codedError("ERR_BACKEND_UNAVAILABLE", `the ${kind} selector is not available on this platform (${process.platform})`);
+    this.#poller = typeof kind === "string" ? new native.Poller(kind) : kind;
     this.#mapping = new SelectorMapping(this);
   }
 
@@ -165,8 +168,8 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     return this.#poller;
   }
 
-  /** The backend in use: 'epoll', 'kqueue' or 'poll'. */
-  get backend(): BackendKind {
+  /** The backend in use: 'epoll', 'kqueue' or 'poll' ('uring' for a ProactorEventLoop's selector). */
+  get backend(): BackendKind | "uring" {
     return this.#live().kind;
   }
 
@@ -264,7 +267,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     } else {
       n = this.#waitInSlices(poller, out, timeoutMs);
     }
-    if (n < 0) throw systemError(n, poller.kind === "epoll" ? "epoll_wait" : poller.kind === "kqueue" ? "kevent" : "poll");
+    if (n < 0) throw systemError(n, WAIT_SYSCALL[poller.kind]);
     const ready: SelectorReady<D, F>[] = [];
     const map = this.#map;
     for (let i = 0; i < n; i++) {
@@ -329,6 +332,11 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     native.runOwned(iterate, done, this.#live());
   }
 
+  /** @internal What the loop waits on here: its registrations (a ring adds its operations in flight). */
+  _pendingCount(): number {
+    return this.#map.size;
+  }
+
   /** @internal Whether Node's own loop holds nothing that would keep a process alive (the owned run's deadlock check). */
   _nodeLoopIdle(): boolean {
     return native.nodeLoopIdle();
@@ -339,7 +347,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
    * nor poll, which has none): then one libuv watcher on it tells when select() has events.
    */
   _libuvWatchable(): boolean {
-    return native.backendFdWatchable[this.backend] && this._backendFd() >= 0;
+    return native.backendFdWatchable[this.backend] === true && this._backendFd() >= 0;
   }
 
   /** @internal A libuv watcher of this selector's own fd (see _libuvWatchable), stopped until started. */

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "exports.h"
 #include "state.h"
+#include "uring.h"
 
 namespace ns {
 
@@ -57,6 +58,7 @@ namespace {
 void CleanupEnvironment(AddonData* data) {
   data->tearingDown = true;
   UnwatchAllSignals(data);
+  CloseAllRings(data);  // before the fds: a ring waits for its operations on them
   for (size_t fd = 0; fd < data->ownedFds.size(); ++fd)
     if (data->ownedFds[fd]) CloseFd(static_cast<int>(fd));
   data->ownedFds.clear();
@@ -196,6 +198,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitWatcher(env, exports);
   InitOwned(env, exports);
   InitSignals(env, exports);
+  InitUring(env, exports);
   exports.Set("constants", Constants(env));
 
   Napi::Object backends = Napi::Object::New(env);
@@ -215,6 +218,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   watchable.Set("kqueue", Napi::Boolean::New(env, HaveKqueue()));
 #endif
   watchable.Set("poll", Napi::Boolean::New(env, false));
+  // The io_uring fd is readable while completions wait in its queue.
+  watchable.Set("uring", Napi::Boolean::New(env, true));
   exports.Set("backendFdWatchable", watchable);
   return exports;
 }

@@ -20,6 +20,8 @@ constexpr unsigned kWrite = 2;
 
 enum class BackendKind { Epoll, Kqueue, Poll };
 
+class UringPoller;  // uring.h: the io_uring ring, a Poller that also carries completion operations
+
 class Poller {
  public:
   virtual ~Poller() = default;
@@ -40,6 +42,9 @@ class Poller {
   // be registered through Add as well. Returns 0 or -errno.
   virtual int SetWakeFd(int fd) = 0;
   bool Woken() const { return woken_; }
+
+  // The io_uring ring behind this Poller, or nullptr for a readiness-only backend.
+  virtual UringPoller* AsUring() { return nullptr; }
 
  protected:
   bool woken_ = false;

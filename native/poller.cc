@@ -13,6 +13,7 @@
 #include "owned.h"
 #include "receiver.h"
 #include "state.h"
+#include "uring.h"
 
 namespace ns {
 
@@ -48,9 +49,16 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     } else if (kind == "poll") {
       poller_ = CreatePollPoller(&err);
       syscall_ = "poll";
+    } else if (kind == "uring") {
+      // new Poller('uring', entries?): the io_uring ring (uring.cc), 256 submission slots unless given.
+      unsigned entries = static_cast<unsigned>(OptionalIntArg(info, 1, "entries", 1, 32768, 256));
+      std::string reason;
+      poller_ = CreateUringPoller(env, entries, &reason);
+      if (!poller_) ThrowCodeError(env, "ERR_BACKEND_UNAVAILABLE", "io_uring is not available: " + reason);
+      syscall_ = "io_uring_enter";
     } else {
       ThrowCodeError(env, "ERR_INVALID_ARG_VALUE",
-                     "The \"kind\" argument must be 'epoll', 'kqueue' or 'poll'. Received '" + kind + "'",
+                     "The \"kind\" argument must be 'epoll', 'kqueue', 'poll' or 'uring'. Received '" + kind + "'",
                      ErrorKind::TypeError);
     }
     if (!poller_) {
@@ -149,6 +157,7 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
 
   friend void ns::BindOwnedPoller(Napi::Env env, Napi::Value value, OwnedRun* run, int wakeFd);
   friend void ns::UnbindOwnedPoller(napi_env env, napi_value value, OwnedRun* run);
+  friend bool ns::PollerObject(napi_env env, napi_value value, Poller** out);
 
   static constexpr napi_type_tag kTypeTag = {0x6e732d706f6c6c65ULL, 0x72a3c1d95b0e4f17ULL};
 
@@ -161,6 +170,13 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
 };
 
 }  // namespace
+
+bool PollerObject(napi_env env, napi_value value, Poller** out) {
+  PollerWrap* wrap = PollerWrap::FromValue(env, value);
+  if (wrap == nullptr) return false;
+  *out = wrap->poller_.get();
+  return true;
+}
 
 void BindOwnedPoller(Napi::Env env, Napi::Value value, OwnedRun* run, int wakeFd) {
   PollerWrap* wrap = PollerWrap::FromValue(env, value);

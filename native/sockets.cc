@@ -31,7 +31,9 @@
 #include "backend.h"
 #include "errors.h"
 #include "exports.h"
+#include "sockaddr.h"
 #include "state.h"
+#include "uring.h"
 #include "wait.h"
 
 #if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
@@ -73,6 +75,8 @@ int SocketFlags(bool nonblock) {
   return 0;
 #endif
 }
+
+}  // namespace
 
 // An address tuple for JavaScript: [host, port] (IPv4), [host, port, flowinfo, scopeId] (IPv6),
 // a path string (Unix; an abstract name keeps its leading NUL), or null for an unknown family.
@@ -176,6 +180,8 @@ socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int fami
 int FamilyArg(const Napi::CallbackInfo& info, size_t index) {
   return static_cast<int>(IntArg(info, index, "family", 0, 255));
 }
+
+namespace {
 
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -496,6 +502,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   UntrackFd(data, fd);
   StopWatchersOnFd(data, fd);
   ForgetFdInKqueues(fd);  // libkqueue cannot see the close (backend_kqueue.cc)
+  CancelRingOpsOnFd(data, fd);
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();
 }

@@ -14,6 +14,7 @@
     "sockets.cc",
     "watcher.cc",
     "owned.cc",
-    "signals.cc"
+    "signals.cc",
+    "uring.cc"
   ]
 }

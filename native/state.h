@@ -11,6 +11,7 @@
 namespace ns {
 
 class Watcher;
+class UringPoller;
 struct OwnedRun;
 
 // The live Watchers of one environment. Shared with each Watcher, so neither the environment's
@@ -28,6 +29,9 @@ struct AddonData {
   Napi::FunctionReference pollerConstructor;
   Napi::FunctionReference watcherConstructor;
   std::shared_ptr<WatcherSet> watchers = std::make_shared<WatcherSet>();
+  // The live io_uring rings (uring.cc): close(fd) cancels their operations on fd first, and
+  // teardown closes them.
+  std::unordered_set<UringPoller*> rings;
   // The owned run (owned.cc) whose iterate is running right now, if any.
   OwnedRun* currentRun = nullptr;
   bool tearingDown = false;

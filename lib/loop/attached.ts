@@ -179,8 +179,9 @@ export class AttachedDriver<L extends LoopObject> implements DriverHooks {
   /** The backend watcher runs while anything is registered, and holds the process only for user fds. */
   #syncBackendWatcher(): void {
     const watcher = this.#backendWatcher!;
-    const map = this.#core.selector.getMap();
-    const size = map.size;
+    const selector = this.#core.selector;
+    const map = selector.getMap();
+    const size = selector._pendingCount();
     if (size === 0) {
       if (this.#watcherActive) {
         watcher.stop();

@@ -62,6 +62,11 @@ export class EventLoop implements HandleOwner, Disposable {
     this.#sock = new SockCalls(core);
   }
 
+  /** @internal The loop's core, for a subclass that brings its own I/O calls (ProactorEventLoop). */
+  protected get _core(): LoopCore<EventLoop> {
+    return this.#core;
+  }
+
   /** The loop's selector (its keys' data are [reader, writer] handles). */
   get selector(): BaseSelector<LoopKeyData> {
     return this.#core.selector as unknown as BaseSelector<LoopKeyData>;

@@ -2,14 +2,40 @@
 // runs in, a driver that runs a test body in a mode with a watchdog, per-file loops and sockets closed after each test, and a TCP connection made through the loop.
 import { afterEach } from "vitest";
 
-import { EventLoop, PollSelector, Socket } from "../../lib/index.js";
+import { EventLoop, PollSelector, ProactorEventLoop, Socket } from "../../lib/index.js";
 import { portOf, tcpListener, tcpSocket } from "./net.js";
 
-/** owned: runUntilComplete; attached: attach() on the default selector (one watcher on the epoll fd); attached-poll: attach() on PollSelector (a watcher per fd). */
-export const MODES = ["owned", "attached", "attached-poll"] as const;
-export type Mode = (typeof MODES)[number];
+/**
+ * owned: runUntilComplete; attached: attach() on the default selector (one watcher on the epoll fd);
+ * attached-poll: attach() on PollSelector (a watcher per fd); proactor-owned / proactor-attached:
+ * the same two drivers on a ProactorEventLoop (io_uring), in MODES only where it is available.
+ */
+export const ALL_MODES = ["owned", "attached", "attached-poll", "proactor-owned", "proactor-attached"] as const;
+export type Mode = (typeof ALL_MODES)[number];
+
+/** Why the proactor modes are left out here ("" when they run). */
+export const proactorSkipReason = ProactorEventLoop.available ? "" : ProactorEventLoop.unavailableReason;
+if (proactorSkipReason !== "") console.warn(`ProactorEventLoop modes skipped: ${proactorSkipReason}`);
+
+/** The modes every behavioural test runs in. */
+export const MODES: readonly Mode[] = ALL_MODES.filter((mode) => proactorSkipReason === "" || !isProactor(mode));
+
+export function isProactor(mode: Mode): boolean {
+  return mode.startsWith("proactor-");
+}
+
+/** Whether the loop owns the thread in this mode (runUntilComplete) rather than being attached. */
+export function isOwned(mode: Mode): boolean {
+  return mode === "owned" || mode === "proactor-owned";
+}
+
+/** The operations in flight on a ProactorEventLoop's ring. */
+export function ringOf(loop: EventLoop): { readonly inflight: number } {
+  return loop.selector as unknown as { readonly inflight: number };
+}
 
 export function newLoop(mode: Mode): EventLoop {
+  if (isProactor(mode)) return new ProactorEventLoop();
   return mode === "attached-poll" ? new EventLoop(new PollSelector()) : new EventLoop();
 }
 
@@ -19,7 +45,7 @@ export function newLoop(mode: Mode): EventLoop {
  * leave the loop owning the thread).
  */
 export async function drive<T>(loop: EventLoop, mode: Mode, body: (loop: EventLoop) => Promise<T>, timeoutSeconds = 15): Promise<T> {
-  if (mode === "owned") {
+  if (isOwned(mode)) {
     let expired = false;
     const watchdog = loop.callLater(timeoutSeconds, () => {
       expired = true;

@@ -1,0 +1,101 @@
+/**
+ * lib/loop/proactor.ts — ProactorEventLoop: the EventLoop on an io_uring ring (Linux), with the
+ * sock* calls as completions (ringsock.ts) instead of readiness waits. Everything else — the
+ * callbacks, timers, both drivers, signals, the exception handler, and addReader/addWriter (served
+ * by the ring's poll requests) — is EventLoop's own core, run over the ring's selector (ring.ts).
+ * sockSendfile stays readiness-based (sendfile(2) when the socket is writable).
+ */
+import { checkInt } from "../args.js";
+import { codedError } from "../errors.js";
+import { RingSelector, ringUnavailableReason } from "../ring.js";
+import type { AddressInputOf, BufferLike, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
+import type { IoData } from "./io.js";
+import { EventLoop, type LoopKeyData } from "./loop.js";
+import { RingCalls } from "./ringsock.js";
+import type { ConnectAddress, SockOptions, SocketLike } from "./sockwait.js";
+
+/** Options of `new ProactorEventLoop()`. */
+export interface ProactorOptions {
+  /** Submission queue slots of the ring (1..32768, default 256); more operations than this may be in flight. */
+  entries?: number;
+}
+
+/**
+ * An EventLoop whose sock* calls are io_uring operations: accept (one multishot request per
+ * listener, connections queued), recv into the caller's buffer or a pooled one, send resubmitted
+ * until all is sent, connect, recvmsg/sendmsg for datagrams. One io_uring_enter per iteration
+ * submits what the iteration queued and waits. Aborting a call cancels its operation in the ring
+ * (see ringsock.ts for what an aborted call consumes). Where io_uring cannot be used (no liburing
+ * in the build, an old kernel, io_uring disabled) `available` is false, `unavailableReason` says
+ * why, and the constructor throws ERR_BACKEND_UNAVAILABLE with that reason.
+ */
+export class ProactorEventLoop extends EventLoop {
+  /** Whether a ProactorEventLoop can be made here. */
+  static get available(): boolean {
+    return ringUnavailableReason() === "";
+  }
+
+  /** Why not ("" when available). */
+  static get unavailableReason(): string {
+    return ringUnavailableReason();
+  }
+
+  readonly #calls: RingCalls<EventLoop>;
+
+  constructor(options?: ProactorOptions) {
+    if (options !== undefined && (options === null || typeof options !== "object"))
+      throw codedError("ERR_INVALID_ARG_TYPE", `The "options" argument must be an object`, "TypeError");
+    const entries = options?.entries === undefined ? 256 : checkInt("options.entries", options.entries, 1, 32768);
+    super(new RingSelector<LoopKeyData>(entries));
+    this.#calls = new RingCalls(this._core, this._core.selector as RingSelector<IoData>);
+  }
+
+  override sockAccept<F extends number>(sock: SocketLike<F>, options?: SockOptions): Promise<[Socket<F>, SocketAddressOf<F>]>;
+  override sockAccept(sock: SocketLike, options?: SockOptions): Promise<[Socket, SocketAddress]> {
+    return this.#calls.accept(sock, options);
+  }
+
+  override sockRecv(sock: SocketLike, n: number, options?: SockOptions): Promise<Buffer> {
+    return this.#calls.recv(sock, n, options);
+  }
+
+  override sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
+    return this.#calls.recvInto(sock, buffer, options);
+  }
+
+  override sockRecvfrom<F extends number>(sock: SocketLike<F>, n: number, options?: SockOptions): Promise<[Buffer, SocketAddressOf<F> | null]>;
+  override sockRecvfrom(sock: SocketLike, n: number, options?: SockOptions): Promise<[Buffer, SocketAddress | null]> {
+    return this.#calls.recvfrom(sock, n, options);
+  }
+
+  override sockRecvfromInto<F extends number>(
+    sock: SocketLike<F>,
+    buffer: BufferLike,
+    nbytes?: number,
+    options?: SockOptions,
+  ): Promise<[number, SocketAddressOf<F> | null]>;
+  override sockRecvfromInto(sock: SocketLike, buffer: BufferLike, nbytes?: number, options?: SockOptions): Promise<[number, SocketAddress | null]> {
+    return this.#calls.recvfromInto(sock, buffer, nbytes, options);
+  }
+
+  override sockSendto<F extends number>(sock: SocketLike<F>, data: string | BufferLike, address: AddressInputOf<F>, options?: SockOptions): Promise<number>;
+  override sockSendto(sock: SocketLike, data: string | BufferLike, address: ConnectAddress, options?: SockOptions): Promise<number> {
+    return this.#calls.sendto(sock, data, address, options);
+  }
+
+  override sockSendall(sock: SocketLike, data: string | BufferLike, options?: SockOptions): Promise<void> {
+    return this.#calls.sendall(sock, data, options);
+  }
+
+  override sockConnect<F extends number>(sock: SocketLike<F>, address: AddressInputOf<F>, options?: SockOptions): Promise<void>;
+  override sockConnect(sock: SocketLike, address: ConnectAddress, options?: SockOptions): Promise<void> {
+    return this.#calls.connect(sock, address, options);
+  }
+
+  /** As EventLoop#close; the ring cancels what it has in flight and waits for it before it closes. */
+  override close(): void {
+    const open = !this.isClosed();
+    super.close();
+    if (open) this.#calls.close();
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * lib/ring.ts — the io_uring ring as a selector (RingSelector), the layer under ProactorEventLoop
+ * as selectors.ts is under EventLoop. Readiness interest is served by the ring's poll requests
+ * (level-triggered, like epoll), so the loop's readers, writers, signals and both drivers work on
+ * it unchanged; beside that it submits the completion operations the proactor's sock* calls make,
+ * and each select() hands their completions to the sink the loop set, before it returns the ready
+ * keys. Submissions are batched: the wait of each iteration submits them with its io_uring_enter
+ * (flush() submits at once, for a loop driven by Node's libuv loop).
+ */
+import { codedError } from "./errors.js";
+import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
+import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
+
+/** A completion: the operation's id, its result (a count or -errno) and the CQE flags. */
+export type CompletionSink = (id: number, res: number, flags: number) => void;
+
+/** IORING_CQE_F_MORE: more completions of this (multishot) operation will follow. */
+export const CQE_F_MORE = 2;
+/** -ECANCELED: the result of an operation the ring cancelled (Linux's number; the ring is Linux only). */
+export const RING_ECANCELED = -125;
+
+let unavailable: string | undefined;
+
+/** "" when io_uring can serve a ProactorEventLoop here, else why not (probed once). */
+export function ringUnavailableReason(): string {
+  if (unavailable === undefined) unavailable = native.uring.probe();
+  return unavailable;
+}
+
+type Ops = Required<NativeUring>;
+
+/** The ring's operations, present exactly when the build has the ring. */
+function ops(): Ops {
+  if (!native.uring.compiled || typeof native.uring.recv !== "function")
+    throw codedError("ERR_BACKEND_UNAVAILABLE", `io_uring is not available: ${ringUnavailableReason()}`);
+  return native.uring as Ops;
+}
+
+/** @internal A selector over an io_uring ring. Throws ERR_BACKEND_UNAVAILABLE (with the reason) where io_uring cannot be used. */
+export class RingSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
+  readonly #ring: NativePoller;
+  readonly #ops: Ops;
+  #completions: Int32Array;
+  #sink: CompletionSink | null = null;
+  #inflight = 0;
+
+  constructor(entries = 256) {
+    const reason = ringUnavailableReason();
+    if (reason !== "") throw codedError("ERR_BACKEND_UNAVAILABLE", `io_uring is not available: ${reason}`);
+    const ring = new native.Poller("uring", entries);
+    super(ring);
+    this.#ring = ring;
+    this.#ops = ops();
+    this.#completions = new Int32Array(1 + 3 * 256);
+    this.#ops.setCompletions(ring, this.#completions);
+  }
+
+  /** Sets the receiver of every completion (called inside select()). */
+  setSink(sink: CompletionSink): void {
+    this.#sink = sink;
+  }
+
+  /** Operations submitted whose last completion has not been handed to the sink yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  override _pendingCount(): number {
+    return super._pendingCount() + this.#inflight;
+  }
+
+  override select(timeout?: number | null): SelectorReady<D, F>[] {
+    const ready = super.select(timeout);
+    const out = this.#completions;
+    const count = out[0]!;
+    if (count === 0) return ready;
+    out[0] = 0;
+    const sink = this.#sink;
+    for (let i = 0; i < count; i++) {
+      const base = 1 + 3 * i;
+      const flags = out[base + 2]!;
+      if ((flags & CQE_F_MORE) === 0) this.#inflight--;
+      sink?.(out[base]!, out[base + 1]!, flags);
+    }
+    // A full array may have left completions in the ring: a bigger one takes them next time.
+    if (count === (out.length - 1) / 3 && !this.closed) {
+      this.#completions = new Int32Array(out.length * 2 - 1);
+      this.#ops.setCompletions(this.#ring, this.#completions);
+    }
+    return ready;
+  }
+
+  override close(): void {
+    if (this.closed) return;
+    super.close();
+    this.#inflight = 0;
+  }
+
+  /** Submits what is queued now, without waiting. */
+  flush(): void {
+    if (!this.closed) this.#ops.submit(this.#ring);
+  }
+
+  #started(r: number): number {
+    if (r === 0) this.#inflight++;
+    return r;
+  }
+
+  accept(id: number, fd: number, multishot: boolean): number {
+    return this.#started(this.#ops.accept(this.#ring, id, fd, multishot));
+  }
+  recv(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
+    return this.#started(this.#ops.recv(this.#ring, id, fd, buffer, offset, length, 0));
+  }
+  send(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
+    return this.#started(this.#ops.send(this.#ring, id, fd, buffer, offset, length, 0));
+  }
+  recvmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
+    return this.#started(this.#ops.recvmsg(this.#ring, id, fd, buffer, offset, length, 0));
+  }
+  sendmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number, family: number, address: readonly unknown[]): number {
+    return this.#started(this.#ops.sendmsg(this.#ring, id, fd, buffer, offset, length, 0, family, ...address));
+  }
+  connect(id: number, fd: number, family: number, address: readonly unknown[]): number {
+    return this.#started(this.#ops.connect(this.#ring, id, fd, family, ...address));
+  }
+  /** 0, or -ENOENT when the operation is no longer in flight (its completion is on its way). */
+  cancel(id: number): number {
+    return this.closed ? 0 : this.#ops.cancel(this.#ring, id);
+  }
+  /** The sender of a recvmsg completion, taken once. */
+  takeAddress(id: number): SocketAddress | null {
+    return this.#ops.takeAddress(this.#ring, id);
+  }
+}

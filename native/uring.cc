@@ -1,0 +1,833 @@
+// uring.cc — the io_uring ring behind ProactorEventLoop (see uring.h), and the `uring` export.
+//
+// One ring is a Poller ("uring" kind), so the selector, the owned run (owned.cc: its wake fd is a
+// poll request on libuv's backend fd) and the attached watcher (on the ring fd, readable while
+// completions wait) work on it unchanged. Beside readiness it carries completion operations,
+// each named by a positive int32 id the caller chooses; wait() submits everything queued and
+// waits in one io_uring_enter, and writes (id, res, flags) triples into the caller's Int32Array
+// (slot 0: their count) next to the usual (fd, bits) readiness pairs.
+//
+// Lifetimes: a buffer given to an operation is held by a napi reference until the kernel has
+// posted the operation's last completion. close(fd) (sockets.cc) first cancels the fd's
+// operations here and waits for their completions, which are kept for the next wait. Closing the
+// ring (or the environment's teardown) cancels everything, waits, and closes accepted fds that
+// nobody will see.
+#include "uring.h"
+
+#include <errno.h>
+
+#include "args.h"
+#include "errors.h"
+#include "exports.h"
+#include "state.h"
+
+#ifdef NS_HAVE_URING
+#include <fcntl.h>
+#include <liburing.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "sockaddr.h"
+#include "wait.h"
+#endif
+
+namespace ns {
+
+#ifdef NS_HAVE_URING
+
+namespace {
+
+// A completion's user_data: the top byte says what it belongs to; then 24 bits of generation and
+// 32 bits of fd (poll requests) or id (operations).
+constexpr uint64_t kTagOp = 1;
+constexpr uint64_t kTagPoll = 2;
+constexpr uint64_t kTagWake = 3;
+constexpr uint64_t kTagIgnore = 4;  // cancels, poll removals, the close path's NOP
+
+inline uint64_t MakeData(uint64_t tag, uint32_t gen, uint32_t low) {
+  return (tag << 56) | (static_cast<uint64_t>(gen & 0xffffff) << 32) | low;
+}
+inline uint64_t TagOf(uint64_t data) { return data >> 56; }
+inline uint32_t GenOf(uint64_t data) { return static_cast<uint32_t>((data >> 32) & 0xffffff); }
+inline uint32_t LowOf(uint64_t data) { return static_cast<uint32_t>(data); }
+
+enum class OpKind : uint8_t { Accept, Recv, Send, Connect, RecvMsg, SendMsg };
+
+struct Op {
+  int32_t id = 0;
+  int fd = -1;
+  OpKind kind = OpKind::Recv;
+  napi_ref buffer = nullptr;
+  bool cancelRequested = false;
+  sockaddr_storage addr{};
+  msghdr msg{};
+  iovec iov{};
+};
+
+// A completion taken off the completion queue, with the kind of operation it belonged to.
+struct Cqe {
+  uint64_t data;
+  int32_t res;
+  uint32_t flags;
+  OpKind kind;
+};
+
+struct Registration {
+  unsigned interest = 0;
+  uint32_t gen = 0;
+  bool armed = false;
+};
+
+// Python's rule, as the epoll backend: any bit but IN counts as WRITE, any bit but OUT as READ.
+inline unsigned PollToBits(uint32_t ev) {
+  unsigned bits = 0;
+  if (ev & ~static_cast<uint32_t>(POLLIN)) bits |= kWrite;
+  if (ev & ~static_cast<uint32_t>(POLLOUT)) bits |= kRead;
+  return bits;
+}
+
+inline unsigned BitsToPoll(unsigned interest) {
+  unsigned ev = 0;
+  if (interest & kRead) ev |= POLLIN;
+  if (interest & kWrite) ev |= POLLOUT;
+  return ev;
+}
+
+// Multishot accept needs Linux 5.19; no probe tells, so the release is read.
+bool KernelAtLeast(int major, int minor) {
+  utsname u;
+  if (uname(&u) != 0) return false;
+  int ma = 0, mi = 0;
+  if (sscanf(u.release, "%d.%d", &ma, &mi) != 2) return false;
+  return ma > major || (ma == major && mi >= minor);
+}
+
+std::string SetupFailure(int err) {
+  std::string text = std::string("io_uring_setup failed with ") + ErrnoName(err);
+  if (err == ENOSYS) return text + ": this kernel has no io_uring";
+  if (err == EPERM || err == EACCES)
+    return text + ": io_uring is disabled here (sysctl kernel.io_uring_disabled, or a seccomp profile)";
+  if (err == ENOMEM) return text + ": the locked-memory limit (RLIMIT_MEMLOCK) is too low for the ring";
+  return text;
+}
+
+// Why an initialised ring cannot serve the loop, or "" when it can.
+std::string RingShortcoming(io_uring& ring) {
+  if (!(ring.features & IORING_FEAT_NODROP)) return "the kernel's io_uring lacks IORING_FEAT_NODROP (Linux 5.5)";
+  if (!(ring.features & IORING_FEAT_EXT_ARG)) return "the kernel's io_uring lacks IORING_FEAT_EXT_ARG (Linux 5.11)";
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  if (probe == nullptr) return "the kernel refused IORING_REGISTER_PROBE";
+  struct {
+    int op;
+    const char* name;
+  } needed[] = {
+      {IORING_OP_NOP, "NOP"},           {IORING_OP_POLL_ADD, "POLL_ADD"},   {IORING_OP_POLL_REMOVE, "POLL_REMOVE"},
+      {IORING_OP_ACCEPT, "ACCEPT"},     {IORING_OP_CONNECT, "CONNECT"},     {IORING_OP_RECV, "RECV"},
+      {IORING_OP_SEND, "SEND"},         {IORING_OP_RECVMSG, "RECVMSG"},     {IORING_OP_SENDMSG, "SENDMSG"},
+      {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
+  };
+  std::string missing;
+  for (auto& n : needed)
+    if (!io_uring_opcode_supported(probe, n.op)) missing = n.name;
+  io_uring_free_probe(probe);
+  if (!missing.empty()) return "the kernel's io_uring lacks IORING_OP_" + missing;
+  if (!KernelAtLeast(5, 19)) return "multishot accept needs Linux 5.19 or later";
+  return "";
+}
+
+}  // namespace
+
+class UringPoller final : public Poller {
+ public:
+  UringPoller(napi_env env, AddonData* data) : env_(env), data_(data) {}
+  ~UringPoller() override { Close(); }
+
+  // Sets up the ring; "" or the reason it cannot be used.
+  std::string Init(unsigned entries) {
+    int r = io_uring_queue_init(entries, &ring_, 0);
+    if (r < 0) return SetupFailure(-r);
+    std::string shortcoming = RingShortcoming(ring_);
+    if (!shortcoming.empty()) {
+      io_uring_queue_exit(&ring_);
+      return shortcoming;
+    }
+    open_ = true;
+    data_->rings.insert(this);
+    return "";
+  }
+
+  UringPoller* AsUring() override { return this; }
+  int Fileno() const override { return open_ ? ring_.ring_fd : -1; }
+
+  // Readiness: one one-shot poll request per fd, re-armed by the wait after the one reporting it.
+  int Add(int fd, unsigned interest) override {
+    if (!open_) return -EBADF;
+    if (fcntl(fd, F_GETFD) < 0) return -errno;  // as epoll_ctl would, at once
+    if (regs_.count(fd) != 0) return -EEXIST;
+    Registration& reg = regs_[fd];
+    reg.interest = interest;
+    reg.gen = ++gen_;
+    Arm(fd, reg);
+    Flush();  // at once: an attached loop may not wait again before the fd is ready
+    return 0;
+  }
+
+  int Modify(int fd, unsigned, unsigned interest) override {
+    if (!open_) return -EBADF;
+    auto it = regs_.find(fd);
+    if (it == regs_.end()) return -ENOENT;
+    Registration& reg = it->second;
+    if (reg.armed) RemovePoll(MakeData(kTagPoll, reg.gen, static_cast<uint32_t>(fd)));
+    reg.armed = false;
+    reg.interest = interest;
+    reg.gen = ++gen_;
+    Arm(fd, reg);
+    Flush();
+    return 0;
+  }
+
+  int Remove(int fd, unsigned) override {
+    if (!open_) return -EBADF;
+    auto it = regs_.find(fd);
+    if (it == regs_.end()) return -ENOENT;
+    if (it->second.armed) RemovePoll(MakeData(kTagPoll, it->second.gen, static_cast<uint32_t>(fd)));
+    regs_.erase(it);
+    Flush();  // the poll request holds the file open until it is gone
+    return 0;
+  }
+
+  int SetWakeFd(int fd) override {
+    if (!open_) return -EBADF;
+    if (wakeArmed_) RemovePoll(MakeData(kTagWake, wakeGen_, static_cast<uint32_t>(wakeFd_)));
+    wakeArmed_ = false;
+    wakeFd_ = fd;
+    ++wakeGen_;
+    if (fd < 0) Flush();
+    return 0;
+  }
+
+  int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
+    if (!open_) return -EBADF;
+    woken_ = false;
+    Rearm();
+    int32_t* comp = nullptr;
+    size_t compCapacity = 0;
+    CompletionArray(&comp, &compCapacity);
+    bool pending = !stash_.empty() || io_uring_cq_ready(&ring_) > 0;
+    int r = Enter(pending ? 0 : timeoutMs);
+    if (r < 0) return r;
+    size_t n = 0, m = 0;
+    while (!stash_.empty() && Fits(stash_.front(), n, capacity, m, compCapacity)) {
+      Deliver(stash_.front(), out, &n, comp, &m);
+      stash_.pop_front();
+    }
+    if (stash_.empty()) {
+      unsigned head;
+      unsigned seen = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        Cqe probe{cqe->user_data, cqe->res, cqe->flags, OpKind::Recv};
+        if (!Fits(probe, n, capacity, m, compCapacity)) break;
+        Cqe c = Account(*cqe);
+        Deliver(c, out, &n, comp, &m);
+        ++seen;
+      }
+      io_uring_cq_advance(&ring_, seen);
+    }
+    if (comp != nullptr) comp[0] = static_cast<int32_t>(m);
+    return static_cast<int>(n);
+  }
+
+  int Close() override {
+    if (!open_) return 0;
+    for (auto& entry : ops_) RequestCancel(entry.second.get());
+    int64_t deadline = MonotonicMs() + 10000;
+    while (!ops_.empty() && MonotonicMs() < deadline) {
+      for (auto& entry : ops_) RequestCancel(entry.second.get());
+      int r = SubmitAndWaitOne(200);
+      DrainToStash();
+      if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY && r != -EAGAIN) break;
+    }
+    for (Cqe& c : stash_)
+      if (TagOf(c.data) == kTagOp && c.kind == OpKind::Accept && c.res >= 0) {
+        UntrackFd(data_, c.res);
+        CloseFd(c.res);
+      }
+    stash_.clear();
+    for (auto& entry : ops_) ReleaseRef(entry.second.get());  // only after a failed wait above
+    ops_.clear();
+    byFd_.clear();
+    regs_.clear();
+    addresses_.clear();
+    if (completions_ != nullptr && !data_->tearingDown) napi_delete_reference(env_, completions_);
+    completions_ = nullptr;
+    io_uring_queue_exit(&ring_);
+    open_ = false;
+    data_->rings.erase(this);
+    return 0;
+  }
+
+  // ---- completion operations: 0, or -errno when no submission slot could be had
+
+  bool HasOp(int32_t id) const { return ops_.count(id) != 0; }
+  bool HasCompletions() const { return completions_ != nullptr; }
+  size_t InFlight() const { return ops_.size(); }
+
+  void SetCompletions(napi_ref ref) {
+    if (completions_ != nullptr) napi_delete_reference(env_, completions_);
+    completions_ = ref;
+  }
+
+  int Accept(int32_t id, int fd, bool multishot) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return -EBUSY;
+    Op* op = NewOp(id, fd, OpKind::Accept, nullptr);
+    if (multishot)
+      io_uring_prep_multishot_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    else
+      io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
+    return 0;
+  }
+
+  int Transfer(int32_t id, int fd, OpKind kind, napi_ref buffer, ByteView view, int flags,
+               const sockaddr_storage* to, socklen_t toLen) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return -EBUSY;
+    Op* op = NewOp(id, fd, kind, buffer);
+    switch (kind) {
+      case OpKind::Recv: io_uring_prep_recv(sqe, fd, view.data, view.length, flags); break;
+      case OpKind::Send: io_uring_prep_send(sqe, fd, view.data, view.length, flags | MSG_NOSIGNAL); break;
+      case OpKind::RecvMsg:
+      case OpKind::SendMsg:
+        op->iov.iov_base = view.data;
+        op->iov.iov_len = view.length;
+        op->msg.msg_iov = &op->iov;
+        op->msg.msg_iovlen = 1;
+        op->msg.msg_name = &op->addr;
+        if (kind == OpKind::RecvMsg) {
+          op->msg.msg_namelen = sizeof op->addr;
+          io_uring_prep_recvmsg(sqe, fd, &op->msg, static_cast<unsigned>(flags));
+        } else {
+          memcpy(&op->addr, to, toLen);
+          op->msg.msg_namelen = toLen;
+          io_uring_prep_sendmsg(sqe, fd, &op->msg, static_cast<unsigned>(flags | MSG_NOSIGNAL));
+        }
+        break;
+      default: break;
+    }
+    sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
+    return 0;
+  }
+
+  int Connect(int32_t id, int fd, const sockaddr_storage& to, socklen_t toLen) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return -EBUSY;
+    Op* op = NewOp(id, fd, OpKind::Connect, nullptr);
+    memcpy(&op->addr, &to, toLen);
+    io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&op->addr), toLen);
+    sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
+    return 0;
+  }
+
+  // -ENOENT: not in flight (its last completion was taken already); -EALREADY: asked before.
+  int Cancel(int32_t id) {
+    auto it = ops_.find(id);
+    if (it == ops_.end()) return -ENOENT;
+    if (it->second->cancelRequested) return -EALREADY;
+    return RequestCancel(it->second.get()) ? 0 : -EBUSY;
+  }
+
+  int Submit() { return Flush(); }
+
+  // The sender address of a recvmsg completion, once (false when there is none).
+  bool TakeAddress(int32_t id, sockaddr_storage* ss, socklen_t* len) {
+    auto it = addresses_.find(id);
+    if (it == addresses_.end()) return false;
+    *ss = it->second.first;
+    *len = it->second.second;
+    addresses_.erase(it);
+    return true;
+  }
+
+  // See CancelRingOpsOnFd.
+  void CancelFd(int fd) {
+    if (!open_) return;
+    bool flush = false;
+    auto reg = regs_.find(fd);
+    if (reg != regs_.end()) {
+      if (reg->second.armed) RemovePoll(MakeData(kTagPoll, reg->second.gen, static_cast<uint32_t>(fd)));
+      regs_.erase(reg);
+      flush = true;
+    }
+    int64_t deadline = MonotonicMs() + 10000;
+    for (;;) {
+      auto it = byFd_.find(fd);
+      if (it == byFd_.end() || MonotonicMs() >= deadline) break;
+      std::vector<int32_t> ids = it->second;  // Account() edits the list
+      for (int32_t id : ids) RequestCancel(ops_[id].get());
+      int r = SubmitAndWaitOne(200);
+      DrainToStash();
+      flush = false;
+      if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY && r != -EAGAIN) break;
+    }
+    if (flush) Flush();
+    // An attached loop watches the ring fd, which is readable only while the queue holds
+    // completions: one NOP makes it so while some wait in the stash.
+    if (!stash_.empty()) {
+      if (io_uring_sqe* sqe = GetSqe()) {
+        io_uring_prep_nop(sqe);
+        sqe->user_data = MakeData(kTagIgnore, 0, 0);
+        Flush();
+      }
+    }
+  }
+
+ private:
+  io_uring_sqe* GetSqe() {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe == nullptr) {
+      // The submission queue is full: hand it to the kernel (which frees its slots) and retry.
+      Flush();
+      sqe = io_uring_get_sqe(&ring_);
+    }
+    return sqe;
+  }
+
+  // Submits what is queued. The kernel refuses (EBUSY) while completions it could not post
+  // wait in its overflow list: they are moved to the stash to make room, and it is asked again.
+  int Flush() {
+    for (;;) {
+      int r = io_uring_submit(&ring_);
+      if (r != -EBUSY && r != -EAGAIN && r != -EINTR) return r;
+      if (r != -EINTR && DrainToStash() == 0) return r;
+    }
+  }
+
+  int SubmitAndWaitOne(int timeoutMs) {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeoutMs / 1000;
+    ts.tv_nsec = static_cast<long long>(timeoutMs % 1000) * 1000000;
+    io_uring_cqe* cqe = nullptr;
+    return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+
+  // Submits and waits up to timeoutMs (-1 forever, 0 not at all) for one completion; a signal
+  // resumes the wait with the time left (wait.h's rule). Returns 0 or -errno.
+  int Enter(int timeoutMs) {
+    int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
+    for (;;) {
+      int r;
+      if (timeoutMs == 0) {
+        r = io_uring_submit(&ring_);
+      } else if (timeoutMs < 0) {
+        r = io_uring_submit_and_wait(&ring_, 1);
+      } else {
+        r = SubmitAndWaitOne(timeoutMs);
+      }
+      if (r >= 0 || r == -ETIME) return 0;
+      if (r == -EINTR) {
+        if (timeoutMs == 0) return 0;
+        timeoutMs = RemainingMs(deadline);
+        continue;
+      }
+      if ((r == -EBUSY || r == -EAGAIN) && DrainToStash() > 0) return 0;
+      return r;
+    }
+  }
+
+  void Arm(int fd, Registration& reg) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) {
+      rearm_.push_back(fd);  // the next wait tries again
+      return;
+    }
+    io_uring_prep_poll_add(sqe, fd, BitsToPoll(reg.interest));
+    sqe->user_data = MakeData(kTagPoll, reg.gen, static_cast<uint32_t>(fd));
+    reg.armed = true;
+  }
+
+  void RemovePoll(uint64_t data) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return;  // its completion is stale by generation anyway
+    io_uring_prep_poll_remove(sqe, data);
+    sqe->user_data = MakeData(kTagIgnore, 0, 0);
+  }
+
+  void Rearm() {
+    if (!rearm_.empty()) {
+      std::vector<int> fds;
+      fds.swap(rearm_);
+      for (int fd : fds) {
+        auto it = regs_.find(fd);
+        if (it != regs_.end() && !it->second.armed) Arm(fd, it->second);
+      }
+    }
+    if (wakeFd_ >= 0 && !wakeArmed_) {
+      if (io_uring_sqe* sqe = GetSqe()) {
+        io_uring_prep_poll_add(sqe, wakeFd_, POLLIN);
+        sqe->user_data = MakeData(kTagWake, wakeGen_, static_cast<uint32_t>(wakeFd_));
+        wakeArmed_ = true;
+      }
+    }
+  }
+
+  bool RequestCancel(Op* op) {
+    if (op->cancelRequested) return true;
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return false;
+    io_uring_prep_cancel64(sqe, MakeData(kTagOp, 0, static_cast<uint32_t>(op->id)), 0);
+    sqe->user_data = MakeData(kTagIgnore, 0, 0);
+    op->cancelRequested = true;
+    return true;
+  }
+
+  Op* NewOp(int32_t id, int fd, OpKind kind, napi_ref buffer) {
+    auto op = std::make_unique<Op>();
+    op->id = id;
+    op->fd = fd;
+    op->kind = kind;
+    op->buffer = buffer;
+    Op* raw = op.get();
+    ops_.emplace(id, std::move(op));
+    byFd_[fd].push_back(id);
+    return raw;
+  }
+
+  void ReleaseRef(Op* op) {
+    if (op->buffer != nullptr && !data_->tearingDown) napi_delete_reference(env_, op->buffer);
+    op->buffer = nullptr;
+  }
+
+  // The kernel's side of a completion, done once as it leaves the queue: an accepted fd is
+  // tracked, a recvmsg's sender kept, and an operation's last completion frees its buffer.
+  Cqe Account(const io_uring_cqe& cqe) {
+    Cqe c{cqe.user_data, cqe.res, cqe.flags, OpKind::Recv};
+    if (TagOf(c.data) != kTagOp) return c;
+    auto it = ops_.find(static_cast<int32_t>(LowOf(c.data)));
+    if (it == ops_.end()) return c;
+    Op* op = it->second.get();
+    c.kind = op->kind;
+    if (op->kind == OpKind::Accept && c.res >= 0) TrackFd(data_, c.res);
+    if (op->kind == OpKind::RecvMsg && c.res >= 0) addresses_[op->id] = {op->addr, op->msg.msg_namelen};
+    if (!(c.flags & IORING_CQE_F_MORE)) {
+      ReleaseRef(op);
+      auto list = byFd_.find(op->fd);
+      if (list != byFd_.end()) {
+        auto& ids = list->second;
+        for (size_t i = 0; i < ids.size(); ++i)
+          if (ids[i] == op->id) {
+            ids[i] = ids.back();
+            ids.pop_back();
+            break;
+          }
+        if (ids.empty()) byFd_.erase(list);
+      }
+      ops_.erase(it);
+    }
+    return c;
+  }
+
+  size_t DrainToStash() {
+    unsigned head;
+    unsigned seen = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      stash_.push_back(Account(*cqe));
+      ++seen;
+    }
+    io_uring_cq_advance(&ring_, seen);
+    return seen;
+  }
+
+  static bool Fits(const Cqe& c, size_t n, size_t capacity, size_t m, size_t compCapacity) {
+    uint64_t tag = TagOf(c.data);
+    if (tag == kTagOp) return m < compCapacity;
+    if (tag == kTagPoll) return n < capacity;
+    return true;
+  }
+
+  void Deliver(const Cqe& c, int32_t* out, size_t* n, int32_t* comp, size_t* m) {
+    uint64_t tag = TagOf(c.data);
+    if (tag == kTagOp) {
+      int32_t* slot = comp + 1 + 3 * (*m);
+      slot[0] = static_cast<int32_t>(LowOf(c.data));
+      slot[1] = c.res;
+      slot[2] = static_cast<int32_t>(c.flags);
+      ++*m;
+    } else if (tag == kTagPoll) {
+      int fd = static_cast<int>(LowOf(c.data));
+      auto it = regs_.find(fd);
+      if (it == regs_.end() || it->second.gen != GenOf(c.data)) return;  // removed or changed since
+      Registration& reg = it->second;
+      reg.armed = false;
+      if (c.res < 0) return;  // the fd was closed (EBADF): its registration is gone, as epoll's
+      rearm_.push_back(fd);
+      unsigned bits = PollToBits(static_cast<uint32_t>(c.res)) & reg.interest;
+      if (bits != 0) {
+        out[2 * *n] = fd;
+        out[2 * *n + 1] = static_cast<int32_t>(bits);
+        ++*n;
+      }
+    } else if (tag == kTagWake) {
+      if (GenOf(c.data) != (wakeGen_ & 0xffffff)) return;
+      wakeArmed_ = false;
+      woken_ = true;
+    }
+  }
+
+  void CompletionArray(int32_t** data, size_t* capacity) {
+    if (completions_ == nullptr) return;
+    napi_value value;
+    if (napi_get_reference_value(env_, completions_, &value) != napi_ok || value == nullptr) return;
+    napi_typedarray_type type;
+    size_t length = 0;
+    void* raw = nullptr;
+    if (napi_get_typedarray_info(env_, value, &type, &length, &raw, nullptr, nullptr) != napi_ok) return;
+    if (type != napi_int32_array || raw == nullptr || length < 4) return;
+    *data = static_cast<int32_t*>(raw);
+    *capacity = (length - 1) / 3;
+  }
+
+  napi_env env_;
+  AddonData* data_;
+  io_uring ring_{};
+  bool open_ = false;
+  uint32_t gen_ = 0;
+  std::unordered_map<int, Registration> regs_;
+  std::vector<int> rearm_;
+  int wakeFd_ = -1;
+  uint32_t wakeGen_ = 0;
+  bool wakeArmed_ = false;
+  std::unordered_map<int32_t, std::unique_ptr<Op>> ops_;
+  std::unordered_map<int, std::vector<int32_t>> byFd_;
+  std::deque<Cqe> stash_;
+  std::unordered_map<int32_t, std::pair<sockaddr_storage, socklen_t>> addresses_;
+  napi_ref completions_ = nullptr;
+};
+
+std::unique_ptr<Poller> CreateUringPoller(Napi::Env env, unsigned entries, std::string* reason) {
+  auto ring = std::make_unique<UringPoller>(env, Data(env));
+  *reason = ring->Init(entries);
+  if (!reason->empty()) return nullptr;
+  return ring;
+}
+
+void CancelRingOpsOnFd(AddonData* data, int fd) {
+  if (data == nullptr || data->rings.empty()) return;
+  std::vector<UringPoller*> rings(data->rings.begin(), data->rings.end());
+  for (UringPoller* ring : rings) ring->CancelFd(fd);
+}
+
+void CloseAllRings(AddonData* data) {
+  std::vector<UringPoller*> rings(data->rings.begin(), data->rings.end());
+  for (UringPoller* ring : rings) ring->Close();
+}
+
+namespace {
+
+UringPoller* RingArg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Poller* poller = nullptr;
+  bool isPoller = info.Length() > 0 && PollerObject(env, info[0], &poller);
+  UringPoller* ring = poller != nullptr ? poller->AsUring() : nullptr;
+  if (!isPoller || (poller != nullptr && ring == nullptr))
+    ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                   "The \"ring\" argument must be a Poller of kind 'uring'. Received " +
+                       DescribeValue(info.Length() > 0 ? info[0] : env.Undefined()),
+                   ErrorKind::TypeError);
+  if (ring == nullptr || ring->Fileno() < 0) ThrowCodeError(env, "ERR_SELECTOR_CLOSED", "the ring is closed");
+  return ring;
+}
+
+// A new operation's id: a positive int32 not in flight on this ring; the ring must have its
+// completion array.
+int32_t NewIdArg(const Napi::CallbackInfo& info, UringPoller* ring) {
+  int32_t id = static_cast<int32_t>(IntArg(info, 1, "id", 1, INT32_MAX));
+  if (ring->HasOp(id))
+    ThrowCodeError(info.Env(), "ERR_INVALID_ARG_VALUE", "operation " + std::to_string(id) + " is already in flight",
+                   ErrorKind::TypeError);
+  if (!ring->HasCompletions())
+    ThrowCodeError(info.Env(), "ERR_INVALID_STATE", "setCompletions() must be called before operations are submitted");
+  return id;
+}
+
+int FdArgAt2(const Napi::CallbackInfo& info) { return FdArg(info, 2); }
+
+// accept(ring, id, fd, multishot): 0 or -errno.
+Napi::Value AcceptOp(const Napi::CallbackInfo& info) {
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  bool multishot = BoolArg(info, 3, "multishot");
+  return Napi::Number::New(info.Env(), ring->Accept(id, fd, multishot));
+}
+
+// recv/send/recvmsg(ring, id, fd, buffer, offset, length, flags?): 0 or -errno. The buffer is
+// held until the operation's completion.
+template <int Kind>
+Napi::Value TransferOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  ByteView view = SliceArgs(info, 4, BufferArg(info, 3, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 6, "flags", 0, INT32_MAX, 0));
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, info[3], 1, &ref) != napi_ok)
+    ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the buffer");
+  int r = ring->Transfer(id, fd, static_cast<OpKind>(Kind), ref, view, flags, nullptr, 0);
+  if (r < 0) napi_delete_reference(env, ref);
+  return Napi::Number::New(env, r);
+}
+
+// sendmsg(ring, id, fd, buffer, offset, length, flags, family, host|path, port?, flowinfo?,
+// scopeId?): a datagram to an address. Host names are resolved (blocking), as sendto's.
+Napi::Value SendMsgOp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  ByteView view = SliceArgs(info, 4, BufferArg(info, 3, "buffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 6, "flags", 0, INT32_MAX, 0));
+  int family = FamilyArg(info, 7);
+  sockaddr_storage ss;
+  socklen_t len = AddressFromArgs(info, 8, family, &ss);
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, info[3], 1, &ref) != napi_ok)
+    ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the buffer");
+  int r = ring->Transfer(id, fd, OpKind::SendMsg, ref, view, flags, &ss, len);
+  if (r < 0) napi_delete_reference(env, ref);
+  return Napi::Number::New(env, r);
+}
+
+// connect(ring, id, fd, family, host|path, port?, flowinfo?, scopeId?): 0 or -errno.
+Napi::Value ConnectOp(const Napi::CallbackInfo& info) {
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  int family = FamilyArg(info, 3);
+  sockaddr_storage ss;
+  socklen_t len = AddressFromArgs(info, 4, family, &ss);
+  return Napi::Number::New(info.Env(), ring->Connect(id, fd, ss, len));
+}
+
+// cancel(ring, id): 0, -ENOENT (not in flight) or -EALREADY (asked before).
+Napi::Value CancelOp(const Napi::CallbackInfo& info) {
+  UringPoller* ring = RingArg(info);
+  int32_t id = static_cast<int32_t>(IntArg(info, 1, "id", 1, INT32_MAX));
+  return Napi::Number::New(info.Env(), ring->Cancel(id));
+}
+
+// submit(ring): hands queued requests to the kernel without waiting; the count or -errno.
+Napi::Value SubmitOp(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), RingArg(info)->Submit());
+}
+
+// setCompletions(ring, out): the Int32Array each wait fills with [count, (id, res, flags)...].
+Napi::Value SetCompletions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  UringPoller* ring = RingArg(info);
+  if (info.Length() < 2 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    ThrowCodeError(env, "ERR_INVALID_ARG_TYPE",
+                   "The \"out\" argument must be an Int32Array. Received " +
+                       DescribeValue(info.Length() < 2 ? env.Undefined() : info[1]),
+                   ErrorKind::TypeError);
+  if (info[1].As<Napi::TypedArray>().ElementLength() < 4)
+    ThrowCodeError(env, "ERR_OUT_OF_RANGE", "The \"out\" array must hold a count and at least one completion",
+                   ErrorKind::RangeError);
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, info[1], 1, &ref) != napi_ok)
+    ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the array");
+  ring->SetCompletions(ref);
+  return env.Undefined();
+}
+
+// takeAddress(ring, id): the sender of a recvmsg completion (once), or null.
+Napi::Value TakeAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  UringPoller* ring = RingArg(info);
+  int32_t id = static_cast<int32_t>(IntArg(info, 1, "id", 1, INT32_MAX));
+  sockaddr_storage ss;
+  socklen_t len = 0;
+  if (!ring->TakeAddress(id, &ss, &len) || len == 0) return env.Null();
+  return AddressToJs(env, ss, len);
+}
+
+// inflight(ring): operations whose last completion the kernel has not posted yet.
+Napi::Value InFlight(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(RingArg(info)->InFlight()));
+}
+
+// probe(): "" when a ring with every operation the loop uses can be set up here, else why not.
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  io_uring ring;
+  int r = io_uring_queue_init(4, &ring, 0);
+  if (r < 0) return Napi::String::New(info.Env(), SetupFailure(-r));
+  std::string reason = RingShortcoming(ring);
+  io_uring_queue_exit(&ring);
+  return Napi::String::New(info.Env(), reason);
+}
+
+}  // namespace
+
+void InitUring(Napi::Env env, Napi::Object exports) {
+  Napi::Object uring = Napi::Object::New(env);
+  uring.Set("compiled", Napi::Boolean::New(env, true));
+  struct {
+    const char* name;
+    Napi::Function::Callback fn;
+  } functions[] = {
+      {"probe", Probe},
+      {"accept", AcceptOp},
+      {"recv", TransferOp<static_cast<int>(OpKind::Recv)>},
+      {"send", TransferOp<static_cast<int>(OpKind::Send)>},
+      {"recvmsg", TransferOp<static_cast<int>(OpKind::RecvMsg)>},
+      {"sendmsg", SendMsgOp},
+      {"connect", ConnectOp},
+      {"cancel", CancelOp},
+      {"submit", SubmitOp},
+      {"setCompletions", SetCompletions},
+      {"takeAddress", TakeAddress},
+      {"inflight", InFlight},
+  };
+  for (auto& f : functions) uring.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  exports.Set("uring", uring);
+}
+
+#else  // no liburing in this build
+
+namespace {
+const char kNotBuilt[] =
+    "this build has no io_uring support: liburing was not found (pkg-config liburing) when the addon was built";
+}
+
+std::unique_ptr<Poller> CreateUringPoller(Napi::Env, unsigned, std::string* reason) {
+  *reason = kNotBuilt;
+  return nullptr;
+}
+
+void CancelRingOpsOnFd(AddonData*, int) {}
+void CloseAllRings(AddonData*) {}
+
+void InitUring(Napi::Env env, Napi::Object exports) {
+  Napi::Object uring = Napi::Object::New(env);
+  uring.Set("compiled", Napi::Boolean::New(env, false));
+  uring.Set("probe", Napi::Function::New(
+                         env, [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kNotBuilt); },
+                         "probe"));
+  exports.Set("uring", uring);
+}
+
+#endif
+
+}  // namespace ns

@@ -1,0 +1,217 @@
+// test/proactor.test.ts — what is ProactorEventLoop's own (the loop suites run against it too, as
+// modes of test/support/loop.ts): availability, several operations on one fd, cancellation races,
+// close() of a socket with operations in flight, more operations than ring entries, more
+// receives than pooled buffers, and many connections at once. Skipped only where io_uring cannot
+// be used here, with the reason in the suite's name.
+import { describe, expect, it } from "vitest";
+
+import { EventLoop, ProactorEventLoop, Socket, run, type Socket as SocketType } from "../lib/index.js";
+import { fdCount, softFdLimit } from "./support/fds.js";
+import { drive, loopFixtures, ringOf, type Mode } from "./support/loop.js";
+import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
+
+const available = ProactorEventLoop.available;
+const reason = ProactorEventLoop.unavailableReason;
+
+describe("ProactorEventLoop availability", () => {
+  it("says whether it is available, and why not", () => {
+    expect(typeof available).toBe("boolean");
+    expect(typeof reason).toBe("string");
+    expect(reason === "").toBe(available);
+  });
+
+  it.runIf(!available)("throws ERR_BACKEND_UNAVAILABLE with the reason where io_uring cannot be used", () => {
+    expect(() => new ProactorEventLoop()).toThrow(expect.objectContaining({ code: "ERR_BACKEND_UNAVAILABLE", message: expect.stringContaining(reason) }));
+  });
+
+  it("run() takes a loopFactory, and still a selector; a bad factory is refused", async () => {
+    const made: EventLoop[] = [];
+    const name = await run(async (loop) => loop.constructor.name, {
+      loopFactory: () => {
+        const loop = available ? new ProactorEventLoop() : new EventLoop();
+        made.push(loop);
+        return loop;
+      },
+    });
+    expect(name).toBe(available ? "ProactorEventLoop" : "EventLoop");
+    expect(made[0]!.isClosed()).toBe(true);
+    await expect(run(async () => 1, { loopFactory: 5 as unknown as () => EventLoop })).rejects.toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
+    await expect(run(async () => 1, { loopFactory: () => ({}) as EventLoop })).rejects.toMatchObject({ code: "ERR_INVALID_RETURN_VALUE" });
+  });
+
+  it.runIf(available)("checks its options", () => {
+    expect(() => new ProactorEventLoop({ entries: 0 })).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+    expect(() => new ProactorEventLoop({ entries: "8" as unknown as number })).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+  });
+});
+
+type PMode = Extract<Mode, "proactor-owned" | "proactor-attached">;
+const PMODES: readonly PMode[] = ["proactor-owned", "proactor-attached"];
+
+describe.skipIf(!available).each(PMODES)(`ProactorEventLoop's own behaviour (%s)${available ? "" : ` — skipped: ${reason}`}`, (mode) => {
+  const { make, track } = loopFixtures<PMode>(() => new ProactorEventLoop({ entries: 8 }));
+
+  // The kernel wakes both when data comes; which takes it first is its choice.
+  it("several receives on one fd are separate operations, each completed with its own bytes", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const [a, b] = pair().map(track) as [SocketType, SocketType];
+      const first = loop.sockRecv(a, 1);
+      const second = loop.sockRecv(a, 1);
+      await loop.sleep(0.01);
+      await loop.sockSendall(b, "x");
+      await loop.sleep(0.01);
+      await loop.sockSendall(b, "y");
+      const got = (await Promise.all([first, second])).map((data) => data.toString());
+      expect(got.sort()).toEqual(["x", "y"]);
+      expect(ringOf(loop).inflight).toBe(0);
+    });
+  });
+
+  it("cancellation races lose no byte: every byte sent is received or kept for the next receive", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const [a, b] = pair().map(track) as [SocketType, SocketType];
+      const total = 20_000;
+      const sending = (async () => {
+        for (let sent = 0; sent < total; sent += 100) {
+          await loop.sockSendall(b, Buffer.alloc(100, sent / 100));
+          if (sent % 1000 === 0) await loop.sleep(0);
+        }
+      })();
+      const got: Buffer[] = [];
+      let received = 0;
+      let aborted = 0;
+      for (let round = 0; received < total; round++) {
+        const ac = new AbortController();
+        const pending = loop.sockRecv(a, 37, { signal: ac.signal });
+        // Abort at once, after one iteration, or not at all.
+        if (round % 3 === 0) ac.abort();
+        else if (round % 3 === 1) loop.callSoon(() => ac.abort());
+        try {
+          const data = await pending;
+          got.push(data);
+          received += data.length;
+        } catch (error) {
+          expect(error).toMatchObject({ name: "AbortError" });
+          aborted++;
+        }
+      }
+      await sending;
+      expect(received).toBe(total);
+      expect(aborted).toBeGreaterThan(0);
+      const all = Buffer.concat(got);
+      for (let i = 0; i < total; i += 100) expect(all[i]).toBe((i / 100) & 0xff);
+    });
+  });
+
+  it("close() of a socket with operations in flight: they reject with EBADF, the fd's next user gets nothing of theirs", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const [a, b] = pair();
+      track(b);
+      const recv = loop.sockRecv(a, 16);
+      const into = loop.sockRecvInto(a, Buffer.alloc(16));
+      await loop.sleep(0.01);
+      expect(ringOf(loop).inflight).toBe(2);
+      const fd = a.fileno();
+      a.close();
+      await expect(recv).rejects.toMatchObject({ code: "EBADF" });
+      await expect(into).rejects.toMatchObject({ code: "EBADF" });
+      expect(ringOf(loop).inflight).toBe(0);
+      // The number comes back for a new pair: its data goes to its own receive only.
+      const [c, d] = pair().map(track) as [SocketType, SocketType];
+      expect([c.fileno(), d.fileno()]).toContain(fd);
+      await loop.sockSendall(d, "new");
+      expect((await loop.sockRecv(c, 16)).toString()).toBe("new");
+    });
+  });
+
+  it("a listener closed with its multishot accept in flight closes the queued connections", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const before = fdCount();
+      const listener = tcpListener();
+      const port = portOf(listener);
+      const first = loop.sockAccept(listener);
+      const clients = [0, 1, 2].map(() => tcpSocket());
+      await Promise.all(clients.map((c) => loop.sockConnect(c, ["127.0.0.1", port])));
+      const [server] = await first;
+      server.close();
+      await loop.sleep(0.02); // the other two wait in the queue
+      listener.close();
+      for (const c of clients) c.close();
+      await loop.sleep(0.01);
+      expect(fdCount()).toBe(before);
+    });
+  });
+
+  it("more operations in flight than ring entries (8): all complete", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const pairs = Array.from({ length: 100 }, () => pair().map(track) as [SocketType, SocketType]);
+      const receives = pairs.map(([a]) => loop.sockRecv(a, 8));
+      await loop.sleep(0.01);
+      expect(ringOf(loop).inflight).toBe(100);
+      await Promise.all(pairs.map(([, b], i) => loop.sockSendall(b, `m${i}`)));
+      const got = await Promise.all(receives);
+      expect(got.map((g) => g.toString())).toEqual(pairs.map((_, i) => `m${i}`));
+    });
+  });
+
+  it("more receives than pooled buffers (64): each gets its own bytes", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const pairs = Array.from({ length: 150 }, () => pair().map(track) as [SocketType, SocketType]);
+      const receives = pairs.map(([a]) => loop.sockRecv(a, 1024));
+      await loop.sleep(0.01);
+      for (const [i, [, b]] of pairs.entries()) b.send(Buffer.alloc(100 + i, i));
+      const got = await Promise.all(receives);
+      for (const [i, data] of got.entries()) expect(data.equals(Buffer.alloc(100 + i, i))).toBe(true);
+    });
+  });
+
+  // 10,000 connections (20,000 fds) where the fd limit allows, else as many as it allows.
+  const connections = Math.max(0, Math.min(10_000, Math.floor((softFdLimit() - fdCount() - 200) / 2)));
+  it.runIf(mode === "proactor-owned" && connections >= 100)(
+    `${connections} concurrent connections, each echoed once`,
+    async () => {
+      const loop = make(mode);
+      await drive(
+        loop,
+        mode,
+        async () => {
+          const listener = track(tcpListener({ backlog: 4096 }));
+          const port = portOf(listener);
+          const servers: Promise<void>[] = [];
+          const accepting = (async () => {
+            for (let i = 0; i < connections; i++) {
+              const [s] = await loop.sockAccept(listener);
+              track(s);
+              servers.push(loop.sockRecv(s, 64).then((data) => loop.sockSendall(s, data)));
+            }
+          })();
+          const clients: Socket[] = [];
+          const results: Promise<string>[] = [];
+          for (let i = 0; i < connections; i++) {
+            const c = track(tcpSocket());
+            clients.push(c);
+            results.push(
+              loop
+                .sockConnect(c, ["127.0.0.1", port])
+                .then(() => loop.sockSendall(c, `c${i}`))
+                .then(() => loop.sockRecv(c, 64))
+                .then((data) => data.toString()),
+            );
+          }
+          const echoed = await Promise.all(results);
+          await accepting;
+          await Promise.all(servers);
+          expect(echoed.every((text, i) => text === `c${i}`)).toBe(true);
+        },
+        60,
+      );
+    },
+    90_000,
+  );
+});
