@@ -18,17 +18,19 @@ import {
   type Transport,
   BufferedProtocol,
   DatagramTransport,
+  defaultBackend,
 } from "../lib/index.js";
-import { fdCount } from "./support/fds.js";
+import { expectFdCount } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
 // Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
 let fdsBefore = 0;
-beforeEach(() => {
-  fdsBefore = fdCount();
+beforeEach(async () => {
+  fdsBefore = await fdBaseline();
 });
-afterEach(() => {
-  expect(fdCount()).toBe(fdsBefore);
+afterEach(async () => {
+  await expectFdCount(fdsBefore);
 });
 const { make } = loopFixtures();
 
@@ -362,7 +364,7 @@ describe.each(MODES)("Protocol over TCP (%s)", (mode: Mode) => {
 });
 
 describe.each(MODES)("datagram endpoints (%s)", (mode: Mode) => {
-  it("echoes datagrams and reports ECONNREFUSED to errorReceived", async () => {
+  it("echoes datagrams and reports ECONNREFUSED to errorReceived (where the backend keeps the error)", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {
       class Echo extends DatagramProtocol {
@@ -398,9 +400,14 @@ describe.each(MODES)("datagram endpoints (%s)", (mode: Mode) => {
       expect(got).toEqual(["echo:one", "echo:two"]);
       serverT.close();
       await until(loop, () => serverT.getExtraInfo("sockname") === undefined);
-      clientT.sendto("nobody");
-      await until(loop, () => errors.length > 0);
-      expect(errors).toEqual(["ECONNREFUSED"]);
+      // Over libkqueue's read filter the socket's pending error is read (and cleared) to fill in the
+      // event, so the recvfrom after it finds EAGAIN (docs/reliability.md, "Where backends differ").
+      const errorSurvivesWakeUp = defaultBackend !== "kqueue" || !(mode === "owned" || mode === "attached");
+      if (errorSurvivesWakeUp) {
+        clientT.sendto("nobody");
+        await until(loop, () => errors.length > 0);
+        expect(errors).toEqual(["ECONNREFUSED"]);
+      }
       expect(clientT.isClosing()).toBe(false);
       clientT.close();
       await until(loop, () => lost);

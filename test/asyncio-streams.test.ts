@@ -8,16 +8,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { StreamReader, openConnection, openUnixConnection, startServer, startUnixServer, waitFor, type StreamWriter } from "../lib/index.js";
-import { fdCount } from "./support/fds.js";
+import { expectFdCount } from "./support/expect.js";
+import { fdBaseline } from "./support/fds.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
 // Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
 let fdsBefore = 0;
-beforeEach(() => {
-  fdsBefore = fdCount();
+beforeEach(async () => {
+  fdsBefore = await fdBaseline();
 });
-afterEach(() => {
-  expect(fdCount()).toBe(fdsBefore);
+afterEach(async () => {
+  await expectFdCount(fdsBefore);
 });
 const { make } = loopFixtures();
 
