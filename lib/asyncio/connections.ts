@@ -26,7 +26,7 @@ import {
 import { checkInt, describe } from "../args.js";
 import type { StreamProtocol } from "./protocols.js";
 import { Server, type ProtocolFactory } from "./server.js";
-import { checkSignal } from "./timeouts.js";
+import { checkSignal } from "../loop/base.js";
 import { Transport } from "./transports.js";
 
 /** Options of createServer (asyncio's create_server keywords). */

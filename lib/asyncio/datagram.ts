@@ -13,7 +13,7 @@ import { describe } from "../args.js";
 import { recvfromBytes, wouldBlock } from "../sockio.js";
 import type { DatagramProtocol } from "./protocols.js";
 import type { ProtocolFactory } from "./server.js";
-import { checkSignal } from "./timeouts.js";
+import { checkSignal } from "../loop/base.js";
 import { resolveHost } from "./connections.js";
 import { DEFAULT_HIGH_WATER, waterLimits, type WriteData } from "./transports.js";
 

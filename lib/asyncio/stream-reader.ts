@@ -7,7 +7,7 @@
  */
 import { codedError, type CodedError } from "../errors.js";
 import { checkInt, describe } from "../args.js";
-import { abortError, checkSignal } from "./timeouts.js";
+import { abortError, checkSignal } from "../loop/base.js";
 
 /** asyncio's default stream limit: 64 KiB. */
 export const DEFAULT_LIMIT = 64 * 1024;

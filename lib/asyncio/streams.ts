@@ -12,7 +12,7 @@ import { createConnection, createServer, createUnixConnection, createUnixServer 
 import { Protocol } from "./protocols.js";
 import type { Server } from "./server.js";
 import { DEFAULT_LIMIT, StreamReader } from "./stream-reader.js";
-import { abortError, checkSignal } from "./timeouts.js";
+import { abortError, checkSignal } from "../loop/base.js";
 import type { Transport, WriteData } from "./transports.js";
 
 /** Called for each connection of a stream server; a returned promise that rejects is reported and closes the connection. */

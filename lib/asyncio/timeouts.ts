@@ -1,8 +1,8 @@
 /**
  * lib/asyncio/timeouts.ts — timeouts on the loop's clock: loop.timeout(seconds), an AbortSignal
  * that a loop timer aborts (Node's AbortSignal.timeout runs on Node's timers, which never fire
- * while a loop owns the thread), and waitFor(), asyncio.wait_for on the running loop. Also the
- * signal helpers the asyncio layer's calls share.
+ * while a loop owns the thread), and waitFor(), asyncio.wait_for on the running loop. The
+ * options.signal checks are the loop's own (lib/loop/base.ts).
  */
 import { codedError, type CodedError } from "../errors.js";
 import type { EventLoop } from "../loop/loop.js";
@@ -13,24 +13,6 @@ export function timeoutError(seconds: number): CodedError {
   const error = codedError("ETIMEDOUT", `The operation timed out after ${seconds} s`);
   error.name = "TimeoutError";
   return error;
-}
-
-/** What a call rejects with when its signal aborts: an AbortError whose cause is the signal's reason. */
-export function abortError(signal: AbortSignal): CodedError {
-  const error = new Error("The operation was aborted", { cause: signal.reason }) as CodedError;
-  error.name = "AbortError";
-  error.code = "ABORT_ERR";
-  return error;
-}
-
-/** options.signal checked: undefined or an AbortSignal (an aborted one throws its AbortError). */
-export function checkSignal(options: { signal?: AbortSignal } | undefined): AbortSignal | undefined {
-  const signal = options?.signal;
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal))
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.signal" property must be an AbortSignal. Received ${describe(signal)}`, "TypeError");
-  if (signal.aborted) throw abortError(signal);
-  return signal;
 }
 
 function checkSeconds(seconds: unknown): number {
