@@ -346,7 +346,16 @@ class UringPoller final : public Poller {
     return RequestCancel(it->second.get()) ? 0 : -EBUSY;
   }
 
-  int Submit() { return Flush(); }
+  // Hands the kernel what is queued, and re-arms the fds the last wait reported: a loop driven
+  // by Node's libuv loop calls this after each batch, as it waits on the ring fd, not in Wait(),
+  // and an fd left unarmed would never be reported again. Completions kept in the stash get a
+  // NOP so that the ring fd reads as ready for them.
+  int Submit() {
+    if (!open_) return -EBADF;
+    Rearm();
+    if (!stash_.empty() && io_uring_cq_ready(&ring_) == 0) QueueNop();
+    return Flush();
+  }
 
   // The sender address of a recvmsg completion, once (false when there is none).
   bool TakeAddress(int32_t id, sockaddr_storage* ss, socklen_t* len) {
@@ -382,16 +391,18 @@ class UringPoller final : public Poller {
     if (flush) Flush();
     // An attached loop watches the ring fd, which is readable only while the queue holds
     // completions: one NOP makes it so while some wait in the stash.
-    if (!stash_.empty()) {
-      if (io_uring_sqe* sqe = GetSqe()) {
-        io_uring_prep_nop(sqe);
-        sqe->user_data = MakeData(kTagIgnore, 0, 0);
-        Flush();
-      }
-    }
+    if (!stash_.empty() && QueueNop()) Flush();
   }
 
  private:
+  bool QueueNop() {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return false;
+    io_uring_prep_nop(sqe);
+    sqe->user_data = MakeData(kTagIgnore, 0, 0);
+    return true;
+  }
+
   io_uring_sqe* GetSqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) {
