@@ -264,6 +264,7 @@ class UringPoller final : public Poller {
     stash_.clear();
     for (auto& entry : ops_) ReleaseRef(entry.second.get());  // only after a failed wait above
     ops_.clear();
+    pool_.clear();
     byFd_.clear();
     regs_.clear();
     addresses_.clear();
@@ -380,7 +381,7 @@ class UringPoller final : public Poller {
     int64_t deadline = MonotonicMs() + 10000;
     for (;;) {
       auto it = byFd_.find(fd);
-      if (it == byFd_.end() || MonotonicMs() >= deadline) break;
+      if (it == byFd_.end() || it->second.empty() || MonotonicMs() >= deadline) break;
       std::vector<int32_t> ids = it->second;  // Account() edits the list
       for (int32_t id : ids) RequestCancel(ops_[id].get());
       int r = SubmitAndWaitOne(200);
@@ -388,6 +389,8 @@ class UringPoller final : public Poller {
       flush = false;
       if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY && r != -EAGAIN) break;
     }
+    auto list = byFd_.find(fd);
+    if (list != byFd_.end() && list->second.empty()) byFd_.erase(list);
     if (flush) Flush();
     // An attached loop watches the ring fd, which is readable only while the queue holds
     // completions: one NOP makes it so while some wait in the stash.
@@ -501,8 +504,16 @@ class UringPoller final : public Poller {
     return true;
   }
 
+  // Operations come from a pool of finished ones (a keep-alive request makes two).
   Op* NewOp(int32_t id, int fd, OpKind kind, napi_ref buffer) {
-    auto op = std::make_unique<Op>();
+    std::unique_ptr<Op> op;
+    if (pool_.empty()) {
+      op = std::make_unique<Op>();
+    } else {
+      op = std::move(pool_.back());
+      pool_.pop_back();
+      *op = Op{};
+    }
     op->id = id;
     op->fd = fd;
     op->kind = kind;
@@ -540,8 +551,9 @@ class UringPoller final : public Poller {
             ids.pop_back();
             break;
           }
-        if (ids.empty()) byFd_.erase(list);
+        // An empty list stays until close(fd) (CancelFd): the fd's next operation reuses it.
       }
+      if (pool_.size() < kOpPool) pool_.push_back(std::move(it->second));
       ops_.erase(it);
     }
     return c;
@@ -620,6 +632,8 @@ class UringPoller final : public Poller {
   bool wakeArmed_ = false;
   std::unordered_map<int32_t, std::unique_ptr<Op>> ops_;
   std::unordered_map<int, std::vector<int32_t>> byFd_;
+  static constexpr size_t kOpPool = 256;
+  std::vector<std::unique_ptr<Op>> pool_;
   std::deque<Cqe> stash_;
   std::unordered_map<int32_t, std::pair<sockaddr_storage, socklen_t>> addresses_;
   napi_ref completions_ = nullptr;

@@ -93,6 +93,8 @@ export class RingCalls<L extends LoopObject> {
   readonly #slabs: Buffer[] = [];
   /** Completions of the last wait, [id, res, flags]..., settled together by one ready handle. */
   #completed: number[] = [];
+  /** The other array of the pair #completed alternates with (no new array per wait). */
+  #spare: number[] = [];
   readonly #settleHandle: Handle;
   readonly #finishRecv: Finish = (op, res) => this.#takeBytes(op.buffer as Buffer, res, op.syscall);
   readonly #keepRecv = (op: RingOp, res: number): void => this.#keep(op.sock!, this.#takeBytes(op.buffer as Buffer, res, op.syscall), null);
@@ -146,7 +148,7 @@ export class RingCalls<L extends LoopObject> {
 
   #settleCompleted(): void {
     const completed = this.#completed;
-    this.#completed = [];
+    this.#completed = this.#spare;
     for (let i = 0; i < completed.length; i += 3) {
       const id = completed[i]!;
       const res = completed[i + 1]!;
@@ -162,6 +164,8 @@ export class RingCalls<L extends LoopObject> {
         }
       } else this.#settle(entry, res);
     }
+    completed.length = 0;
+    this.#spare = completed;
   }
 
   #settle(op: RingOp, res: number): void {
