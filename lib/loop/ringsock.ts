@@ -18,11 +18,12 @@ import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
 import { closedError, connectError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
-import { AF_INET6, AF_UNIX, SOCK_STREAM, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
+import { AF_INET6, AF_UNIX, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
+import { AGAIN, KeptBytes, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
 import { SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
@@ -31,53 +32,6 @@ const SLAB_SIZE = 65536;
 const SLAB_POOL = 64;
 
 type Done = (res: number, flags: number) => void;
-
-/** What an aborted receive took after all: the next receive on the socket gets it first. */
-type Kept = [data: Buffer, address: SocketAddress | null];
-
-/** Submits `op` (its id, fd and bytes): 0 or -errno, as the ring's calls. */
-type Start = (ring: RingSelector<IoData>, op: RingOp) => number;
-/** Turns an operation's completion into its call's result, or throws; AGAIN resubmits it (sendall). */
-type Finish = (op: RingOp, res: number) => unknown;
-
-/** Finish's answer when the operation goes on: it was resubmitted from op.offset. */
-const AGAIN = Symbol("again");
-
-/**
- * One sock* call's operation in flight (one object per call, no closures on the hot paths): its
- * promise's settlers, what it submits and how its completion settles it.
- */
-class RingOp {
-  id = 0;
-  aborted = false;
-  resolve: (value: unknown) => void = noop;
-  reject: (error: unknown) => void = noop;
-  onAbort: (() => void) | null = null;
-
-  constructor(
-    readonly syscall: string,
-    readonly signal: AbortSignal | undefined,
-    readonly start: Start,
-    readonly finish: Finish,
-    /** An aborted operation that completed anyway: what it took goes here (receives only). */
-    readonly keep: ((op: RingOp, res: number) => void) | null,
-    readonly fd: number,
-    readonly buffer: BufferLike | null,
-    public offset: number,
-    readonly end: number,
-    readonly sock: SocketLike | null = null,
-  ) {}
-}
-
-function noop(): void {}
-
-const startRecv: Start = (ring, op) => ring.recv(op.id, op.fd, op.buffer!, op.offset, op.end - op.offset);
-const startSend: Start = (ring, op) => ring.send(op.id, op.fd, op.buffer!, op.offset, op.end - op.offset);
-const finishCount: Finish = (op, res) => count(res, op.syscall);
-const finishSendall: Finish = (op, res) => {
-  op.offset += count(res, op.syscall);
-  return op.offset < op.end ? AGAIN : undefined;
-};
 
 /** @internal The completion sock* calls of one ProactorEventLoop. */
 export class RingCalls<L extends LoopObject> {
@@ -89,7 +43,7 @@ export class RingCalls<L extends LoopObject> {
   /** Ids settled, for reuse (an id is free only once its call can no longer cancel it). */
   readonly #freeIds: number[] = [];
   readonly #accepts: RingAccepts<L>;
-  readonly #kept = new WeakMap<SocketLike, Kept[]>();
+  readonly #kept = new KeptBytes();
   readonly #slabs: Buffer[] = [];
   /** Completions of the last wait, [id, res, flags]..., settled together by one ready handle. */
   #completed: number[] = [];
@@ -97,7 +51,7 @@ export class RingCalls<L extends LoopObject> {
   #spare: number[] = [];
   readonly #settleHandle: Handle;
   readonly #finishRecv: Finish = (op, res) => this.#takeBytes(op.buffer as Buffer, res, op.syscall);
-  readonly #keepRecv = (op: RingOp, res: number): void => this.#keep(op.sock!, this.#takeBytes(op.buffer as Buffer, res, op.syscall), null);
+  readonly #keepRecv = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, this.#takeBytes(op.buffer as Buffer, res, op.syscall), null);
   #flushQueued = false;
 
   constructor(core: LoopCore<L>, ring: RingSelector<IoData>) {
@@ -311,36 +265,6 @@ export class RingCalls<L extends LoopObject> {
     );
   }
 
-  /** Keeps what an aborted receive took (a copy), for the socket's next receive call. */
-  #keep(sock: SocketLike, data: Buffer, address: SocketAddress | null): void {
-    const list = this.#kept.get(sock);
-    if (list === undefined) this.#kept.set(sock, [[data, address]]);
-    else list.push([data, address]);
-  }
-
-  /** What an aborted receive kept, up to n bytes (a stream keeps the rest; a datagram is cut, as recv cuts it), or undefined. */
-  #takeKept(sock: SocketLike, n: number): Kept | undefined {
-    const list = this.#kept.get(sock);
-    if (list === undefined) return undefined;
-    const [data, address] = list[0]!;
-    if (data.length > n && sock.type === SOCK_STREAM) {
-      list[0] = [data.subarray(n), address];
-    } else {
-      list.shift();
-      if (list.length === 0) this.#kept.delete(sock);
-    }
-    return [data.length > n ? data.subarray(0, n) : data, address];
-  }
-
-  /** Copies kept bytes into the caller's buffer; returns the count. */
-  static #fill(buffer: BufferLike, length: number, data: Buffer): number {
-    return data.copy(Buffer.from(buffer.buffer, buffer.byteOffset, length));
-  }
-
-  static #copyOut(buffer: BufferLike, res: number): Buffer {
-    return Buffer.from(Buffer.from(buffer.buffer, buffer.byteOffset, res));
-  }
-
   #slab(n: number): Buffer {
     if (n > SLAB_SIZE) return Buffer.allocUnsafe(n);
     return this.#slabs.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
@@ -364,7 +288,7 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, n);
+    const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept[0]);
     const slab = this.#slab(n);
     return this.#op(new RingOp("recv", options?.signal, startRecv, this.#finishRecv, this.#keepRecv, fd, slab, 0, n, sock));
@@ -390,7 +314,7 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, n);
+    const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept);
     const slab = this.#slab(n);
     return this.#generic(
@@ -398,7 +322,7 @@ export class RingCalls<L extends LoopObject> {
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, slab, 0, n),
       (res, id) => [this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)],
-      (res, id) => this.#keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
+      (res, id) => this.#kept.keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
     );
   }
 
@@ -411,14 +335,14 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, length);
-    if (kept !== undefined) return Promise.resolve([RingCalls.#fill(buffer, length, kept[0]), kept[1]]);
+    const kept = this.#kept.take(sock, length);
+    if (kept !== undefined) return Promise.resolve([fill(buffer, length, kept[0]), kept[1]]);
     return this.#generic(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, buffer, 0, length),
       (res, id) => [count(res, "recvfrom"), this.#ring.takeAddress(id)],
-      (res, id) => this.#keep(sock, RingCalls.#copyOut(buffer, res), this.#ring.takeAddress(id)),
+      (res, id) => this.#kept.keep(sock, copyOut(buffer, res), this.#ring.takeAddress(id)),
     );
   }
 
@@ -500,10 +424,4 @@ export class RingCalls<L extends LoopObject> {
     const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
     args[0] = address;
   }
-}
-
-/** A byte count, or the syscall's error. */
-function count(res: number, syscall: string): number {
-  if (res < 0) throw systemError(res, syscall);
-  return res;
 }
