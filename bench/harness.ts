@@ -10,6 +10,7 @@ import { cpus, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import { ProactorEventLoop } from "../lib/index.js";
 import { BODY, JSON_TYPE } from "./servers/http.js";
 
 /** The repository root (holds binding.gyp), from bench/ or dist/bench/. */
@@ -211,7 +212,8 @@ export interface ServerSpec {
 /**
  * Every server the bench knows, headline rows first:
  * - the seed programs on the public API: seed 003 (`Socket` + `DefaultSelector`) and seed 000
- *   (`run()` + `loop.sockAccept/sockRecv/sockSendall` on `Socket` objects);
+ *   (`run()` + `loop.sockAccept/sockRecv/sockSendall` on `Socket` objects), seed 000 also on
+ *   ProactorEventLoop (and the asyncio layer's Protocol server too) where io_uring works;
  * - CPython running the same two programs (seed 000 also on uvloop);
  * - Node's libuv path (node:net, a second node:net for the noise floor, node:http) and C (epoll,
  *   and io_uring where liburing and the kernel allow);
@@ -221,11 +223,14 @@ export interface ServerSpec {
 export const SERVER_NAMES = [
   "seed003-socket",
   "seed000-sock",
+  // seed 000's program unchanged on ProactorEventLoop (io_uring completions), where io_uring works.
+  "seed000-proactor",
   "python-seed003",
   "python-asyncio",
   "python-uvloop",
   // asyncio layer (lib/asyncio/): Protocol and streams servers, beside CPython asyncio and uvloop.
   "asyncio-protocol",
+  "asyncio-protocol-proactor",
   "python-asyncio-protocol",
   "python-uvloop-protocol",
   "asyncio-streams",
@@ -313,6 +318,14 @@ export function serverCatalogue(
   const noPython = "python3 not found";
   add("seed003-socket", "seed 003 on the public API: Socket + DefaultSelector", [node, js("selectors-socket.js"), "0"], "");
   add("seed000-sock", "seed 000 on the public API: run() + loop.sockAccept/sockRecv/sockSendall", [node, js("promise.js"), "0"], "");
+  const noProactor = `ProactorEventLoop is unavailable: ${ProactorEventLoop.unavailableReason}`;
+  const proactor = ProactorEventLoop.available;
+  add(
+    "seed000-proactor",
+    "seed 000 on ProactorEventLoop: run(main, { loopFactory }), sock* as io_uring completions",
+    proactor ? [node, js("promise.js"), "--proactor", "0"] : null,
+    noProactor,
+  );
   add("python-seed003", "seed 003 in CPython: socket + selectors.DefaultSelector", python === null ? null : [python.path, py("seed_server.py"), "0"], noPython);
   add(
     "python-asyncio",
@@ -331,6 +344,13 @@ export function serverCatalogue(
   for (const kind of ["protocol", "streams"] as const) {
     const how = kind === "protocol" ? "Protocol + loop.createServer" : "streams: startServer + read/write/drain";
     add(`asyncio-${kind}`, `asyncio layer: ${how}`, [node, js(`asyncio-${kind}.js`), "0"], "");
+    if (kind === "protocol")
+      add(
+        "asyncio-protocol-proactor",
+        `asyncio layer: ${how} on ProactorEventLoop (io_uring poll requests)`,
+        proactor ? [node, js("asyncio-protocol.js"), "--proactor", "0"] : null,
+        noProactor,
+      );
     add(`python-asyncio-${kind}`, `CPython asyncio ${kind}`, python === null ? null : [python.path, py("asyncio_servers.py"), kind, "0"], noPython);
     const uv = python === null || python.uvloop === null ? null : [python.path, py("asyncio_servers.py"), kind, "--uvloop", "0"];
     add(`python-uvloop-${kind}`, `uvloop ${kind}`, uv, noUvloop);

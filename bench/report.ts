@@ -201,11 +201,13 @@ const REFERENCE_TITLES: Record<string, string> = {
   "c-epoll": "c-epoll (C)",
   "python-seed003": "python-seed003 (CPython)",
   "python-asyncio": "python-asyncio (CPython)",
+  "seed000-sock": "seed000-sock (the same program on EventLoop)",
 };
 
 /**
  * The targets, measured as server CPU time per request with every ratio taken within a round:
- * the seed programs on the public API against CPython, C and node:net, memory per idle
+ * the seed programs on the public API against CPython, C and node:net, seed 000 on
+ * ProactorEventLoop against the same program on EventLoop (and its system calls), memory per idle
  * connection and RSS under churn (seed 003 against node:net); the tuned raw-fd servers keep their
  * own targets, checked only when they ran (--full). null: not measured in this run. The
  * micro-benchmark targets are in bench/micro-suite.ts.
@@ -250,6 +252,18 @@ export function targets(summaries: readonly Summary[], samples: readonly Sample[
   cpuVs("keepalive", "seed000-sock", BASELINE, 1.5, seed0);
   cpuVs("keepalive", "seed000-sock", "python-asyncio", 3, seed0);
   cpuVs("keepalive", "c-uring", "c-epoll", 1.2, "C io_uring");
+  const proactor = "ProactorEventLoop";
+  cpuVs("keepalive", "seed000-proactor", "seed000-sock", 1.3, proactor);
+  cpuVs("close", "seed000-proactor", "seed000-sock", 1.3, proactor);
+  {
+    const s = find(summaries, "keepalive", "seed000-proactor");
+    const count = s?.syscallsPerRequest ?? Number.NaN;
+    list.push({
+      name: `${proactor}, keep-alive: seed000-proactor makes ≤ 0.2 system calls per request`,
+      met: Number.isFinite(count) ? count <= 0.2 : null,
+      detail: Number.isFinite(count) ? `${count.toFixed(2)} syscalls/req (strace, separate short run)` : s ? "not counted (strace unavailable)" : "not run",
+    });
+  }
   const layer = "asyncio layer";
   cpuVs("keepalive", "asyncio-protocol", "python-uvloop-protocol", 1.1, layer);
   cpuVs("keepalive", "asyncio-protocol", BASELINE, 1.5, layer);
@@ -367,6 +381,9 @@ export function markdownTable(header: readonly string[], body: readonly string[]
 const COLORS: Record<string, string> = {
   "seed003-socket": "#1f77b4",
   "seed000-sock": "#9467bd",
+  "seed000-proactor": "#c5b0d5",
+  "asyncio-protocol": "#17becf",
+  "asyncio-protocol-proactor": "#9edae5",
   "python-seed003": "#bcbd22",
   "python-asyncio": "#8c8c1a",
   "python-uvloop": "#dbdb8d",

@@ -134,7 +134,7 @@ export interface NativeUring {
   connect?(ring: NativePoller, id: number, fd: number, family: number, ...address: unknown[]): number;
   /** 0, -ENOENT (not in flight) or -EALREADY. */
   cancel?(ring: NativePoller, id: number): number;
-  /** Submits what is queued without waiting: the count or -errno. */
+  /** Submits what is queued without waiting, with the re-arms of the fds the last wait reported: the count or -errno. */
   submit?(ring: NativePoller): number;
   setCompletions?(ring: NativePoller, out: Int32Array): void;
   /** The sender of a recvmsg completion (once), or null. */

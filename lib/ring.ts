@@ -5,7 +5,9 @@
  * it unchanged; beside that it submits the completion operations the proactor's sock* calls make,
  * and each select() hands their completions to the sink the loop set, before it returns the ready
  * keys. Submissions are batched: the wait of each iteration submits them with its io_uring_enter
- * (flush() submits at once, for a loop driven by Node's libuv loop).
+ * (flush() submits at once, for a loop driven by Node's libuv loop, which never waits in select():
+ * the attached driver flushes after each batch, so the poll requests the batch's reports used up
+ * are re-armed once their callbacks have run).
  */
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
@@ -96,9 +98,13 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     this.#inflight = 0;
   }
 
-  /** Submits what is queued now, without waiting. */
+  /** Submits what is queued now, without waiting, with the re-arms of the fds the last select() reported. */
   flush(): void {
     if (!this.closed) this.#ops.submit(this.#ring);
+  }
+
+  override _batchDone(): void {
+    this.flush();
   }
 
   #started(r: number): number {

@@ -337,6 +337,13 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     return this.#map.size;
   }
 
+  /**
+   * @internal Called by the attached driver after each batch's callbacks: a selector whose wait
+   * re-arms what it reported (the ring's one-shot poll requests) hands that to the kernel now,
+   * since no wait of its own follows until something is reported again.
+   */
+  _batchDone(): void {}
+
   /** @internal Whether Node's own loop holds nothing that would keep a process alive (the owned run's deadlock check). */
   _nodeLoopIdle(): boolean {
     return native.nodeLoopIdle();

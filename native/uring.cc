@@ -264,6 +264,7 @@ class UringPoller final : public Poller {
     stash_.clear();
     for (auto& entry : ops_) ReleaseRef(entry.second.get());  // only after a failed wait above
     ops_.clear();
+    pool_.clear();
     byFd_.clear();
     regs_.clear();
     addresses_.clear();
@@ -346,7 +347,16 @@ class UringPoller final : public Poller {
     return RequestCancel(it->second.get()) ? 0 : -EBUSY;
   }
 
-  int Submit() { return Flush(); }
+  // Hands the kernel what is queued, and re-arms the fds the last wait reported: a loop driven
+  // by Node's libuv loop calls this after each batch, as it waits on the ring fd, not in Wait(),
+  // and an fd left unarmed would never be reported again. Completions kept in the stash get a
+  // NOP so that the ring fd reads as ready for them.
+  int Submit() {
+    if (!open_) return -EBADF;
+    Rearm();
+    if (!stash_.empty() && io_uring_cq_ready(&ring_) == 0) QueueNop();
+    return Flush();
+  }
 
   // The sender address of a recvmsg completion, once (false when there is none).
   bool TakeAddress(int32_t id, sockaddr_storage* ss, socklen_t* len) {
@@ -371,7 +381,7 @@ class UringPoller final : public Poller {
     int64_t deadline = MonotonicMs() + 10000;
     for (;;) {
       auto it = byFd_.find(fd);
-      if (it == byFd_.end() || MonotonicMs() >= deadline) break;
+      if (it == byFd_.end() || it->second.empty() || MonotonicMs() >= deadline) break;
       std::vector<int32_t> ids = it->second;  // Account() edits the list
       for (int32_t id : ids) RequestCancel(ops_[id].get());
       int r = SubmitAndWaitOne(200);
@@ -379,19 +389,23 @@ class UringPoller final : public Poller {
       flush = false;
       if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY && r != -EAGAIN) break;
     }
+    auto list = byFd_.find(fd);
+    if (list != byFd_.end() && list->second.empty()) byFd_.erase(list);
     if (flush) Flush();
     // An attached loop watches the ring fd, which is readable only while the queue holds
     // completions: one NOP makes it so while some wait in the stash.
-    if (!stash_.empty()) {
-      if (io_uring_sqe* sqe = GetSqe()) {
-        io_uring_prep_nop(sqe);
-        sqe->user_data = MakeData(kTagIgnore, 0, 0);
-        Flush();
-      }
-    }
+    if (!stash_.empty() && QueueNop()) Flush();
   }
 
  private:
+  bool QueueNop() {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return false;
+    io_uring_prep_nop(sqe);
+    sqe->user_data = MakeData(kTagIgnore, 0, 0);
+    return true;
+  }
+
   io_uring_sqe* GetSqe() {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (sqe == nullptr) {
@@ -490,8 +504,16 @@ class UringPoller final : public Poller {
     return true;
   }
 
+  // Operations come from a pool of finished ones (a keep-alive request makes two).
   Op* NewOp(int32_t id, int fd, OpKind kind, napi_ref buffer) {
-    auto op = std::make_unique<Op>();
+    std::unique_ptr<Op> op;
+    if (pool_.empty()) {
+      op = std::make_unique<Op>();
+    } else {
+      op = std::move(pool_.back());
+      pool_.pop_back();
+      *op = Op{};
+    }
     op->id = id;
     op->fd = fd;
     op->kind = kind;
@@ -529,8 +551,9 @@ class UringPoller final : public Poller {
             ids.pop_back();
             break;
           }
-        if (ids.empty()) byFd_.erase(list);
+        // An empty list stays until close(fd) (CancelFd): the fd's next operation reuses it.
       }
+      if (pool_.size() < kOpPool) pool_.push_back(std::move(it->second));
       ops_.erase(it);
     }
     return c;
@@ -609,6 +632,8 @@ class UringPoller final : public Poller {
   bool wakeArmed_ = false;
   std::unordered_map<int32_t, std::unique_ptr<Op>> ops_;
   std::unordered_map<int, std::vector<int32_t>> byFd_;
+  static constexpr size_t kOpPool = 256;
+  std::vector<std::unique_ptr<Op>> pool_;
   std::deque<Cqe> stash_;
   std::unordered_map<int32_t, std::pair<sockaddr_storage, socklen_t>> addresses_;
   napi_ref completions_ = nullptr;

@@ -37,7 +37,7 @@ import {
 } from "../bench/harness.js";
 import { generatedFiles } from "../bench/http-files.js";
 import { microRows, microTargets, type MicroResults } from "../bench/micro-suite.js";
-import { HEADER, invalidity, perCpuVs, rows, summarise, targets, type Sample, type Workload } from "../bench/report.js";
+import { HEADER, invalidity, perCpuVs, rows, summarise, targets, type Sample, type Target, type Workload } from "../bench/report.js";
 import { BODY, Framer, RESPONSE, RESPONSE_CLOSE } from "../bench/servers/http.js";
 import { childEnv, compileForChildren } from "./support/child.js";
 
@@ -282,6 +282,26 @@ describe("bench report", () => {
     const layer = targets(summarise(withLayer, [...servers, "asyncio-protocol", "asyncio-streams"]), withLayer);
     expect(layer.find((t) => t.name.includes("asyncio-protocol ≥ 1.5× node-net"))?.met).toBe(true);
     expect(layer.find((t) => t.name.includes("asyncio-streams ≥ 1.3× python-uvloop-streams"))?.met).toBeNull();
+    expect(verdict("keep-alive: seed000-proactor ≥ 1.3× seed000-sock")).toBeNull();
+    expect(verdict("seed000-proactor makes ≤ 0.2 system calls")).toBeNull();
+    const withProactor = [
+      ...samples,
+      sample(1, "seed000-proactor", "keepalive", 5),
+      sample(1, "seed000-sock", "close", 20),
+      sample(1, "seed000-proactor", "close", 18),
+    ];
+    const proactorServers = [...servers, "seed000-proactor"];
+    const proactor = (counts: Map<string, number>, part: string): Target | undefined =>
+      targets(summarise(withProactor, proactorServers, counts), withProactor).find((t) => t.name.includes(part));
+    const keepalive = proactor(new Map(), "keep-alive: seed000-proactor ≥ 1.3× seed000-sock");
+    expect([keepalive?.met, keepalive?.detail]).toEqual([true, "1.60× (rounds 1.60×–1.60×); 5.00 vs 8.00 µs/req"]);
+    expect(proactor(new Map(), "connection per request: seed000-proactor ≥ 1.3× seed000-sock")?.met).toBe(false);
+    expect(proactor(new Map(), "≤ 0.2 system calls")).toMatchObject({ met: null, detail: "not counted (strace unavailable)" });
+    expect(proactor(new Map([["seed000-proactor", 0.15]]), "≤ 0.2 system calls")).toMatchObject({
+      met: true,
+      detail: "0.15 syscalls/req (strace, separate short run)",
+    });
+    expect(proactor(new Map([["seed000-proactor", 1.02]]), "≤ 0.2 system calls")?.met).toBe(false);
     expect(verdict("peak RSS below node-net's")).toBe(true);
     expect(verdict("idle connections: seed003-socket")).toBeNull();
     // the tuned servers did not run: their targets are not printed

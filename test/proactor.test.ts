@@ -68,6 +68,57 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop's own behaviour (%s)
     });
   });
 
+  // Each poll request reports once; the next wait re-arms it. An attached loop waits only when the
+  // ring has completions, so after a batch that used one up nothing re-armed it (the Protocol
+  // layer's readers then hung), unless a timer or a callback happened to run another batch.
+  it("a reader is reported again for data that comes after its callback ran, with nothing else on the loop", async () => {
+    const loop = make(mode);
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const [a, b] = pair().map(track) as [SocketType, SocketType];
+        const got: string[] = [];
+        let wake = (): void => {};
+        loop.addReader(a, () => {
+          got.push(a.recv(16).toString());
+          wake();
+        });
+        for (const word of ["one", "two", "three"]) {
+          const reported = new Promise<void>((resolve) => (wake = resolve));
+          // Sent from a Node timer, so that no loop timer or callback runs a batch meanwhile.
+          setTimeout(() => b.send(Buffer.from(word)), 5);
+          await reported;
+        }
+        loop.removeReader(a);
+        expect(got).toEqual(["one", "two", "three"]);
+      },
+      5,
+    );
+  });
+
+  it.runIf(mode === "proactor-attached")("a reader whose callback detached the loop is reported again once it is attached again", async () => {
+    const loop = make(mode);
+    const [a, b] = pair().map(track) as [SocketType, SocketType];
+    const got: string[] = [];
+    let wake = (): void => {};
+    loop.addReader(a, () => {
+      got.push(a.recv(16).toString());
+      loop.detach();
+      wake();
+    });
+    for (const word of ["one", "two"]) {
+      const reported = new Promise<void>((resolve) => (wake = resolve));
+      loop.attach();
+      setTimeout(() => b.send(Buffer.from(word)), 5);
+      const timeout = setTimeout(() => wake(), 5000);
+      await reported;
+      clearTimeout(timeout);
+    }
+    loop.removeReader(a);
+    expect(got).toEqual(["one", "two"]);
+  });
+
   it("cancellation races lose no byte: every byte sent is received or kept for the next receive", async () => {
     const loop = make(mode);
     await drive(loop, mode, async () => {

@@ -3,12 +3,15 @@
  * Protocol on `loop.createServer` (the loop owns the thread via run()): dataReceived feeds the
  * framer and writes the response pieces; an echo that outruns the peer pauses reading at the
  * transport's high-water mark until resumeWriting. Same framing and bytes as every bench server
- * (./http.ts); the twin of bench/py/asyncio_servers.py's Protocol server.
+ * (./http.ts); the twin of bench/py/asyncio_servers.py's Protocol server. `--proactor` runs it on
+ * ProactorEventLoop (its readers and writers as io_uring poll requests), the
+ * asyncio-protocol-proactor row.
  *
- * usage: node dist/bench/servers/asyncio-protocol.js [port]   prints "READY <port>"
+ * usage: node dist/bench/servers/asyncio-protocol.js [--proactor] [port]   prints "READY <port>"
  */
 import { Protocol, run, type Transport } from "../../lib/index.js";
 import { Framer, portArgument, ready } from "./http.js";
+import { loopOptions } from "./loop-choice.js";
 
 class HttpProtocol extends Protocol {
   #transport!: Transport;
@@ -42,4 +45,4 @@ await run(async (loop) => {
   ready(Array.isArray(address) ? address[1] : 0);
   loop.addSignalHandler("SIGTERM", () => server.close());
   await server.serveForever();
-});
+}, loopOptions());

@@ -143,7 +143,8 @@ export class Framer {
 
 /** The port from argv[2] or PORT (0, the default, picks a free one). */
 export function portArgument(): number {
-  const raw = process.argv[2] ?? process.env.PORT ?? "0";
+  // The first argument that is not a flag (see loop-choice.ts for --proactor).
+  const raw = process.argv.slice(2).find((arg) => !arg.startsWith("--")) ?? process.env.PORT ?? "0";
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port: ${raw}`);
   return port;

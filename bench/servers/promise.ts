@@ -3,12 +3,15 @@
  * (the loop owns the thread, like asyncio.run), `await loop.sockAccept(server)` in a loop, one
  * async handler per client doing `await loop.sockRecv(client, 65536)` and
  * `await loop.sockSendall(client, response)` until EOF (or until a "Connection: close" request has
- * been answered). Same framing and bytes as every bench server (./http.ts).
+ * been answered). Same framing and bytes as every bench server (./http.ts). `--proactor` runs the
+ * same program on ProactorEventLoop (`run(main, { loopFactory })`: the sock* calls as io_uring
+ * completions), the seed000-proactor row.
  *
- * usage: node dist/bench/servers/promise.js [port]   prints "READY <port>"
+ * usage: node dist/bench/servers/promise.js [--proactor] [port]   prints "READY <port>"
  */
 import { SOL_SOCKET, SO_REUSEADDR, Socket, run, type EventLoop } from "../../lib/index.js";
 import { Framer, portArgument, ready } from "./http.js";
+import { loopOptions } from "./loop-choice.js";
 
 async function handleClient(loop: EventLoop, client: Socket): Promise<void> {
   const framer = new Framer();
@@ -41,4 +44,4 @@ await run(async (loop) => {
     const [client] = await loop.sockAccept(server);
     void handleClient(loop, client);
   }
-});
+}, loopOptions());

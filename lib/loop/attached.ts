@@ -64,6 +64,8 @@ export class AttachedDriver<L extends LoopObject> implements DriverHooks {
       this.detach();
       throw error;
     }
+    // What the last wait (an owned run's, or a batch that detached) reported is re-armed now.
+    selector._batchDone();
     if (core.ready.length > 0) this.readyAdded();
     this.timersChanged();
   }
@@ -171,6 +173,7 @@ export class AttachedDriver<L extends LoopObject> implements DriverHooks {
       loops.dispatching = previous;
     }
     if (core.hooks !== this) return;
+    core.selector._batchDone();
     if (this.#stoppedWatchers.size > 0) this.#restartWatchers();
     if (core.ready.length > 0) this.readyAdded();
     this.timersChanged();

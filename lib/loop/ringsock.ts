@@ -18,11 +18,12 @@ import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
 import { closedError, connectError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
-import { AF_INET6, AF_UNIX, SOCK_STREAM, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
+import { AF_INET6, AF_UNIX, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
+import { AGAIN, KeptBytes, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
 import { SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
@@ -32,33 +33,42 @@ const SLAB_POOL = 64;
 
 type Done = (res: number, flags: number) => void;
 
-/** What an aborted receive took after all: the next receive on the socket gets it first. */
-type Kept = [data: Buffer, address: SocketAddress | null];
-
 /** @internal The completion sock* calls of one ProactorEventLoop. */
 export class RingCalls<L extends LoopObject> {
   readonly #core: LoopCore<L>;
   readonly #ring: RingSelector<IoData>;
   readonly #checks: SockWaiter<L>;
-  readonly #ops = new Map<number, Done>();
+  /** Indexed by operation id: the call (or sockAccept's callback) an id belongs to until it is settled. */
+  readonly #ops: (RingOp | Done | undefined)[] = [undefined];
+  /** Ids settled, for reuse (an id is free only once its call can no longer cancel it). */
+  readonly #freeIds: number[] = [];
   readonly #accepts: RingAccepts<L>;
-  readonly #kept = new WeakMap<SocketLike, Kept[]>();
+  readonly #kept = new KeptBytes();
   readonly #slabs: Buffer[] = [];
-  #nextId = 1;
+  /** Completions of the last wait, [id, res, flags]..., settled together by one ready handle. */
+  #completed: number[] = [];
+  /** The other array of the pair #completed alternates with (no new array per wait). */
+  #spare: number[] = [];
+  readonly #settleHandle: Handle;
+  readonly #finishRecv: Finish = (op, res) => this.#takeBytes(op.buffer as Buffer, res, op.syscall);
+  readonly #keepRecv = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, this.#takeBytes(op.buffer as Buffer, res, op.syscall), null);
   #flushQueued = false;
 
   constructor(core: LoopCore<L>, ring: RingSelector<IoData>) {
     this.#core = core;
     this.#ring = ring;
     this.#checks = new SockWaiter(core);
+    this.#settleHandle = new Handle(core.loop, () => this.#settleCompleted(), []);
     ring.setSink((id, res, flags) => this.#complete(id, res, flags));
+    // The loop's close rejects every call still waiting (its ring is closed by then).
+    core.closeWaiters.add((error) => this.#closeAll(error));
     const host: RingHost<L> = {
       core,
       ring,
       prepare: (sock, op, options) => this.#checks.prepare(sock, op, options),
       newId: () => this.#newId(),
-      register: (id, done) => this.#ops.set(id, done),
-      unregister: (id) => this.#ops.delete(id),
+      register: (id, done) => (this.#ops[id] = done),
+      unregister: (id) => this.#freeId(id),
       started: () => this.#started(),
     };
     this.#accepts = new RingAccepts(host);
@@ -67,7 +77,9 @@ export class RingCalls<L extends LoopObject> {
   /** The loop closed (its ring with it): connections queued for nobody are closed. */
   close(): void {
     this.#accepts.close();
-    this.#ops.clear();
+    this.#ops.length = 1;
+    this.#freeIds.length = 0;
+    this.#completed = [];
     this.#slabs.length = 0;
   }
 
@@ -78,21 +90,87 @@ export class RingCalls<L extends LoopObject> {
   /**
    * A completion from the ring's wait: its call settles in this batch's turn, after the callbacks
    * queued before the wait (as a reader's callback would run), so an abort queued before it still
-   * counts (and keeps what the receive took).
+   * counts (and keeps what the receive took). One handle settles all of one wait's completions.
    */
   #complete(id: number, res: number, flags: number): void {
-    const done = this.#ops.get(id);
-    if (done === undefined) return;
-    if ((flags & CQE_F_MORE) === 0) this.#ops.delete(id);
-    this.#core.push(new Handle(this.#core.loop, done as (...args: unknown[]) => unknown, [res, flags]));
+    if (this.#ops[id] === undefined) return;
+    const completed = this.#completed;
+    if (completed.length === 0) this.#core.push(this.#settleHandle);
+    completed.push(id, res, flags);
     if (this.#ring.inflight === 0) this.#core.ioChanged(-1, 0, false);
   }
 
+  #settleCompleted(): void {
+    const completed = this.#completed;
+    this.#completed = this.#spare;
+    for (let i = 0; i < completed.length; i += 3) {
+      const id = completed[i]!;
+      const res = completed[i + 1]!;
+      const flags = completed[i + 2]!;
+      const entry = this.#ops[id];
+      if (entry === undefined) continue;
+      if (typeof entry === "function") {
+        if ((flags & CQE_F_MORE) === 0) this.#freeId(id);
+        try {
+          entry(res, flags);
+        } catch (exception) {
+          this.#core.callExceptionHandler({ message: "Exception in a sockAccept completion", exception });
+        }
+      } else this.#settle(entry, res);
+    }
+    completed.length = 0;
+    this.#spare = completed;
+  }
+
+  #settle(op: RingOp, res: number): void {
+    this.#freeId(op.id);
+    const signal = op.signal;
+    // Cancelled: by an abort, or by close() of the socket (which cancels its operations first).
+    if (res === RING_ECANCELED) return this.#reject(op, op.aborted ? abortError(signal!) : closedError(op.syscall));
+    if (op.aborted) {
+      if (res > 0) op.keep?.(op, res);
+      return this.#reject(op, abortError(signal!));
+    }
+    let value: unknown;
+    try {
+      value = op.finish(op, res);
+    } catch (error) {
+      return this.#reject(op, error);
+    }
+    if (value !== AGAIN) {
+      if (op.onAbort !== null) signal!.removeEventListener("abort", op.onAbort);
+      op.resolve(value);
+    } else if (signal?.aborted) this.#reject(op, abortError(signal));
+    else this.#submit(op);
+  }
+
+  #reject(op: RingOp, error: unknown): void {
+    if (op.onAbort !== null) op.signal!.removeEventListener("abort", op.onAbort);
+    op.reject(error);
+  }
+
+  #closeAll(error: Error): void {
+    const ops = this.#ops;
+    for (let id = 1; id < ops.length; id++) {
+      const entry = ops[id];
+      if (entry !== undefined && typeof entry !== "function") {
+        ops[id] = undefined;
+        this.#reject(entry, error);
+      }
+    }
+  }
+
   #newId(): number {
-    let id = this.#nextId;
-    while (this.#ops.has(id)) id = id >= 0x7fffffff ? 1 : id + 1;
-    this.#nextId = id >= 0x7fffffff ? 1 : id + 1;
-    return id;
+    const id = this.#freeIds.pop();
+    if (id !== undefined) return id;
+    this.#ops.push(undefined);
+    return this.#ops.length - 1;
+  }
+
+  #freeId(id: number): void {
+    if (this.#ops[id] === undefined) return;
+    this.#ops[id] = undefined;
+    this.#freeIds.push(id);
   }
 
   /** After a submission: an attached loop keeps the process alive for it and submits it this tick. */
@@ -113,95 +191,78 @@ export class RingCalls<L extends LoopObject> {
   }
 
   /**
-   * One operation: `start(id)` submits it, `done(res)` turns its completion into the result (or
-   * throws). Aborted: it rejects with an AbortError once the ring says how it ended, and what a
-   * receive took after all goes to `keep` (for the socket's next receive).
+   * Submits `op` under a new id (resubmissions too); false when it was rejected instead (the
+   * ring refused it: no slot, or its arguments).
    */
-  #op<T>(
+  #submit(op: RingOp): boolean {
+    const id = this.#newId();
+    op.id = id;
+    let r: number;
+    try {
+      r = op.start(this.#ring, op);
+    } catch (error) {
+      this.#reject(op, error);
+      this.#freeIdUnused(id);
+      return false;
+    }
+    if (r < 0) {
+      this.#reject(op, systemError(r, op.syscall));
+      this.#freeIdUnused(id);
+      return false;
+    }
+    this.#ops[id] = op;
+    this.#started();
+    return true;
+  }
+
+  /** An id handed out whose operation never started. */
+  #freeIdUnused(id: number): void {
+    this.#ops[id] = undefined;
+    this.#freeIds.push(id);
+  }
+
+  /**
+   * One call's operation: submitted now, settled by its completion (`op.finish`). Aborted: it
+   * rejects with an AbortError once the ring says how it ended, and what a receive took after all
+   * goes to `op.keep` (for the socket's next receive).
+   */
+  #op<T>(op: RingOp): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => {
+      op.resolve = resolve as (value: unknown) => void;
+      op.reject = reject;
+    });
+    if (this.#submit(op) && op.signal !== undefined) {
+      const signal = op.signal;
+      op.onAbort = () => {
+        op.aborted = true;
+        if (this.#ring.cancel(op.id) === 0) this.#kick();
+      };
+      signal.addEventListener("abort", op.onAbort, { once: true });
+    }
+    return promise;
+  }
+
+  /** An operation whose start and finish are given as closures (the calls off the hot path). */
+  #generic<T>(
     syscall: string,
     signal: AbortSignal | undefined,
     start: (id: number) => number,
-    done: (res: number, id: number) => T,
+    finish: (res: number, id: number) => T,
     keep?: (res: number, id: number) => void,
   ): Promise<T> {
-    const core = this.#core;
-    return new Promise<T>((resolve, reject) => {
-      const id = this.#newId();
-      let aborted = false;
-      const settle = (): void => {
-        signal?.removeEventListener("abort", onAbort);
-        core.closeWaiters.delete(onClose);
-      };
-      const onAbort = (): void => {
-        aborted = true;
-        if (this.#ring.cancel(id) === 0) this.#kick();
-      };
-      const onClose = (error: Error): void => {
-        this.#ops.delete(id);
-        settle();
-        reject(error);
-      };
-      this.#ops.set(id, (res) => {
-        settle();
-        // Cancelled: by an abort, or by close() of the socket (which cancels its operations first).
-        if (res === RING_ECANCELED) reject(aborted ? abortError(signal!) : closedError(syscall));
-        else if (aborted) {
-          if (res > 0) keep?.(res, id);
-          reject(abortError(signal!));
-        } else
-          try {
-            resolve(done(res, id));
-          } catch (error) {
-            reject(error);
-          }
-      });
-      let r: number;
-      try {
-        r = start(id);
-      } catch (error) {
-        this.#ops.delete(id);
-        reject(error);
-        return;
-      }
-      if (r < 0) {
-        this.#ops.delete(id);
-        reject(systemError(r, syscall));
-        return;
-      }
-      this.#started();
-      core.closeWaiters.add(onClose);
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
-  }
-
-  /** Keeps what an aborted receive took (a copy), for the socket's next receive call. */
-  #keep(sock: SocketLike, data: Buffer, address: SocketAddress | null): void {
-    const list = this.#kept.get(sock);
-    if (list === undefined) this.#kept.set(sock, [[data, address]]);
-    else list.push([data, address]);
-  }
-
-  /** What an aborted receive kept, up to n bytes (a stream keeps the rest; a datagram is cut, as recv cuts it), or undefined. */
-  #takeKept(sock: SocketLike, n: number): Kept | undefined {
-    const list = this.#kept.get(sock);
-    if (list === undefined) return undefined;
-    const [data, address] = list[0]!;
-    if (data.length > n && sock.type === SOCK_STREAM) {
-      list[0] = [data.subarray(n), address];
-    } else {
-      list.shift();
-      if (list.length === 0) this.#kept.delete(sock);
-    }
-    return [data.length > n ? data.subarray(0, n) : data, address];
-  }
-
-  /** Copies kept bytes into the caller's buffer; returns the count. */
-  static #fill(buffer: BufferLike, length: number, data: Buffer): number {
-    return data.copy(Buffer.from(buffer.buffer, buffer.byteOffset, length));
-  }
-
-  static #copyOut(buffer: BufferLike, res: number): Buffer {
-    return Buffer.from(Buffer.from(buffer.buffer, buffer.byteOffset, res));
+    return this.#op(
+      new RingOp(
+        syscall,
+        signal,
+        (_ring, op) => start(op.id),
+        (op, res) => finish(res, op.id),
+        keep === undefined ? null : (op, res) => keep(res, op.id),
+        -1,
+        null,
+        0,
+        0,
+      ),
+    );
   }
 
   #slab(n: number): Buffer {
@@ -227,16 +288,10 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, n);
+    const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept[0]);
     const slab = this.#slab(n);
-    return this.#op(
-      "recv",
-      options?.signal,
-      (id) => this.#ring.recv(id, fd, slab, 0, n),
-      (res) => this.#takeBytes(slab, res, "recv"),
-      (res) => this.#keep(sock, this.#takeBytes(slab, res, "recv"), null),
-    );
+    return this.#op(new RingOp("recv", options?.signal, startRecv, this.#finishRecv, this.#keepRecv, fd, slab, 0, n, sock));
   }
 
   recvInto(sock: SocketLike, buffer: BufferLike, options: SockOptions | undefined): Promise<number> {
@@ -248,12 +303,7 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#op(
-      "recv",
-      options?.signal,
-      (id) => this.#ring.recv(id, fd, buffer, 0, length),
-      (res) => count(res, "recv"),
-    );
+    return this.#op(new RingOp("recv", options?.signal, startRecv, finishCount, null, fd, buffer, 0, length));
   }
 
   recvfrom(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<[Buffer, SocketAddress | null]> {
@@ -264,15 +314,15 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, n);
+    const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept);
     const slab = this.#slab(n);
-    return this.#op(
+    return this.#generic(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, slab, 0, n),
       (res, id) => [this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)],
-      (res, id) => this.#keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
+      (res, id) => this.#kept.keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
     );
   }
 
@@ -285,14 +335,14 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    const kept = this.#takeKept(sock, length);
-    if (kept !== undefined) return Promise.resolve([RingCalls.#fill(buffer, length, kept[0]), kept[1]]);
-    return this.#op(
+    const kept = this.#kept.take(sock, length);
+    if (kept !== undefined) return Promise.resolve([fill(buffer, length, kept[0]), kept[1]]);
+    return this.#generic(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, buffer, 0, length),
       (res, id) => [count(res, "recvfrom"), this.#ring.takeAddress(id)],
-      (res, id) => this.#keep(sock, RingCalls.#copyOut(buffer, res), this.#ring.takeAddress(id)),
+      (res, id) => this.#kept.keep(sock, copyOut(buffer, res), this.#ring.takeAddress(id)),
     );
   }
 
@@ -308,7 +358,7 @@ export class RingCalls<L extends LoopObject> {
       return Promise.reject(error);
     }
     const send = (): Promise<number> =>
-      this.#op(
+      this.#generic(
         "sendto",
         options?.signal,
         (id) => this.#ring.sendmsg(id, fd, bytes, 0, bytes.byteLength, sock.family, args),
@@ -322,23 +372,20 @@ export class RingCalls<L extends LoopObject> {
     return send();
   }
 
-  async sendall(sock: SocketLike, data: string | BufferLike, options: SockOptions | undefined): Promise<void> {
-    const fd = this.#checks.prepare(sock, "send", options);
-    const bytes = toBytes(data);
-    const signal = options?.signal;
-    const length = bytes.byteLength;
-    let sent = 0;
-    // One send per round, resubmitted from where the last one stopped until all is sent.
-    while (sent < length) {
-      if (signal?.aborted) throw abortError(signal);
-      const offset = sent;
-      sent += await this.#op(
-        "send",
-        signal,
-        (id) => this.#ring.send(id, fd, bytes, offset, length - offset),
-        (res) => count(res, "send"),
-      );
+  sendall(sock: SocketLike, data: string | BufferLike, options: SockOptions | undefined): Promise<void> {
+    let fd: number;
+    let bytes: BufferLike;
+    try {
+      fd = this.#checks.prepare(sock, "send", options);
+      bytes = toBytes(data);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (bytes.byteLength === 0) return Promise.resolve();
+    // One send at a time, resubmitted from where the last one stopped until all is sent.
+    return this.#op(new RingOp("send", signal, startSend, finishSendall, null, fd, bytes, 0, bytes.byteLength));
   }
 
   connect(sock: SocketLike, address: unknown, options: SockOptions | undefined): Promise<void> {
@@ -352,7 +399,7 @@ export class RingCalls<L extends LoopObject> {
     }
     const [host, port] = args;
     const connect = (): Promise<void> =>
-      this.#op(
+      this.#generic(
         "connect",
         options?.signal,
         (id) => this.#ring.connect(id, fd, sock.family, args),
@@ -377,10 +424,4 @@ export class RingCalls<L extends LoopObject> {
     const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
     args[0] = address;
   }
-}
-
-/** A byte count, or the syscall's error. */
-function count(res: number, syscall: string): number {
-  if (res < 0) throw systemError(res, syscall);
-  return res;
 }
