@@ -10,7 +10,7 @@
  * - memory per idle connection and peak RSS under connection churn (seed 003 against node:net);
  * - C on io_uring against C on epoll (whether a completion-based loop moves the limit);
  * - the micro-benchmarks (bench/micro-suite.ts) against CPython.
- * `--full` adds the tuned raw-fd servers (tuned-*), node-net-2 (the noise floor) and every
+ * `--full` adds the tuned raw-fd servers (tuned-*) and every
  * workload (pipelined, 1 MiB echo, latency at a fixed rate, idle for every server).
  *
  * Server pinned to CPU 1, load generator (wrk, or bench/c/loadgen) to CPU 0; the server's own CPU

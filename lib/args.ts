@@ -62,6 +62,15 @@ export function argTypeError(name: string, expected: string, value: unknown): Er
   return codedError("ERR_INVALID_ARG_TYPE", `The "${name}" argument must be ${expected}. Received ${describe(value)}`, "TypeError");
 }
 
+/** options[name] as a boolean: `fallback` when absent, else ERR_INVALID_ARG_TYPE unless a boolean. */
+export function optionalBoolOption(options: object, name: string, fallback: boolean): boolean {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean")
+    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.${name}" property must be of type boolean. Received ${describe(value)}`, "TypeError");
+  return value;
+}
+
 /** An integer in [min, max], else ERR_INVALID_ARG_TYPE (not a number) or ERR_OUT_OF_RANGE. */
 export function checkInt(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number") throw argTypeError(name, "of type number", value);

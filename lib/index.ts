@@ -114,6 +114,7 @@ export type {
   NativeBinding,
   NativeConstants,
   NativePoller,
+  NativeUring,
   NativeWatcher,
   PollFunction,
   SocketAddress,

@@ -26,7 +26,7 @@ import {
   type AddressInput,
 } from "./socket.js";
 import { formatAddress } from "./addresses.js";
-import { checkInt, describe } from "./args.js";
+import { checkInt, describe, optionalBoolOption } from "./args.js";
 
 export type { AddrInfo } from "./native.js";
 
@@ -148,14 +148,6 @@ export function hasDualstackIpv6(): boolean {
   }
 }
 
-function optionalBoolean(options: Record<string, unknown>, name: string): boolean {
-  const value = options[name];
-  if (value === undefined) return false;
-  if (typeof value !== "boolean")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.${name}" property must be of type boolean. Received ${describe(value)}`, "TypeError");
-  return value;
-}
-
 /**
  * Python's socket.create_server(address, family=AF_INET, backlog=None, reuse_port=False,
  * dualstack_ipv6=False): a SOCK_STREAM Socket bound to `address` and listening, blocking (or with
@@ -173,8 +165,8 @@ export function createServer(address: AddressInput, options?: CreateServerOption
   const opts = (options ?? {}) as Record<string, unknown>;
   const family = opts.family === undefined ? AF_INET : checkFamily(opts.family);
   const backlog = opts.backlog === undefined ? undefined : checkInt("options.backlog", opts.backlog, -0x80000000, 0x7fffffff);
-  const reusePort = optionalBoolean(opts, "reusePort");
-  const dualstack = optionalBoolean(opts, "dualstackIpv6");
+  const reusePort = optionalBoolOption(opts, "reusePort", false);
+  const dualstack = optionalBoolOption(opts, "dualstackIpv6", false);
   if (reusePort && SO_REUSEPORT === undefined) throw codedError("ERR_INVALID_ARG_VALUE", "SO_REUSEPORT is not supported on this platform", "TypeError");
   if (dualstack) {
     if (family !== AF_INET6) throw codedError("ERR_INVALID_ARG_VALUE", "dualstackIpv6 requires the AF_INET6 family", "TypeError");

@@ -248,10 +248,10 @@ class UringPoller final : public Poller {
 
   int Close() override {
     if (!open_) return 0;
-    for (auto& entry : ops_) RequestCancel(entry.second.get());
+    CancelIds(OpIds());
     int64_t deadline = MonotonicMs() + 10000;
     while (!ops_.empty() && MonotonicMs() < deadline) {
-      for (auto& entry : ops_) RequestCancel(entry.second.get());
+      CancelIds(OpIds());
       int r = SubmitAndWaitOne(200);
       DrainToStash();
       if (r < 0 && r != -EINTR && r != -ETIME && r != -EBUSY && r != -EAGAIN) break;
@@ -262,7 +262,10 @@ class UringPoller final : public Poller {
         CloseFd(c.res);
       }
     stash_.clear();
-    for (auto& entry : ops_) ReleaseRef(entry.second.get());  // only after a failed wait above
+    // Operations still here are those whose completions never came (the wait above failed or
+    // timed out): the kernel may still write into their buffers while io_uring_queue_exit tears
+    // the ring down, so their references are left alive (a leak) rather than released.
+    for (auto& entry : ops_) entry.second->buffer = nullptr;
     ops_.clear();
     pool_.clear();
     byFd_.clear();
@@ -382,8 +385,7 @@ class UringPoller final : public Poller {
     for (;;) {
       auto it = byFd_.find(fd);
       if (it == byFd_.end() || it->second.empty() || MonotonicMs() >= deadline) break;
-      std::vector<int32_t> ids = it->second;  // Account() edits the list
-      for (int32_t id : ids) RequestCancel(ops_[id].get());
+      CancelIds(it->second);
       int r = SubmitAndWaitOne(200);
       DrainToStash();
       flush = false;
@@ -491,6 +493,24 @@ class UringPoller final : public Poller {
         sqe->user_data = MakeData(kTagWake, wakeGen_, static_cast<uint32_t>(wakeFd_));
         wakeArmed_ = true;
       }
+    }
+  }
+
+  // The ids of every operation in flight.
+  std::vector<int32_t> OpIds() const {
+    std::vector<int32_t> ids;
+    ids.reserve(ops_.size());
+    for (const auto& entry : ops_) ids.push_back(entry.first);
+    return ids;
+  }
+
+  // Asks the kernel to cancel each of `ids` still in flight. Takes a copy: a full submission
+  // queue makes RequestCancel flush, which can account completions and so end operations (and
+  // edit ops_ and byFd_) while this goes through the list.
+  void CancelIds(std::vector<int32_t> ids) {
+    for (int32_t id : ids) {
+      auto it = ops_.find(id);
+      if (it != ops_.end()) RequestCancel(it->second.get());
     }
   }
 

@@ -23,7 +23,7 @@ import {
   Socket,
   type AddressInput,
 } from "../socket.js";
-import { checkInt, describe } from "../args.js";
+import { checkInt, describe, optionalBoolOption } from "../args.js";
 import type { StreamProtocol } from "./protocols.js";
 import { Server, type ProtocolFactory } from "./server.js";
 import { checkSignal } from "../loop/base.js";
@@ -96,14 +96,6 @@ async function listenAddresses(host: string | readonly string[] | undefined | nu
   return all;
 }
 
-function optionalBool(options: object, name: string, fallback: boolean): boolean {
-  const value = (options as Record<string, unknown>)[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean")
-    throw codedError("ERR_INVALID_ARG_TYPE", `The "options.${name}" property must be of type boolean. Received ${describe(value)}`, "TypeError");
-  return value;
-}
-
 /** asyncio's loop.create_server: a Server listening on host:port (or on options.sock), serving at once unless startServing is false. */
 export async function createServer(
   loop: EventLoop,
@@ -114,9 +106,9 @@ export async function createServer(
 ): Promise<Server> {
   checkFactory(protocolFactory);
   const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
-  const reuseAddress = optionalBool(options, "reuseAddress", true);
-  const reusePort = optionalBool(options, "reusePort", false);
-  const start = optionalBool(options, "startServing", true);
+  const reuseAddress = optionalBoolOption(options, "reuseAddress", true);
+  const reusePort = optionalBoolOption(options, "reusePort", false);
+  const start = optionalBoolOption(options, "startServing", true);
   if (reusePort && SO_REUSEPORT === undefined) throw codedError("ERR_INVALID_ARG_VALUE", "SO_REUSEPORT is not supported on this platform", "TypeError");
   const sockets: Socket[] = [];
   if (options.sock !== undefined) {
@@ -167,7 +159,7 @@ export async function createUnixServer(
 ): Promise<Server> {
   checkFactory(protocolFactory);
   const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
-  const start = optionalBool(options, "startServing", true);
+  const start = optionalBoolOption(options, "startServing", true);
   let sock: Socket;
   const paths: string[] = [];
   if (options.sock !== undefined) {

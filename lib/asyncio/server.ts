@@ -3,7 +3,7 @@
  * connection per wake-up (one batch syscall for up to ACCEPT_BATCH of them), wraps each in a
  * Transport with a protocol from the factory, and counts the live ones so waitClosed() can wait
  * for them. Out of fds (EMFILE...) the accept error goes through the loop's exception handler,
- * which backs the reader off as it does for any reader (lib/loop.ts), so the server survives it.
+ * which backs the reader off as it does for any reader (lib/loop/io.ts), so the server survives it.
  */
 import { constants as osConstants } from "node:os";
 import { unlinkSync } from "node:fs";

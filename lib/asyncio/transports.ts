@@ -12,7 +12,7 @@ import { codedError, systemError } from "../errors.js";
 import type { EventLoop } from "../loop/loop.js";
 import type { SocketAddress } from "../native.js";
 import { AF_UNIX, IPPROTO_TCP, SHUT_WR, TCP_NODELAY, type Socket } from "../socket.js";
-import { describe } from "../args.js";
+import { describe, toBytes } from "../args.js";
 import { recvChunk, recvIntoBytes, sendView, sendvBytes, wouldBlock } from "../sockio.js";
 import type { BufferedProtocol, Protocol, StreamProtocol } from "./protocols.js";
 
@@ -36,11 +36,11 @@ export interface TransportOwner {
 /** Bytes a transport's write() takes: a Buffer or any other view, or a string (UTF-8). */
 export type WriteData = string | ArrayBufferView;
 
+/** The bytes of write()'s data as a byte view (the shared data check, args.ts's toBytes). */
 function toView(data: WriteData): Uint8Array {
-  if (typeof data === "string") return Buffer.from(data, "utf8");
   if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw codedError("ERR_INVALID_ARG_TYPE", `The "data" argument must be a string, Buffer, TypedArray, or DataView. Received ${describe(data)}`, "TypeError");
+  const view = toBytes(data as string | NodeJS.ArrayBufferView); // checked there: a view or a string
+  return view instanceof Uint8Array ? view : new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /** Checks a high/low water pair as asyncio does; returns [high, low]. */

@@ -1,6 +1,6 @@
 /**
- * lib/asyncio/wait-for.ts — the module-level waitFor and timeout on the running loop (the
- * EventLoop-bound forms live in timeouts.ts, which imports nothing of lib/loop.ts).
+ * lib/asyncio/wait-for.ts — the module-level waitFor, on the running loop (the EventLoop-bound
+ * form and loop.timeout live in timeouts.ts, which imports no value of lib/loop/).
  */
 import { getRunningLoop } from "../loop/events.js";
 import { waitForOn, type Awaitable } from "./timeouts.js";

@@ -72,6 +72,7 @@ export class RingAccepts<L extends LoopObject> {
     const queue = q;
     while (queue.fds.length > 0) {
       const accepted = this.#wrap(queue.sock, queue.fds.shift()!);
+      if (accepted instanceof Error) return Promise.reject(accepted);
       if (accepted !== null) return Promise.resolve(accepted);
     }
     const core = this.#host.core;
@@ -135,7 +136,8 @@ export class RingAccepts<L extends LoopObject> {
         q.fds.push(res);
         while (q.waiters.length > 0 && q.fds.length > 0) {
           const accepted = this.#wrap(q.sock, q.fds.shift()!);
-          if (accepted !== null) q.waiters.shift()!.resolve(accepted);
+          if (accepted instanceof Error) q.waiters.shift()!.reject(accepted);
+          else if (accepted !== null) q.waiters.shift()!.resolve(accepted);
         }
       }
     } else if (res === RING_ECANCELED || q.sock.fileno() !== q.fd) {
@@ -162,18 +164,21 @@ export class RingAccepts<L extends LoopObject> {
     if (q.id === 0 && !q.backoff && q.waiters.length > 0 && !this.#host.core.closed) this.#armAccept(q);
   }
 
-  /** The accepted fd as a non-blocking Socket with its peer's address, or null (closed) if the peer is gone already. */
-  #wrap(sock: SocketLike, fd: number): [Socket, SocketAddress] | null {
+  /**
+   * The accepted fd as a non-blocking Socket with its peer's address; null (closed) if the peer
+   * is gone already; any other failure as the Error the waiter gets (the fd closed too).
+   */
+  #wrap(sock: SocketLike, fd: number): [Socket, SocketAddress] | null | Error {
     let accepted: Socket | undefined;
     try {
       accepted = sock instanceof Socket ? wrapNewFd(sock.family, sock.type, sock.proto, fd, 0) : new Socket(sock.family, sock.type, sock.proto ?? 0, fd);
       if (!(sock instanceof Socket)) accepted.setblocking(false);
       return [accepted, accepted.getpeername() as SocketAddress];
-    } catch {
-      // ENOTCONN: reset before it was taken (accept's ECONNABORTED); the next one is waited for.
+    } catch (error) {
       if (accepted !== undefined) accepted.close();
       else closeFd(fd);
-      return null;
+      // ENOTCONN: reset before it was taken (accept's ECONNABORTED); the next one is waited for.
+      return (error as NodeJS.ErrnoException).code === "ENOTCONN" ? null : (error as Error);
     }
   }
 }

@@ -11,8 +11,6 @@
  * promise settles. sockAccept is the exception: one multishot accept per listener feeds a queue,
  * so an aborted accept rejects at once and the connection waits in the queue for the next call.
  */
-import { isIP } from "node:net";
-import { lookup } from "node:dns/promises";
 
 import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
@@ -24,7 +22,7 @@ import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
 import { AGAIN, KeptBytes, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
-import { SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
+import { SockWaiter, resolveWithDns, resolvesWithDns, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
 const SLAB_SIZE = 65536;
@@ -364,8 +362,8 @@ export class RingCalls<L extends LoopObject> {
         (id) => this.#ring.sendmsg(id, fd, bytes, 0, bytes.byteLength, sock.family, args),
         (res) => count(res, "sendto"),
       );
-    if (this.#resolvesWithDns(sock, args[0]))
-      return this.#resolve(sock, args).then(() => {
+    if (resolvesWithDns(sock, args[0], this.#core.attached))
+      return resolveWithDns(sock, args).then(() => {
         fd = this.#checks.prepare(sock, "sendto", options);
         return send();
       });
@@ -407,21 +405,11 @@ export class RingCalls<L extends LoopObject> {
           if (res < 0) throw connectError(res, host, port);
         },
       );
-    if (this.#resolvesWithDns(sock, args[0]))
-      return this.#resolve(sock, args).then(() => {
+    if (resolvesWithDns(sock, args[0], this.#core.attached))
+      return resolveWithDns(sock, args).then(() => {
         fd = this.#checks.prepare(sock, "connect", options);
         return connect();
       });
     return connect();
-  }
-
-  /** As sock.ts: a host name is resolved with node:dns while attached, by getaddrinfo otherwise. */
-  #resolvesWithDns(sock: SocketLike, host: string): boolean {
-    return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#core.attached;
-  }
-
-  async #resolve(sock: SocketLike, args: NativeAddress): Promise<void> {
-    const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
-    args[0] = address;
   }
 }

@@ -5,8 +5,6 @@
  * checks are Socket's own (lib/sockio.ts, lib/args.ts, lib/addresses.ts, lib/sendfile.ts), as
  * CPython's sock_recv calls sock.recv: nothing here checks a buffer, an address or data itself.
  */
-import { isIP } from "node:net";
-import { lookup } from "node:dns/promises";
 
 import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
@@ -32,7 +30,7 @@ import {
 } from "../sockio.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { ACCEPT_RETRY_MAX, ACCEPT_RETRY_MIN, isExhaustion } from "./io.js";
-import { AGAIN, SockWaiter, type SockOptions, type SocketLike } from "./sockwait.js";
+import { AGAIN, SockWaiter, resolveWithDns, resolvesWithDns, type SockOptions, type SocketLike } from "./sockwait.js";
 
 /** @internal The sock* calls of one loop. */
 export class SockCalls<L extends LoopObject> {
@@ -206,7 +204,7 @@ export class SockCalls<L extends LoopObject> {
       };
       return this.#waiter.attempt(sock, target, true, step, options?.signal);
     };
-    if (this.#resolvesWithDns(sock, args[0])) return this.#resolve(sock, args).then(() => send(this.#waiter.prepare(sock, "sendto", options)));
+    if (resolvesWithDns(sock, args[0], this.#core.attached)) return resolveWithDns(sock, args).then(() => send(this.#waiter.prepare(sock, "sendto", options)));
     return send(fd);
   }
 
@@ -268,25 +266,9 @@ export class SockCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#resolvesWithDns(sock, args[0]))
-      return this.#resolve(sock, args).then(() => this.#connect(sock, this.#waiter.prepare(sock, "connect", options), args, options?.signal));
+    if (resolvesWithDns(sock, args[0], this.#core.attached))
+      return resolveWithDns(sock, args).then(() => this.#connect(sock, this.#waiter.prepare(sock, "connect", options), args, options?.signal));
     return this.#connect(sock, fd, args, options?.signal);
-  }
-
-  /**
-   * Whether a host name is resolved with node:dns (attached, not an IP literal) before a connect or
-   * sendto. While the loop owns the thread the syscall's own getaddrinfo resolves it, blocking the
-   * loop for the lookup: this predates Node's work running inside the owned loop, where node:dns
-   * would now work too (its errors have other codes: ENOTFOUND where getaddrinfo gives EAI_*).
-   */
-  #resolvesWithDns(sock: SocketLike, host: string): boolean {
-    return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && this.#core.attached;
-  }
-
-  /** Replaces args[0], a host name, by its address from node:dns (the caller checks the loop, socket and signal again after). */
-  async #resolve(sock: SocketLike, args: NativeAddress): Promise<void> {
-    const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
-    args[0] = address;
   }
 
   #connect(sock: SocketLike, fd: number, args: NativeAddress, signal: AbortSignal | undefined): Promise<void> {

@@ -5,10 +5,15 @@
  * the loop drops the registration. A settled call's registration is parked for the next call on
  * the fd (io.ts); a stream read that drained the socket makes the next one wait at once.
  */
+import { isIP } from "node:net";
+import { lookup } from "node:dns/promises";
+
+import type { NativeAddress } from "../addresses.js";
 import { describe, foreignSocket } from "../args.js";
 import { closedError, codedError } from "../errors.js";
 import { abortError, checkSignal, type LoopCore, type LoopObject } from "./base.js";
 import { IoHandle } from "./handles.js";
+import { AF_INET6, AF_UNIX } from "../socket.js";
 
 /**
  * What the sock* calls need of a socket: the Socket class has it. `F` is the address family's type,
@@ -160,4 +165,21 @@ export class SockWaiter<L extends LoopObject> {
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+/**
+ * @internal Whether a sock* call resolves `host` with node:dns before its syscall: a host name
+ * (not an address, not a Unix path) while the loop is attached. While the loop owns the thread
+ * the syscall's own getaddrinfo resolves it, blocking the loop for the lookup: this predates
+ * Node's work running inside the owned loop, where node:dns would now work too (its errors have
+ * other codes: ENOTFOUND where getaddrinfo gives EAI_*).
+ */
+export function resolvesWithDns(sock: SocketLike, host: string, attached: boolean): boolean {
+  return sock.family !== AF_UNIX && host !== "" && isIP(host) === 0 && attached;
+}
+
+/** @internal Replaces args[0], a host name, by its address from node:dns (the caller checks the loop, socket and signal again after). */
+export async function resolveWithDns(sock: SocketLike, args: NativeAddress): Promise<void> {
+  const { address } = await lookup(args[0], { family: sock.family === AF_INET6 ? 6 : 4 });
+  args[0] = address;
 }
