@@ -227,44 +227,27 @@ export function closeFd(fd: number): void {
 
 // ---------------------------------------------------------------------------------------------
 // The transports' syscalls (lib/asyncio/): non-throwing, as recvBytes, for the per-request path.
-// The binding object has too many properties for V8 to keep them "fast" (it is a dictionary):
-// every `native.x` load is a hash lookup. The per-request calls are read off it once here.
-
-const nativeRecv = native.recv;
-const nativeSend = native.send;
-const nativeWritev = native.writev;
 
 /**
- * One stream recv into the receive slab: the bytes (a view of the slab, as recvBytes gives),
- * empty at the end of the stream, or -errno. The slab is replaced when less than SLAB_READ_MAX
- * bytes of room are left, so a recv may return up to the slab's free room.
+ * One stream recv into the receive slab's free room (at least SLAB_READ_MAX bytes: readBuffer
+ * replaces a fuller slab): the bytes (a view of the slab, as recvBytes gives), empty at the end of
+ * the stream, or -errno.
  */
 export function recvChunk(fd: number): Buffer | number {
-  if (SLAB_SIZE - slabOffset < SLAB_READ_MAX) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    slabMemory = slab.buffer;
-    slabOffset = 0;
-  }
+  const into = readBuffer(SLAB_READ_MAX);
   const offset = slabOffset;
-  const n = nativeRecv(fd, slab, offset);
-  if (n <= 0) return n === 0 ? Buffer.allocUnsafe(0) : n;
-  slabOffset = (offset + n + 7) & ~7;
-  return viewOf(slabMemory, offset, n);
+  const n = native.recv(fd, into, offset);
+  return n < 0 ? n : takeBytes(into, offset, n);
 }
 
 /** One send(2) of all of `data`: the count written or -errno (never SIGPIPE). */
 export function sendView(fd: number, data: BufferLike): number {
-  return nativeSend(fd, data);
+  return native.send(fd, data);
 }
 
 /** A gathered send (sendmsg) of every buffer in order: the count written or -errno. */
 export function sendvBytes(fd: number, buffers: readonly BufferLike[]): number {
-  return nativeWritev(fd, buffers);
-}
-
-/** recv(2) into buffer[0, length): the count read (0 at the end of the stream) or -errno. */
-export function recvIntoBytes(fd: number, buffer: BufferLike, length: number): number {
-  return nativeRecv(fd, buffer, 0, length);
+  return native.writev(fd, buffers);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { EventLoop } from "../loop/loop.js";
 import type { SocketAddress } from "../native.js";
 import { AF_UNIX, IPPROTO_TCP, SHUT_WR, TCP_NODELAY, type Socket } from "../socket.js";
 import { describe, toBytes } from "../args.js";
-import { recvChunk, recvIntoBytes, sendView, sendvBytes, wouldBlock } from "../sockio.js";
+import { recvChunk, recvInto, sendView, sendvBytes, wouldBlock } from "../sockio.js";
 import type { BufferedProtocol, Protocol, StreamProtocol } from "./protocols.js";
 
 /** asyncio's default high-water mark of a write buffer. */
@@ -146,7 +146,7 @@ export class Transport {
     } catch (error) {
       return this.#fatal(error, "getBuffer() failed");
     }
-    const n = recvIntoBytes(this.#fd, buffer, buffer.length);
+    const n = recvInto(this.#fd, buffer, buffer.length);
     if (n < 0) {
       if (!wouldBlock(n)) this.#fatal(systemError(n, "recv"), "read failed");
       return;
