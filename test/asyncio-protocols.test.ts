@@ -13,6 +13,7 @@ import {
   SOL_SOCKET,
   SO_SNDBUF,
   type EventLoop,
+  Socket as SocketClass,
   type Socket,
   type SocketAddress,
   type Transport,
@@ -360,6 +361,28 @@ describe.each(MODES)("Protocol over TCP (%s)", (mode: Mode) => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("connection arguments", () => {
+  it("reject an address beside options.sock, a path that is not a string and a bad backlog, with codes", async () => {
+    const loop = make("owned");
+    await drive(loop, "owned", async () => {
+      const sock = new SocketClass();
+      try {
+        const code = (error: unknown): unknown => (error as NodeJS.ErrnoException).code;
+        await expect(loop.createConnection(() => new Protocol(), "127.0.0.1", 1, { sock }).catch(code)).resolves.toBe("ERR_INVALID_ARG_VALUE");
+        await expect(loop.createServer(() => new Protocol(), "127.0.0.1", 0, { sock }).catch(code)).resolves.toBe("ERR_INVALID_ARG_VALUE");
+        await expect(loop.createUnixConnection(() => new Protocol(), "/tmp/x", { sock }).catch(code)).resolves.toBe("ERR_INVALID_ARG_VALUE");
+        await expect(loop.createUnixServer(() => new Protocol(), "/tmp/x", { sock }).catch(code)).resolves.toBe("ERR_INVALID_ARG_VALUE");
+        await expect(loop.createUnixConnection(() => new Protocol(), 42 as never).catch(code)).resolves.toBe("ERR_INVALID_ARG_TYPE");
+        await expect(loop.createUnixServer(() => new Protocol(), 42 as never).catch(code)).resolves.toBe("ERR_INVALID_ARG_TYPE");
+        await expect(loop.createServer(() => new Protocol(), "127.0.0.1", 0, { backlog: "x" as never }).catch(code)).resolves.toBe("ERR_INVALID_ARG_TYPE");
+        await expect(loop.createUnixServer(() => new Protocol(), null, { backlog: -1 }).catch(code)).resolves.toBe("ERR_OUT_OF_RANGE");
+      } finally {
+        sock.close();
+      }
+    });
   });
 });
 

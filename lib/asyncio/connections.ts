@@ -71,6 +71,28 @@ function checkStreamSocket(sock: unknown): Socket {
   return sock;
 }
 
+/**
+ * options.sock, checked, when a call is given one in place of its address (`what`: "host/port"
+ * or "path", whose argument must then be absent); undefined when it is not given.
+ */
+function givenSock(options: { sock?: Socket }, what: string, address: unknown): Socket | undefined {
+  if (options.sock === undefined) return undefined;
+  if (address !== undefined && address !== null)
+    throw codedError("ERR_INVALID_ARG_VALUE", `${what} and options.sock can not be specified at the same time`, "TypeError");
+  return checkStreamSocket(options.sock);
+}
+
+/** The path argument of the Unix calls: a string. */
+function checkPath(path: unknown): string {
+  if (typeof path !== "string") throw codedError("ERR_INVALID_ARG_TYPE", `The "path" argument must be of type string. Received ${describe(path)}`, "TypeError");
+  return path;
+}
+
+/** options.backlog: asyncio's 100 when absent. */
+function checkBacklog(options: { backlog?: number }): number {
+  return options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+}
+
 /** The addresses a host names: literals as they are, names through node:dns (all families). */
 export async function resolveHost(host: string): Promise<[family: number, address: string][]> {
   const literal = isIP(host);
@@ -105,16 +127,15 @@ export async function createServer(
   options: CreateServerOptions = {},
 ): Promise<Server> {
   checkFactory(protocolFactory);
-  const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+  const backlog = checkBacklog(options);
   const reuseAddress = optionalBoolOption(options, "reuseAddress", true);
   const reusePort = optionalBoolOption(options, "reusePort", false);
   const start = optionalBoolOption(options, "startServing", true);
   if (reusePort && SO_REUSEPORT === undefined) throw codedError("ERR_INVALID_ARG_VALUE", "SO_REUSEPORT is not supported on this platform", "TypeError");
   const sockets: Socket[] = [];
-  if (options.sock !== undefined) {
-    if (host !== undefined && host !== null)
-      throw codedError("ERR_INVALID_ARG_VALUE", "host/port and options.sock can not be specified at the same time", "TypeError");
-    sockets.push(checkStreamSocket(options.sock));
+  const given = givenSock(options, "host/port", host);
+  if (given !== undefined) {
+    sockets.push(given);
   } else {
     const listenPort = port === undefined || port === null ? 0 : checkInt("port", port, 0, 65535);
     const addresses = await listenAddresses(host);
@@ -158,31 +179,26 @@ export async function createUnixServer(
   options: CreateUnixServerOptions = {},
 ): Promise<Server> {
   checkFactory(protocolFactory);
-  const backlog = options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+  const backlog = checkBacklog(options);
   const start = optionalBoolOption(options, "startServing", true);
-  let sock: Socket;
   const paths: string[] = [];
-  if (options.sock !== undefined) {
-    if (path !== undefined && path !== null)
-      throw codedError("ERR_INVALID_ARG_VALUE", "path and options.sock can not be specified at the same time", "TypeError");
-    sock = checkStreamSocket(options.sock);
-  } else {
-    if (typeof path !== "string")
-      throw codedError("ERR_INVALID_ARG_TYPE", `The "path" argument must be of type string. Received ${describe(path)}`, "TypeError");
+  let sock = givenSock(options, "path", path);
+  if (sock === undefined) {
+    const unixPath = checkPath(path);
     try {
-      if (lstatSync(path).isSocket()) unlinkSync(path);
+      if (lstatSync(unixPath).isSocket()) unlinkSync(unixPath);
     } catch {
       // Nothing there: the usual case.
     }
     sock = new Socket(AF_UNIX, SOCK_STREAM);
     try {
-      sock.bind(path);
+      sock.bind(unixPath);
       sock.setblocking(false);
     } catch (error) {
       sock.close();
       throw error;
     }
-    paths.push(path);
+    paths.push(unixPath);
   }
   const server = new Server(loop, [sock], protocolFactory, backlog, paths);
   if (start) await server.startServing();
@@ -221,12 +237,8 @@ export async function createConnection<P extends StreamProtocol>(
 ): Promise<[Transport, P]> {
   checkFactory(protocolFactory);
   const signal = checkSignal(options);
-  let sock: Socket;
-  if (options.sock !== undefined) {
-    if (host !== undefined && host !== null)
-      throw codedError("ERR_INVALID_ARG_VALUE", "host/port and options.sock can not be specified at the same time", "TypeError");
-    sock = checkStreamSocket(options.sock);
-  } else {
+  let sock = givenSock(options, "host/port", host);
+  if (sock === undefined) {
     if (typeof host !== "string")
       throw codedError("ERR_INVALID_ARG_TYPE", `The "host" argument must be of type string. Received ${describe(host)}`, "TypeError");
     const remotePort = checkInt("port", port, 0, 65535);
@@ -267,16 +279,11 @@ export async function createUnixConnection<P extends StreamProtocol>(
 ): Promise<[Transport, P]> {
   checkFactory(protocolFactory);
   const signal = checkSignal(options);
-  let sock: Socket;
-  if (options.sock !== undefined) {
-    if (path !== undefined && path !== null)
-      throw codedError("ERR_INVALID_ARG_VALUE", "path and options.sock can not be specified at the same time", "TypeError");
-    sock = checkStreamSocket(options.sock);
-  } else {
-    if (typeof path !== "string")
-      throw codedError("ERR_INVALID_ARG_TYPE", `The "path" argument must be of type string. Received ${describe(path)}`, "TypeError");
+  let sock = givenSock(options, "path", path);
+  if (sock === undefined) {
+    const unixPath = checkPath(path);
     sock = new Socket(AF_UNIX, SOCK_STREAM);
-    await connectSocket(loop, sock, path, signal);
+    await connectSocket(loop, sock, unixPath, signal);
   }
   return makeClient(loop, sock, protocolFactory);
 }
