@@ -10,6 +10,7 @@
 #include "backend.h"
 #include "errors.h"
 #include "exports.h"
+#include "poll_bits.h"
 #include "state.h"
 #include "wait.h"
 
@@ -22,21 +23,6 @@ int PollRetrying(pollfd* fds, nfds_t count, int timeoutMs) {
   return WaitRetrying(timeoutMs, [&](int ms) { return poll(fds, count, ms); });
 }
 
-inline short BitsToPoll(unsigned interest) {
-  short ev = 0;
-  if (interest & kRead) ev |= POLLIN;
-  if (interest & kWrite) ev |= POLLOUT;
-  return ev;
-}
-
-// As epoll: any bit but IN counts as WRITE, any bit but OUT as READ (so HUP, ERR, NVAL give both).
-inline unsigned PollToBits(short revents) {
-  unsigned bits = 0;
-  if (revents & ~POLLIN) bits |= kWrite;
-  if (revents & ~POLLOUT) bits |= kRead;
-  return bits;
-}
-
 class PollPoller final : public Poller {
  public:
   int Fileno() const override { return -1; }
@@ -45,7 +31,7 @@ class PollPoller final : public Poller {
     if (closed_) return -EBADF;
     if (index_.count(fd)) return -EEXIST;
     index_.emplace(fd, fds_.size());
-    fds_.push_back(pollfd{fd, BitsToPoll(interest), 0});
+    fds_.push_back(pollfd{fd, static_cast<short>(BitsToPoll(interest)), 0});
     interest_.push_back(interest);
     return 0;
   }
@@ -54,7 +40,7 @@ class PollPoller final : public Poller {
     if (closed_) return -EBADF;
     auto it = index_.find(fd);
     if (it == index_.end()) return -ENOENT;
-    fds_[it->second].events = BitsToPoll(interest);
+    fds_[it->second].events = static_cast<short>(BitsToPoll(interest));
     interest_[it->second] = interest;
     return 0;
   }
@@ -96,7 +82,7 @@ class PollPoller final : public Poller {
       short revents = fds_[i].revents;
       if (revents == 0) continue;
       out[2 * count] = fds_[i].fd;
-      out[2 * count + 1] = static_cast<int32_t>(PollToBits(revents) & interest_[i]);
+      out[2 * count + 1] = static_cast<int32_t>(PollToBits(static_cast<unsigned short>(revents)) & interest_[i]);
       ++count;
     }
     return static_cast<int>(count);

@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "poll_bits.h"
 #include "sockaddr.h"
 #include "wait.h"
 #endif
@@ -85,21 +86,6 @@ struct Registration {
   uint32_t gen = 0;
   bool armed = false;
 };
-
-// Python's rule, as the epoll backend: any bit but IN counts as WRITE, any bit but OUT as READ.
-inline unsigned PollToBits(uint32_t ev) {
-  unsigned bits = 0;
-  if (ev & ~static_cast<uint32_t>(POLLIN)) bits |= kWrite;
-  if (ev & ~static_cast<uint32_t>(POLLOUT)) bits |= kRead;
-  return bits;
-}
-
-inline unsigned BitsToPoll(unsigned interest) {
-  unsigned ev = 0;
-  if (interest & kRead) ev |= POLLIN;
-  if (interest & kWrite) ev |= POLLOUT;
-  return ev;
-}
 
 // Multishot accept needs Linux 5.19; no probe tells, so the release is read.
 bool KernelAtLeast(int major, int minor) {
@@ -614,7 +600,7 @@ class UringPoller final : public Poller {
       reg.armed = false;
       if (c.res < 0) return;  // the fd was closed (EBADF): its registration is gone, as epoll's
       rearm_.push_back(fd);
-      unsigned bits = PollToBits(static_cast<uint32_t>(c.res)) & reg.interest;
+      unsigned bits = PollToBits(static_cast<unsigned>(c.res)) & reg.interest;
       if (bits != 0) {
         out[2 * *n] = fd;
         out[2 * *n + 1] = static_cast<int32_t>(bits);
