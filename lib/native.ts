@@ -274,6 +274,8 @@ export interface NativeBinding {
   acceptBatch(fd: number, out: Int32Array, nonblock?: boolean): number;
   /** Bytes read into buffer[offset, offset+length) (0 at EOF) or -errno. */
   recv(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
+  /** As recv, into bytes [offset, offset+length) of an ArrayBuffer itself (no view): a cheaper argument to look into. */
+  recvArrayBuffer(fd: number, arrayBuffer: ArrayBuffer, offset?: number, length?: number, flags?: number): number;
   /** Bytes written from buffer[offset, offset+length) or -errno; never raises SIGPIPE. */
   send(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
   /** As recv, with the sender's address: [bytes, address] (null when the kernel gives none) or -errno. */

@@ -68,11 +68,15 @@ static bool ReadNumber(const Napi::CallbackInfo& info, size_t index, double* out
 }
 
 static int64_t CheckedInteger(const Napi::CallbackInfo& info, const char* name, double d, int64_t min, int64_t max) {
-  if (!std::isfinite(d) || std::floor(d) != d || d < static_cast<double>(min) || d > static_cast<double>(max)) {
-    ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
-               NumberText(d));
+  // Comparisons first (NaN fails them, and the cast below is defined only for a double inside
+  // int64's range: 0x1p63 is INT64_MAX + 1 rounded); then a truncating cast that loses nothing is
+  // an integer. No floor or isfinite call: this runs for every fd, offset and length.
+  if (d >= static_cast<double>(min) && d <= static_cast<double>(max) && d < 0x1p63) {
+    int64_t i = static_cast<int64_t>(d);
+    if (static_cast<double>(i) == d) return i;
   }
-  return static_cast<int64_t>(d);
+  ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
+             NumberText(d));
 }
 
 int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
@@ -136,8 +140,14 @@ ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* nam
   size_t elements = 0;
   napi_value arraybuffer;
   size_t byteOffset = 0;
-  // napi_get_typedarray_info refuses anything but a TypedArray (napi_invalid_arg) without
-  // throwing, so a Buffer costs one call; only a DataView or a wrong value asks again.
+  // napi_get_buffer_info takes any ArrayBufferView in Node (node::Buffer::HasInstance) and gives
+  // its byte length: one call, without napi_get_typedarray_info's walk through the element types.
+  // Where it refuses (a runtime that takes Buffers and Uint8Arrays only), the typed-array and
+  // DataView calls below answer; neither throws for a wrong value (napi_invalid_arg).
+  if (napi_get_buffer_info(env, v, &data, &length) == napi_ok) {
+    if (data == nullptr) length = 0;  // detached or zero-length
+    return ByteView{static_cast<uint8_t*>(data), length};
+  }
   if (napi_get_typedarray_info(env, v, &type, &elements, &data, &arraybuffer, &byteOffset) == napi_ok) {
     size_t elementSize = 1;
     switch (type) {
@@ -159,6 +169,16 @@ ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* nam
       ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
   }
   if (data == nullptr) length = 0;  // detached or zero-length
+  return ByteView{static_cast<uint8_t*>(data), length};
+}
+
+ByteView ArrayBufferArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  void* data = nullptr;
+  size_t length = 0;
+  // One call: napi_get_arraybuffer_info refuses anything else (napi_invalid_arg) without throwing.
+  if (index >= info.Length() || napi_get_arraybuffer_info(info.Env(), info[index], &data, &length) != napi_ok)
+    ThrowType(info, index, name, "an instance of ArrayBuffer");
+  if (data == nullptr) length = 0;  // detached
   return ByteView{static_cast<uint8_t*>(data), length};
 }
 

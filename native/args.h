@@ -43,6 +43,8 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const c
 
 // Any ArrayBufferView (Buffer, TypedArray, DataView). A detached buffer has length 0.
 ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* name);
+// An ArrayBuffer (not a view, not a SharedArrayBuffer). A detached one has length 0.
+ByteView ArrayBufferArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 // An Int32Array or Uint32Array (element view as int32).
 Int32View Int32ArrayArg(const Napi::CallbackInfo& info, size_t index, const char* name);
 

@@ -6,6 +6,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 namespace ns {
@@ -19,6 +20,18 @@ std::string ErrnoDescription(int err);
 // Builds the Error Node would build for a failed system call (err is a positive errno).
 Napi::Error SystemError(Napi::Env env, int err, const char* syscall);
 [[noreturn]] void ThrowSystemError(Napi::Env env, int err, const char* syscall);
+
+// A hot-path call's result: a count, an fd or -errno, as a Number. Made as an int32 (a small
+// integer V8 holds without allocating), and as a double only past int32's range.
+inline Napi::Value CountOrErrno(Napi::Env env, int64_t n) {
+  napi_value v;
+  if (n >= INT32_MIN && n <= INT32_MAX) {
+    napi_create_int32(env, static_cast<int32_t>(n), &v);
+  } else {
+    napi_create_double(env, static_cast<double>(n), &v);
+  }
+  return Napi::Value(env, v);
+}
 
 // Builds an Error with a string code; kind selects TypeError or RangeError.
 enum class ErrorKind { Error, TypeError, RangeError };

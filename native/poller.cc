@@ -132,7 +132,7 @@ class PollerWrap final : public Napi::ObjectWrap<PollerWrap> {
     Poller& poller = Live(env);
     int n = owned_ != nullptr ? OwnedWait(owned_, poller, out.data, capacity, timeoutMs)
                               : poller.Wait(out.data, capacity, timeoutMs);
-    return Napi::Number::New(env, n);
+    return CountOrErrno(env, n);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

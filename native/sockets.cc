@@ -315,7 +315,7 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   bool nonblock = OptionalBoolArg(info, 1, "nonblock", true);
   int c = AcceptOne(fd, nonblock, nullptr, nullptr);
   if (c >= 0) TrackFd(DataOf(info), c);
-  return Napi::Number::New(env, c);
+  return CountOrErrno(env, c);
 }
 
 // acceptAddress(fd, nonblock = true): [fd, address] or -errno.
@@ -327,10 +327,10 @@ Napi::Value AcceptAddress(const Napi::CallbackInfo& info) {
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
   int c = AcceptOne(fd, nonblock, &ss, &len);
-  if (c < 0) return Napi::Number::New(env, c);
+  if (c < 0) return CountOrErrno(env, c);
   TrackFd(DataOf(info), c);
   Napi::Array pair = Napi::Array::New(env, 2);
-  pair.Set(0u, Napi::Number::New(env, c));
+  pair.Set(0u, CountOrErrno(env, c));
   pair.Set(1u, AddressToJs(env, ss, len));
   return pair;
 }
@@ -365,8 +365,23 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
   int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
   for (;;) {
     ssize_t n = recv(fd, view.data, view.length, flags);
-    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    if (n >= 0) return CountOrErrno(env, n);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
+  }
+}
+
+// recvArrayBuffer(fd, arrayBuffer, offset?, length?, flags?): as recv, into an ArrayBuffer
+// itself. Its bytes are found with one cheap call where a view costs several: lib/sockio.ts reads
+// every small recv this way into its receive slab's ArrayBuffer.
+Napi::Value RecvArrayBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info, 0);
+  ByteView view = SliceArgs(info, 2, ArrayBufferArg(info, 1, "arrayBuffer"));
+  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
+  for (;;) {
+    ssize_t n = recv(fd, view.data, view.length, flags);
+    if (n >= 0) return CountOrErrno(env, n);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
   }
 }
 
@@ -378,8 +393,8 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
   int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
   for (;;) {
     ssize_t n = send(fd, view.data, view.length, flags | MSG_NOSIGNAL);
-    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    if (n >= 0) return CountOrErrno(env, n);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
   }
 }
 
@@ -401,7 +416,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
       pair.Set(1u, len == 0 ? env.Null() : AddressToJs(env, ss, len));
       return pair;
     }
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
   }
 }
 
@@ -417,8 +432,8 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   socklen_t len = AddressFromArgs(info, 6, family, &ss);
   for (;;) {
     ssize_t n = sendto(fd, view.data, view.length, flags | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&ss), len);
-    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    if (n >= 0) return CountOrErrno(env, n);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
   }
 }
 
@@ -481,8 +496,8 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   msg.msg_iovlen = count;
   for (;;) {
     ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL);
-    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
-    if (errno != EINTR) return Napi::Number::New(env, -errno);
+    if (n >= 0) return CountOrErrno(env, n);
+    if (errno != EINTR) return CountOrErrno(env, -errno);
   }
 }
 
@@ -729,9 +744,9 @@ Napi::Value SendFile(const Napi::CallbackInfo& info) {
   size_t chunk = static_cast<size_t>(std::min<int64_t>(count, 0x7ffff000));
   for (;;) {
     ssize_t n = sendfile(out, in, &position, chunk);
-    if (n >= 0) return Napi::Number::New(env, static_cast<double>(n));
+    if (n >= 0) return CountOrErrno(env, n);
     if (errno == EINTR) continue;
-    if (errno != EINVAL && errno != ENOSYS) return Napi::Number::New(env, -errno);
+    if (errno != EINVAL && errno != ENOSYS) return CountOrErrno(env, -errno);
     break;
   }
 #endif
@@ -772,6 +787,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"acceptAddress", AcceptAddress},
       {"acceptBatch", AcceptBatch},
       {"recv", Recv},
+      {"recvArrayBuffer", RecvArrayBuffer},
       {"send", Send},
       {"recvfrom", RecvFrom},
       {"sendto", SendTo},

@@ -422,6 +422,45 @@ describe("recv, send, writev", () => {
     }
   });
 
+  it("recvArrayBuffer reads into a window of an ArrayBuffer itself, with recv's checks", () => {
+    const [a, b] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    try {
+      const memory = new ArrayBuffer(16);
+      const bytes = new Uint8Array(memory).fill(0x2e);
+      lowlevel.send(a, Buffer.from("hello world"));
+      waitReady(b);
+      expect(lowlevel.recvArrayBuffer(b, memory, 4, 5)).toBe(5);
+      expect(Buffer.from(bytes).toString("latin1")).toBe("....hello.......");
+      expect(lowlevel.recvArrayBuffer(b, memory, 10)).toBe(6); // no length: to the end
+      expect(Buffer.from(bytes).toString("latin1")).toBe("....hello. world");
+      expect(lowlevel.recvArrayBuffer(b, memory)).toBe(-c.EAGAIN);
+      lowlevel.send(a, Buffer.from("pk"));
+      waitReady(b);
+      expect(lowlevel.recvArrayBuffer(b, memory, 0, 2, c.MSG_PEEK)).toBe(2);
+      expect(lowlevel.recvArrayBuffer(b, memory, 2, 2)).toBe(2);
+      expect(Buffer.from(bytes.subarray(0, 4)).toString("latin1")).toBe("pkpk");
+      expectCode(() => lowlevel.recvArrayBuffer(b, memory, 17), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.recvArrayBuffer(b, memory, 12, 5), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.recvArrayBuffer(b, memory, 0, 4, -1), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.recvArrayBuffer(-1, memory), "ERR_OUT_OF_RANGE");
+      // Views are recv's; a SharedArrayBuffer is not an ArrayBuffer.
+      expectCode(() => lowlevel.recvArrayBuffer(b, bytes as unknown as ArrayBuffer), "ERR_INVALID_ARG_TYPE");
+      expectCode(() => lowlevel.recvArrayBuffer(b, new SharedArrayBuffer(4) as unknown as ArrayBuffer), "ERR_INVALID_ARG_TYPE");
+      expectCode(() => lowlevel.recvArrayBuffer(b, undefined as unknown as ArrayBuffer), "ERR_INVALID_ARG_TYPE");
+      // A detached ArrayBuffer is empty: any window past 0 is out of range.
+      const gone = new ArrayBuffer(8);
+      structuredClone(gone, { transfer: [gone] });
+      expectCode(() => lowlevel.recvArrayBuffer(b, gone, 0, 1), "ERR_OUT_OF_RANGE");
+      // (A zero-byte recv with nothing queued: 0, or EAGAIN as Linux answers.)
+      expect([0, -c.EAGAIN]).toContain(lowlevel.recvArrayBuffer(b, gone));
+      lowlevel.shutdown(a, c.SHUT_WR);
+      waitReady(b);
+      expect(lowlevel.recvArrayBuffer(b, memory)).toBe(0);
+    } finally {
+      closeAll(a, b);
+    }
+  });
+
   it("checks offset and length against the buffer's bounds (ERR_OUT_OF_RANGE)", () => {
     const [a, b] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
     try {
