@@ -130,6 +130,10 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   connect(id: number, fd: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.connect(this.#ring, id, fd, family, ...address));
   }
+  /** An operation that ends (RING_ECANCELED) only when cancelled: by cancel(id), by close(fd), or when the ring closes. */
+  watchClose(id: number, fd: number): number {
+    return this.#started(this.#ops.watchClose(this.#ring, id, fd));
+  }
   /** 0, or -ENOENT when the operation is no longer in flight (its completion is on its way). */
   cancel(id: number): number {
     return this.closed ? 0 : this.#ops.cancel(this.#ring, id);
