@@ -27,7 +27,7 @@ export const RING_ECANCELED = -125;
  * A worker's waits are cut into slices (so that Worker#terminate() can end the thread), which
  * BaseSelector ends early only for a ready fd; each wait also rewrites the completion count, so
  * the ring slices its waits itself (shorter than BaseSelector's slices, which it then never cuts)
- * and stops at the first slice that brings completions too.
+ * and stops at the first slice that brings completions too, or that the owned run cut short.
  */
 const WORKER_SLICE_MS = 100;
 
@@ -87,9 +87,14 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     if (isMainThread || !(forever || (typeof timeout === "number" && timeout * 1000 > WORKER_SLICE_MS))) return this.#deliver(super.select(timeout));
     const deadline = forever ? Infinity : performance.now() + timeout * 1000;
     for (;;) {
-      const left = deadline - performance.now();
-      const ready = super.select(Math.max(0, Math.min(WORKER_SLICE_MS, Math.ceil(left))) / 1000);
-      if (ready.length > 0 || this.#completions[0] !== 0 || left <= WORKER_SLICE_MS) return this.#deliver(ready);
+      const start = performance.now();
+      const left = deadline - start;
+      const slice = Math.max(0, Math.min(WORKER_SLICE_MS, Math.ceil(left)));
+      const ready = super.select(slice / 1000);
+      // A slice that ended early with nothing was cut by the owned run (owned.cc): Node's libuv
+      // loop has work, and waiting again would not let it run.
+      const cut = performance.now() - start < slice - 1;
+      if (ready.length > 0 || this.#completions[0] !== 0 || cut || left <= WORKER_SLICE_MS) return this.#deliver(ready);
     }
   }
 

@@ -37,6 +37,16 @@ describe.skipIf(!available)(`ProactorEventLoop in a worker thread${available ? "
   // The loop owns the worker's thread and waits with no timeout: longer than a worker's wait slice.
   it("run() with a ProactorEventLoop completes its operations in a worker", roundTrip);
 
+  // Node's work (here a message) cuts the wait of a loop that owns the thread short, slice or not.
+  it("a loop owning a worker's thread lets the worker get its messages", async () => {
+    const { worker, message, exited } = start("message");
+    expect(await message).toBe("ready");
+    const answer = new Promise((resolve) => worker.once("message", resolve));
+    worker.postMessage("hello");
+    expect(await answer).toBe("worker got hello");
+    expect(await exited).toBe(0);
+  });
+
   it.each(["owned", "attached", "exit"])(
     "a worker ending with operations in flight and its loop never closed (%s) leaves no fd behind, and the next worker works",
     async (scenario) => {
