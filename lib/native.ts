@@ -132,6 +132,8 @@ export interface NativeUring {
     ...address: unknown[]
   ): number;
   connect?(ring: NativePoller, id: number, fd: number, family: number, ...address: unknown[]): number;
+  /** An operation with nothing in the kernel, ended (-ECANCELED) only by cancel(), close(fd) or the ring's close: 0 or -errno. */
+  watchClose?(ring: NativePoller, id: number, fd: number): number;
   /** 0, -ENOENT (not in flight) or -EALREADY. */
   cancel?(ring: NativePoller, id: number): number;
   /** Submits what is queued without waiting, with the re-arms of the fds the last wait reported: the count or -errno. */

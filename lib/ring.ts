@@ -9,6 +9,8 @@
  * the attached driver flushes after each batch, so the poll requests the batch's reports used up
  * are re-armed once their callbacks have run).
  */
+import { isMainThread } from "node:worker_threads";
+
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
@@ -20,6 +22,14 @@ export type CompletionSink = (id: number, res: number, flags: number) => void;
 export const CQE_F_MORE = 2;
 /** -ECANCELED: the result of an operation the ring cancelled (Linux's number; the ring is Linux only). */
 export const RING_ECANCELED = -125;
+
+/**
+ * A worker's waits are cut into slices (so that Worker#terminate() can end the thread), which
+ * BaseSelector ends early only for a ready fd; each wait also rewrites the completion count, so
+ * the ring slices its waits itself (shorter than BaseSelector's slices, which it then never cuts)
+ * and stops at the first slice that brings completions too, or that the owned run cut short.
+ */
+const WORKER_SLICE_MS = 100;
 
 let unavailable: string | undefined;
 
@@ -72,7 +82,24 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   }
 
   override select(timeout?: number | null): SelectorReady<D, F>[] {
-    const ready = super.select(timeout);
+    const forever = timeout === undefined || timeout === null;
+    // Short waits, and bad timeouts (which throw there), are BaseSelector's alone.
+    if (isMainThread || !(forever || (typeof timeout === "number" && timeout * 1000 > WORKER_SLICE_MS))) return this.#deliver(super.select(timeout));
+    const deadline = forever ? Infinity : performance.now() + timeout * 1000;
+    for (;;) {
+      const start = performance.now();
+      const left = deadline - start;
+      const slice = Math.max(0, Math.min(WORKER_SLICE_MS, Math.ceil(left)));
+      const ready = super.select(slice / 1000);
+      // A slice that ended early with nothing was cut by the owned run (owned.cc): Node's libuv
+      // loop has work, and waiting again would not let it run.
+      const cut = performance.now() - start < slice - 1;
+      if (ready.length > 0 || this.#completions[0] !== 0 || cut || left <= WORKER_SLICE_MS) return this.#deliver(ready);
+    }
+  }
+
+  /** Hands the last wait's completions to the sink; returns the ready keys. */
+  #deliver(ready: SelectorReady<D, F>[]): SelectorReady<D, F>[] {
     const out = this.#completions;
     const count = out[0]!;
     if (count === 0) return ready;
@@ -129,6 +156,10 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   }
   connect(id: number, fd: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.connect(this.#ring, id, fd, family, ...address));
+  }
+  /** An operation that ends (RING_ECANCELED) only when cancelled: by cancel(id), by close(fd), or when the ring closes. */
+  watchClose(id: number, fd: number): number {
+    return this.#started(this.#ops.watchClose(this.#ring, id, fd));
   }
   /** 0, or -ENOENT when the operation is no longer in flight (its completion is on its way). */
   cancel(id: number): number {

@@ -60,7 +60,8 @@ inline uint64_t TagOf(uint64_t data) { return data >> 56; }
 inline uint32_t GenOf(uint64_t data) { return static_cast<uint32_t>((data >> 32) & 0xffffff); }
 inline uint32_t LowOf(uint64_t data) { return static_cast<uint32_t>(data); }
 
-enum class OpKind : uint8_t { Accept, Recv, Send, Connect, RecvMsg, SendMsg };
+// CloseWatch has nothing in the kernel: it ends when it is cancelled (see WatchClose).
+enum class OpKind : uint8_t { Accept, Recv, Send, Connect, RecvMsg, SendMsg, CloseWatch };
 
 struct Op {
   int32_t id = 0;
@@ -115,9 +116,15 @@ std::string RingShortcoming(io_uring& ring) {
     int op;
     const char* name;
   } needed[] = {
-      {IORING_OP_NOP, "NOP"},           {IORING_OP_POLL_ADD, "POLL_ADD"},   {IORING_OP_POLL_REMOVE, "POLL_REMOVE"},
-      {IORING_OP_ACCEPT, "ACCEPT"},     {IORING_OP_CONNECT, "CONNECT"},     {IORING_OP_RECV, "RECV"},
-      {IORING_OP_SEND, "SEND"},         {IORING_OP_RECVMSG, "RECVMSG"},     {IORING_OP_SENDMSG, "SENDMSG"},
+      {IORING_OP_NOP, "NOP"},
+      {IORING_OP_POLL_ADD, "POLL_ADD"},
+      {IORING_OP_POLL_REMOVE, "POLL_REMOVE"},
+      {IORING_OP_ACCEPT, "ACCEPT"},
+      {IORING_OP_CONNECT, "CONNECT"},
+      {IORING_OP_RECV, "RECV"},
+      {IORING_OP_SEND, "SEND"},
+      {IORING_OP_RECVMSG, "RECVMSG"},
+      {IORING_OP_SENDMSG, "SENDMSG"},
       {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
   };
   std::string missing;
@@ -222,7 +229,7 @@ class UringPoller final : public Poller {
       io_uring_for_each_cqe(&ring_, head, cqe) {
         Cqe probe{cqe->user_data, cqe->res, cqe->flags, OpKind::Recv};
         if (!Fits(probe, n, capacity, m, compCapacity)) break;
-        Cqe c = Account(*cqe);
+        Cqe c = Account(cqe->user_data, cqe->res, cqe->flags);
         Deliver(c, out, &n, comp, &m);
         ++seen;
       }
@@ -288,8 +295,8 @@ class UringPoller final : public Poller {
     return 0;
   }
 
-  int Transfer(int32_t id, int fd, OpKind kind, napi_ref buffer, ByteView view, int flags,
-               const sockaddr_storage* to, socklen_t toLen) {
+  int Transfer(int32_t id, int fd, OpKind kind, napi_ref buffer, ByteView view, int flags, const sockaddr_storage* to,
+               socklen_t toLen) {
     io_uring_sqe* sqe = GetSqe();
     if (sqe == nullptr) return -EBUSY;
     Op* op = NewOp(id, fd, kind, buffer);
@@ -325,6 +332,16 @@ class UringPoller final : public Poller {
     memcpy(&op->addr, &to, toLen);
     io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&op->addr), toLen);
     sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
+    return 0;
+  }
+
+  // An operation with nothing in the kernel, for a caller that holds something for fd between
+  // kernel operations: it ends with -ECANCELED when cancelled, by Cancel(id), by close(fd)
+  // (CancelFd) or by the ring's close, so the caller learns that fd was closed.
+  int WatchClose(int32_t id, int fd) {
+    if (!open_) return -EBADF;
+    if (fcntl(fd, F_GETFD) < 0) return -errno;
+    NewOp(id, fd, OpKind::CloseWatch, nullptr);
     return 0;
   }
 
@@ -372,6 +389,11 @@ class UringPoller final : public Poller {
       auto it = byFd_.find(fd);
       if (it == byFd_.end() || it->second.empty() || MonotonicMs() >= deadline) break;
       CancelIds(it->second);
+      auto left = byFd_.find(fd);
+      if (left == byFd_.end() || left->second.empty()) {  // close watches only: ended at once
+        flush = true;
+        break;
+      }
       int r = SubmitAndWaitOne(200);
       DrainToStash();
       flush = false;
@@ -422,28 +444,29 @@ class UringPoller final : public Poller {
     return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
 
-  // Submits and waits up to timeoutMs (-1 forever, 0 not at all) for one completion; a signal
-  // resumes the wait with the time left (wait.h's rule). Returns 0 or -errno.
+  // Submits and waits up to timeoutMs (-1 forever, 0 not at all) for one completion, with
+  // wait.h's EINTR rule. Returns 0 or -errno.
   int Enter(int timeoutMs) {
-    int64_t deadline = timeoutMs < 0 ? -1 : MonotonicMs() + timeoutMs;
-    for (;;) {
-      int r;
-      if (timeoutMs == 0) {
-        r = io_uring_submit(&ring_);
-      } else if (timeoutMs < 0) {
-        r = io_uring_submit_and_wait(&ring_, 1);
+    int r = WaitRetrying(timeoutMs, [this](int ms) {
+      int n;
+      if (ms == 0) {
+        n = io_uring_submit(&ring_);
+      } else if (ms < 0) {
+        n = io_uring_submit_and_wait(&ring_, 1);
       } else {
-        r = SubmitAndWaitOne(timeoutMs);
+        n = SubmitAndWaitOne(ms);
       }
-      if (r >= 0 || r == -ETIME) return 0;
-      if (r == -EINTR) {
-        if (timeoutMs == 0) return 0;
-        timeoutMs = RemainingMs(deadline);
-        continue;
-      }
-      if ((r == -EBUSY || r == -EAGAIN) && DrainToStash() > 0) return 0;
-      return r;
-    }
+      if (n == -ETIME || (n == -EINTR && ms == 0)) return 0;
+      // io_uring_enter reports how many requests it took even when a signal (or the timeout)
+      // then cut its wait short: with no completion that is an interrupted wait, resumed with
+      // the time left (which ends it at once after a timeout).
+      if (n >= 0 && ms != 0 && io_uring_cq_ready(&ring_) == 0) n = -EINTR;
+      if (n >= 0) return 0;
+      errno = -n;
+      return -1;
+    });
+    if ((r == -EBUSY || r == -EAGAIN) && DrainToStash() > 0) return 0;
+    return r < 0 ? r : 0;
   }
 
   void Arm(int fd, Registration& reg) {
@@ -502,6 +525,10 @@ class UringPoller final : public Poller {
 
   bool RequestCancel(Op* op) {
     if (op->cancelRequested) return true;
+    if (op->kind == OpKind::CloseWatch) {  // its completion, made here (this ends op)
+      stash_.push_back(Account(MakeData(kTagOp, 0, static_cast<uint32_t>(op->id)), -ECANCELED, 0));
+      return true;
+    }
     io_uring_sqe* sqe = GetSqe();
     if (sqe == nullptr) return false;
     io_uring_prep_cancel64(sqe, MakeData(kTagOp, 0, static_cast<uint32_t>(op->id)), 0);
@@ -537,8 +564,8 @@ class UringPoller final : public Poller {
 
   // The kernel's side of a completion, done once as it leaves the queue: an accepted fd is
   // tracked, a recvmsg's sender kept, and an operation's last completion frees its buffer.
-  Cqe Account(const io_uring_cqe& cqe) {
-    Cqe c{cqe.user_data, cqe.res, cqe.flags, OpKind::Recv};
+  Cqe Account(uint64_t data, int32_t res, uint32_t flags) {
+    Cqe c{data, res, flags, OpKind::Recv};
     if (TagOf(c.data) != kTagOp) return c;
     auto it = ops_.find(static_cast<int32_t>(LowOf(c.data)));
     if (it == ops_.end()) return c;
@@ -570,7 +597,7 @@ class UringPoller final : public Poller {
     unsigned seen = 0;
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
-      stash_.push_back(Account(*cqe));
+      stash_.push_back(Account(cqe->user_data, cqe->res, cqe->flags));
       ++seen;
     }
     io_uring_cq_advance(&ring_, seen);
@@ -702,42 +729,53 @@ Napi::Value AcceptOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ring->Accept(id, fd, multishot));
 }
 
-// recv/send/recvmsg(ring, id, fd, buffer, offset, length, flags?): 0 or -errno. The buffer is
-// held until the operation's completion.
-template <int Kind>
-Napi::Value TransferOp(const Napi::CallbackInfo& info) {
+// The leading arguments of recv, send, recvmsg and sendmsg: (ring, id, fd, buffer, offset,
+// length, flags?).
+struct TransferArgs {
+  UringPoller* ring;
+  int32_t id;
+  int fd;
+  ByteView view;
+  int flags;
+};
+
+TransferArgs TransferArgsOf(const Napi::CallbackInfo& info) {
+  TransferArgs args{};
+  args.ring = RingArg(info);
+  args.id = NewIdArg(info, args.ring);
+  args.fd = FdArgAt2(info);
+  args.view = SliceArgs(info, 4, BufferArg(info, 3, "buffer"));
+  args.flags = static_cast<int>(OptionalIntArg(info, 6, "flags", 0, INT32_MAX, 0));
+  return args;
+}
+
+// Submits the transfer once every argument is checked, holding the buffer (info[3]) until the
+// operation's last completion: 0 or -errno.
+Napi::Value SubmitTransfer(const Napi::CallbackInfo& info, const TransferArgs& args, OpKind kind,
+                           const sockaddr_storage* to, socklen_t toLen) {
   Napi::Env env = info.Env();
-  UringPoller* ring = RingArg(info);
-  int32_t id = NewIdArg(info, ring);
-  int fd = FdArgAt2(info);
-  ByteView view = SliceArgs(info, 4, BufferArg(info, 3, "buffer"));
-  int flags = static_cast<int>(OptionalIntArg(info, 6, "flags", 0, INT32_MAX, 0));
   napi_ref ref = nullptr;
   if (napi_create_reference(env, info[3], 1, &ref) != napi_ok)
     ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the buffer");
-  int r = ring->Transfer(id, fd, static_cast<OpKind>(Kind), ref, view, flags, nullptr, 0);
+  int r = args.ring->Transfer(args.id, args.fd, kind, ref, args.view, args.flags, to, toLen);
   if (r < 0) napi_delete_reference(env, ref);
   return Napi::Number::New(env, r);
+}
+
+// recv/send/recvmsg(ring, id, fd, buffer, offset, length, flags?): 0 or -errno.
+template <int Kind>
+Napi::Value TransferOp(const Napi::CallbackInfo& info) {
+  return SubmitTransfer(info, TransferArgsOf(info), static_cast<OpKind>(Kind), nullptr, 0);
 }
 
 // sendmsg(ring, id, fd, buffer, offset, length, flags, family, host|path, port?, flowinfo?,
 // scopeId?): a datagram to an address. Host names are resolved (blocking), as sendto's.
 Napi::Value SendMsgOp(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  UringPoller* ring = RingArg(info);
-  int32_t id = NewIdArg(info, ring);
-  int fd = FdArgAt2(info);
-  ByteView view = SliceArgs(info, 4, BufferArg(info, 3, "buffer"));
-  int flags = static_cast<int>(OptionalIntArg(info, 6, "flags", 0, INT32_MAX, 0));
+  TransferArgs args = TransferArgsOf(info);
   int family = FamilyArg(info, 7);
   sockaddr_storage ss;
   socklen_t len = AddressFromArgs(info, 8, family, &ss);
-  napi_ref ref = nullptr;
-  if (napi_create_reference(env, info[3], 1, &ref) != napi_ok)
-    ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the buffer");
-  int r = ring->Transfer(id, fd, OpKind::SendMsg, ref, view, flags, &ss, len);
-  if (r < 0) napi_delete_reference(env, ref);
-  return Napi::Number::New(env, r);
+  return SubmitTransfer(info, args, OpKind::SendMsg, &ss, len);
 }
 
 // connect(ring, id, fd, family, host|path, port?, flowinfo?, scopeId?): 0 or -errno.
@@ -751,6 +789,15 @@ Napi::Value ConnectOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ring->Connect(id, fd, ss, len));
 }
 
+// watchClose(ring, id, fd): an operation that ends (-ECANCELED) only when cancelled, by cancel(),
+// close(fd) or the ring's close: 0 or -errno (EBADF: fd is not open).
+Napi::Value WatchCloseOp(const Napi::CallbackInfo& info) {
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  return Napi::Number::New(info.Env(), ring->WatchClose(id, fd));
+}
+
 // cancel(ring, id): 0, -ENOENT (not in flight) or -EALREADY (asked before).
 Napi::Value CancelOp(const Napi::CallbackInfo& info) {
   UringPoller* ring = RingArg(info);
@@ -759,9 +806,7 @@ Napi::Value CancelOp(const Napi::CallbackInfo& info) {
 }
 
 // submit(ring): hands queued requests to the kernel without waiting; the count or -errno.
-Napi::Value SubmitOp(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), RingArg(info)->Submit());
-}
+Napi::Value SubmitOp(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), RingArg(info)->Submit()); }
 
 // setCompletions(ring, out): the Int32Array each wait fills with [count, (id, res, flags)...].
 Napi::Value SetCompletions(const Napi::CallbackInfo& info) {
@@ -825,6 +870,7 @@ void InitUring(Napi::Env env, Napi::Object exports) {
       {"recvmsg", TransferOp<static_cast<int>(OpKind::RecvMsg)>},
       {"sendmsg", SendMsgOp},
       {"connect", ConnectOp},
+      {"watchClose", WatchCloseOp},
       {"cancel", CancelOp},
       {"submit", SubmitOp},
       {"setCompletions", SetCompletions},
@@ -853,9 +899,9 @@ void CloseAllRings(AddonData*) {}
 void InitUring(Napi::Env env, Napi::Object exports) {
   Napi::Object uring = Napi::Object::New(env);
   uring.Set("compiled", Napi::Boolean::New(env, false));
-  uring.Set("probe", Napi::Function::New(
-                         env, [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kNotBuilt); },
-                         "probe"));
+  uring.Set("probe",
+            Napi::Function::New(
+                env, [](const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kNotBuilt); }, "probe"));
   exports.Set("uring", uring);
 }
 

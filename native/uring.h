@@ -28,7 +28,7 @@ void CancelRingOpsOnFd(AddonData* data, int fd);
 // Environment teardown: every live ring cancels what it has in flight, waits for it, and exits.
 void CloseAllRings(AddonData* data);
 
-// The `uring` export: { compiled, probe(), accept, recv, send, connect, recvmsg, sendmsg, cancel,
+// The `uring` export: { compiled, probe(), accept, recv, send, connect, recvmsg, sendmsg, watchClose, cancel,
 // submit, setCompletions, takeAddress, inflight }.
 void InitUring(Napi::Env env, Napi::Object exports);
 

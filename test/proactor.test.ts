@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 
 import { EventLoop, ProactorEventLoop, Socket, run, type Socket as SocketType } from "../lib/index.js";
+import { ACCEPT_QUEUE_LIMIT } from "../lib/loop/ringaccept.js";
 import { fdCount, softFdLimit } from "./support/fds.js";
 import { drive, loopFixtures, ringOf, type Mode } from "./support/loop.js";
 import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
@@ -195,6 +196,83 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop's own behaviour (%s)
       await loop.sleep(0.01);
       expect(fdCount()).toBe(before);
     });
+  });
+
+  // Sequential connects: each accept completion is seen (and the limit checked) before the next
+  // connection comes, so what the kernel hands over after the cancel is at most a few.
+  it(`a listener's queue holds about ${ACCEPT_QUEUE_LIMIT} connections nobody asked for; the rest wait in the backlog, and every one is accepted later`, async () => {
+    const loop = make(mode);
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const before = fdCount();
+        const listener = tcpListener({ backlog: 512 });
+        const port = portOf(listener);
+        const total = ACCEPT_QUEUE_LIMIT * 2 + 20;
+        const first = loop.sockAccept(listener); // arms the multishot accept; then nobody asks
+        const clients: SocketType[] = [];
+        for (let i = 0; i < total; i++) {
+          const c = tcpSocket();
+          clients.push(c);
+          await loop.sockConnect(c, ["127.0.0.1", port]);
+          await loop.sockSendall(c, String(i).padStart(4, "0"));
+        }
+        const [firstServer] = await first;
+        await loop.sleep(0.05);
+        // This process's fds: the listener, the clients, the first accepted and those queued.
+        const queued = fdCount() - before - 1 - total - 1;
+        expect(queued).toBeGreaterThanOrEqual(ACCEPT_QUEUE_LIMIT);
+        expect(queued).toBeLessThanOrEqual(ACCEPT_QUEUE_LIMIT + 8);
+        // The multishot accept has ended; only the listener's close watch is in flight.
+        expect(ringOf(loop).inflight).toBe(1);
+        const ids = [(await loop.sockRecv(firstServer, 4)).toString()];
+        firstServer.close();
+        for (let i = 1; i < total; i++) {
+          const [server] = await loop.sockAccept(listener);
+          ids.push((await loop.sockRecv(server, 4)).toString());
+          server.close();
+        }
+        expect(ids.sort()).toEqual(Array.from({ length: total }, (_, i) => String(i).padStart(4, "0")));
+        listener.close();
+        for (const c of clients) c.close();
+        await loop.sleep(0.01);
+        expect(ringOf(loop).inflight).toBe(0);
+        expect(fdCount()).toBe(before);
+      },
+      30,
+    );
+  });
+
+  it("a listener closed while its queue is full (the multishot accept stopped) closes the queued connections", async () => {
+    const loop = make(mode);
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const before = fdCount();
+        const listener = tcpListener({ backlog: 512 });
+        const port = portOf(listener);
+        const total = ACCEPT_QUEUE_LIMIT + 30;
+        const first = loop.sockAccept(listener);
+        const clients: SocketType[] = [];
+        for (let i = 0; i < total; i++) {
+          const c = tcpSocket();
+          clients.push(c);
+          await loop.sockConnect(c, ["127.0.0.1", port]);
+        }
+        (await first)[0].close();
+        await loop.sleep(0.05);
+        expect(fdCount() - before - 1 - total).toBeGreaterThanOrEqual(ACCEPT_QUEUE_LIMIT);
+        listener.close();
+        await loop.sleep(0.02);
+        expect(fdCount()).toBe(before + total);
+        expect(ringOf(loop).inflight).toBe(0);
+        for (const c of clients) c.close();
+        expect(fdCount()).toBe(before);
+      },
+      30,
+    );
   });
 
   it("more operations in flight than ring entries (8): all complete", async () => {

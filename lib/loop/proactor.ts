@@ -3,7 +3,8 @@
  * sock* calls as completions (ringsock.ts) instead of readiness waits. Everything else — the
  * callbacks, timers, both drivers, signals, the exception handler, and addReader/addWriter (served
  * by the ring's poll requests) — is EventLoop's own core, run over the ring's selector (ring.ts).
- * sockSendfile stays readiness-based (sendfile(2) when the socket is writable).
+ * sockSendfile stays readiness-based (sendfile(2) when the socket is writable): io_uring has no
+ * sendfile operation, and two linked splices through a pipe per chunk are not done (docs/api.md).
  */
 import { checkInt } from "../args.js";
 import { codedError } from "../errors.js";

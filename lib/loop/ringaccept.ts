@@ -3,6 +3,13 @@
  * listener feeds a queue of accepted fds; each call takes the oldest, or waits for the next. An
  * aborted call rejects at once and consumes nothing (the connection waits in the queue). When the
  * listener is closed (its close() cancels the request) the queued connections are closed.
+ *
+ * The queue is bounded: at ACCEPT_QUEUE_LIMIT connections nobody asked for, the multishot accept
+ * is cancelled (the kernel may hand over what it accepted before the cancel reached it), and
+ * further connections wait in the kernel's listen backlog, as they do on the readiness loop. It is
+ * re-armed once calls have drained the queue to ACCEPT_QUEUE_RESUME (or one waits on an empty
+ * queue). Meanwhile a close watch (ring.ts) stays in flight on the listener, so that its close
+ * still closes the queued connections.
  */
 import { closedError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
@@ -23,7 +30,14 @@ export interface RingHost<L extends LoopObject> {
   unregister(id: number): void;
   /** An operation was submitted. */
   started(): void;
+  /** Asks the ring to cancel an operation (nothing if it is no longer in flight). */
+  cancel(id: number): void;
 }
+
+/** Connections a listener's queue holds for nobody before its multishot accept is stopped. */
+export const ACCEPT_QUEUE_LIMIT = 128;
+/** The queue length at which a stopped multishot accept is re-armed. */
+export const ACCEPT_QUEUE_RESUME = ACCEPT_QUEUE_LIMIT / 2;
 
 interface AcceptWaiter {
   resolve(value: [Socket, SocketAddress]): void;
@@ -36,6 +50,12 @@ interface AcceptQueue {
   fd: number;
   /** The multishot operation in flight, or 0. */
   id: number;
+  /** The multishot operation was cancelled at the limit; its last completion has not come yet. */
+  pausing: boolean;
+  /** Stopped at the limit: re-armed at ACCEPT_QUEUE_RESUME. */
+  stopped: boolean;
+  /** The close watch on the listener in flight while the multishot is not, or 0. */
+  watch: number;
   fds: number[];
   waiters: AcceptWaiter[];
   delay: number;
@@ -66,12 +86,16 @@ export class RingAccepts<L extends LoopObject> {
     }
     let q = this.#accepts.get(fd);
     if (q === undefined || q.sock !== sock) {
-      q = { sock, fd, id: 0, fds: [], waiters: [], delay: ACCEPT_RETRY_MIN, backoff: false };
+      // A queue left for a closed listener whose fd number came back: its close watch or
+      // accept, still to complete, closes what it holds, unless nothing is in flight for it.
+      if (q !== undefined && q.id === 0 && q.watch === 0) this.#drop(q);
+      q = { sock, fd, id: 0, pausing: false, stopped: false, watch: 0, fds: [], waiters: [], delay: ACCEPT_RETRY_MIN, backoff: false };
       this.#accepts.set(fd, q);
     }
     const queue = q;
     while (queue.fds.length > 0) {
       const accepted = this.#wrap(queue.sock, queue.fds.shift()!);
+      if (queue.stopped && queue.fds.length <= ACCEPT_QUEUE_RESUME) this.#next(queue);
       if (accepted instanceof Error) return Promise.reject(accepted);
       if (accepted !== null) return Promise.resolve(accepted);
     }
@@ -113,6 +137,11 @@ export class RingAccepts<L extends LoopObject> {
   }
 
   #armAccept(q: AcceptQueue): void {
+    if (q.watch !== 0) {
+      this.#host.cancel(q.watch);
+      q.watch = 0;
+    }
+    q.stopped = false;
     const id = this.#host.newId();
     this.#host.register(id, (res, flags) => this.#accepted(q, id, res, flags));
     const r = this.#host.ring.accept(id, q.fd, true);
@@ -125,9 +154,53 @@ export class RingAccepts<L extends LoopObject> {
     this.#host.started();
   }
 
+  /** A close watch on the listener, which ends when the listener is closed (or it is cancelled). */
+  #armWatch(q: AcceptQueue): void {
+    const id = this.#host.newId();
+    this.#host.register(id, () => {
+      if (q.watch !== id) return; // cancelled: the multishot accept took over
+      q.watch = 0;
+      this.#next(q);
+    });
+    if (this.#host.ring.watchClose(id, q.fd) < 0) {
+      this.#host.unregister(id);
+      this.#drop(q); // the fd is not open any more
+      return;
+    }
+    q.watch = id;
+    this.#host.started();
+  }
+
+  /** The listener is gone or the loop closing: its queued connections are closed and its waiters rejected. */
+  #drop(q: AcceptQueue): void {
+    if (this.#accepts.get(q.fd) === q) this.#accepts.delete(q.fd);
+    if (q.watch !== 0) {
+      this.#host.cancel(q.watch);
+      q.watch = 0;
+    }
+    for (const fd of q.fds.splice(0)) closeFd(fd);
+    for (const w of q.waiters.splice(0)) w.reject(closedError("accept"));
+  }
+
+  /**
+   * What a queue has in flight after a change: the multishot accept while calls wait or, once
+   * stopped at the limit, when the queue has drained to ACCEPT_QUEUE_RESUME; else, while it
+   * holds connections, a close watch.
+   */
+  #next(q: AcceptQueue): void {
+    if (this.#host.core.closed) return; // the loop's close closes the queued connections
+    if (q.sock.fileno() !== q.fd) return this.#drop(q);
+    if (q.id === 0 && !q.backoff && (q.waiters.length > 0 || (q.stopped && q.fds.length <= ACCEPT_QUEUE_RESUME))) this.#armAccept(q);
+    if (q.id === 0 && q.watch === 0 && q.fds.length > 0) this.#armWatch(q);
+  }
+
   #accepted(q: AcceptQueue, id: number, res: number, flags: number): void {
-    const more = (flags & CQE_F_MORE) !== 0;
-    if (!more && q.id === id) q.id = 0;
+    let paused = false;
+    if ((flags & CQE_F_MORE) === 0 && q.id === id) {
+      q.id = 0;
+      paused = q.pausing;
+      q.pausing = false;
+    }
     if (res >= 0) {
       q.delay = ACCEPT_RETRY_MIN;
       if (q.sock.fileno() !== q.fd) {
@@ -139,13 +212,19 @@ export class RingAccepts<L extends LoopObject> {
           if (accepted instanceof Error) q.waiters.shift()!.reject(accepted);
           else if (accepted !== null) q.waiters.shift()!.resolve(accepted);
         }
+        if (q.fds.length >= ACCEPT_QUEUE_LIMIT) {
+          q.stopped = true;
+          if (q.id !== 0 && !q.pausing) {
+            q.pausing = true;
+            this.#host.cancel(q.id);
+          }
+        }
       }
-    } else if (res === RING_ECANCELED || q.sock.fileno() !== q.fd) {
+    } else if (q.sock.fileno() !== q.fd || (res === RING_ECANCELED && !paused)) {
       // The listener was closed (close() cancels its operations) or the loop is closing.
-      if (this.#accepts.get(q.fd) === q) this.#accepts.delete(q.fd);
-      for (const fd of q.fds.splice(0)) closeFd(fd);
-      for (const w of q.waiters.splice(0)) w.reject(closedError("accept"));
-      return;
+      return this.#drop(q);
+    } else if (res === RING_ECANCELED) {
+      // Stopped at the limit.
     } else if (!acceptAgain(res)) {
       const error = systemError(res, "accept");
       if (isExhaustion(error)) {
@@ -154,14 +233,12 @@ export class RingAccepts<L extends LoopObject> {
         q.backoff = true;
         this.#host.core.callLater(q.delay, () => {
           q.backoff = false;
-          if (q.id === 0 && q.waiters.length > 0 && !this.#host.core.closed && this.#accepts.get(q.fd) === q) this.#armAccept(q);
+          if (this.#accepts.get(q.fd) === q) this.#next(q);
         });
         q.delay = Math.min(q.delay * 2, ACCEPT_RETRY_MAX);
-        return;
-      }
-      q.waiters.shift()?.reject(error);
+      } else q.waiters.shift()?.reject(error);
     }
-    if (q.id === 0 && !q.backoff && q.waiters.length > 0 && !this.#host.core.closed) this.#armAccept(q);
+    this.#next(q);
   }
 
   /**

@@ -68,6 +68,9 @@ export class RingCalls<L extends LoopObject> {
       register: (id, done) => (this.#ops[id] = done),
       unregister: (id) => this.#freeId(id),
       started: () => this.#started(),
+      cancel: (id) => {
+        if (this.#ring.cancel(id) === 0) this.#kick();
+      },
     };
     this.#accepts = new RingAccepts(host);
   }

@@ -1,0 +1,103 @@
+// test/proactor-ring.test.ts — the io_uring ring under ProactorEventLoop at the lowlevel layer
+// (lowlevel.Poller("uring") and lowlevel.uring): the close watch (an operation with nothing in the
+// kernel, ended by cancel, close(fd) or the ring's close), and a signal during a wait that also
+// submitted requests. Skipped only where io_uring cannot be used here, with the reason in the
+// suite's name.
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+
+import { ProactorEventLoop, lowlevel, type NativePoller, type NativeUring } from "../lib/index.js";
+import { closeAll, closedFd } from "./support/fds.js";
+
+const available = ProactorEventLoop.available;
+const reason = ProactorEventLoop.unavailableReason;
+const ECANCELED = -125;
+
+/** A ring with its completion array, and what each wait() delivered. */
+function ring(): { p: NativePoller; ops: Required<NativeUring>; wait: (timeoutMs: number) => number[][] } {
+  const p = new lowlevel.Poller("uring", 8);
+  const ops = lowlevel.uring as Required<NativeUring>;
+  const completions = new Int32Array(1 + 3 * 16);
+  ops.setCompletions(p, completions);
+  const ready = new Int32Array(16);
+  const wait = (timeoutMs: number): number[][] => {
+    p.wait(ready, timeoutMs);
+    const got: number[][] = [];
+    for (let i = 0; i < completions[0]!; i++) got.push([...completions.subarray(1 + 3 * i, 4 + 3 * i)]);
+    completions[0] = 0;
+    return got;
+  };
+  return { p, ops, wait };
+}
+
+describe.skipIf(!available)(`the io_uring ring${available ? "" : ` — skipped: ${reason}`}`, () => {
+  it("watchClose checks its arguments and refuses an fd that is not open", () => {
+    const { p, ops } = ring();
+    const [a, b] = lowlevel.socketpair();
+    try {
+      expect(() => ops.watchClose(p, 0, a)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.watchClose(p, 1, "3" as unknown as number)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(() => ops.watchClose({} as NativePoller, 1, a)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(ops.watchClose(p, 1, closedFd())).toBe(-9); // EBADF
+      expect(ops.inflight(p)).toBe(0);
+      expect(ops.watchClose(p, 1, a)).toBe(0);
+      expect(() => ops.watchClose(p, 1, a)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
+    } finally {
+      p.close();
+      closeAll(a, b);
+    }
+  });
+
+  it("a close watch ends (ECANCELED) only when cancelled, when its fd is closed, or with the ring", () => {
+    const { p, ops, wait } = ring();
+    const [a, b] = lowlevel.socketpair();
+    try {
+      expect(ops.watchClose(p, 1, a)).toBe(0);
+      expect(ops.watchClose(p, 2, a)).toBe(0);
+      expect(ops.watchClose(p, 3, b)).toBe(0);
+      expect(wait(20)).toEqual([]);
+      expect(ops.inflight(p)).toBe(3);
+      // Cancelled: it completes at the next wait, once.
+      expect(ops.cancel(p, 1)).toBe(0);
+      expect(ops.cancel(p, 1)).toBe(-2); // ENOENT: over
+      expect(wait(1000)).toEqual([[1, ECANCELED, 0]]);
+      // close(fd) ends the fd's watches at once (no wait for the kernel).
+      const started = performance.now();
+      lowlevel.close(a);
+      expect(performance.now() - started).toBeLessThan(100);
+      expect(wait(1000)).toEqual([[2, ECANCELED, 0]]);
+      expect(ops.inflight(p)).toBe(1);
+    } finally {
+      p.close();
+      closeAll(a, b);
+    }
+    expect(() => ops.inflight(p)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+  });
+
+  // io_uring_enter reports the requests it took even when a signal then cuts its wait short.
+  it("a signal during a wait that also submitted a request resumes the wait with the time left", async () => {
+    const { p, ops, wait } = ring();
+    const [a, b] = lowlevel.socketpair();
+    let signals = 0;
+    const onSignal = (): void => {
+      signals++;
+    };
+    process.on("SIGUSR2", onSignal);
+    try {
+      expect(ops.recv(p, 1, a, Buffer.alloc(8), 0, 8)).toBe(0); // queued: the wait submits it
+      const killer = spawn("sh", ["-c", `sleep 0.1; kill -USR2 ${process.pid}`], { stdio: "ignore" });
+      const t = performance.now();
+      expect(wait(400)).toEqual([]);
+      expect(performance.now() - t).toBeGreaterThanOrEqual(390);
+      await new Promise((resolve) => killer.on("exit", resolve));
+      for (let i = 0; i < 50 && signals === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(signals).toBe(1);
+      lowlevel.send(b, Buffer.from("x"));
+      expect(wait(1000)).toEqual([[1, 1, 0]]);
+    } finally {
+      process.off("SIGUSR2", onSignal);
+      p.close();
+      closeAll(a, b);
+    }
+  });
+});
