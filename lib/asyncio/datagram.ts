@@ -14,7 +14,7 @@ import { recvfromBytes, wouldBlock } from "../sockio.js";
 import type { DatagramProtocol } from "./protocols.js";
 import type { ProtocolFactory } from "./server.js";
 import { checkSignal } from "../loop/base.js";
-import { resolveHost } from "./connections.js";
+import { resolveHost, transportMade, untilAborted } from "./connections.js";
 import { DEFAULT_HIGH_WATER, waterLimits, type WriteData } from "./transports.js";
 
 /** The largest UDP payload: one recvfrom reads a whole datagram. */
@@ -30,7 +30,7 @@ export interface DatagramEndpointOptions {
   reusePort?: boolean;
   /** A SOCK_DGRAM Socket to use instead; the transport owns it from now on. */
   sock?: Socket;
-  /** Aborting rejects the call while it resolves or connects. */
+  /** Aborting rejects the call (AbortError) until connectionMade has run, and closes what it opened. */
   signal?: AbortSignal;
 }
 
@@ -244,8 +244,8 @@ export async function createDatagramEndpoint<P extends DatagramProtocol>(
       connected = false;
     }
   } else {
-    const local = options.localAddr === undefined ? undefined : await endpointAddress(options.localAddr);
-    const remote = options.remoteAddr === undefined ? undefined : await endpointAddress(options.remoteAddr);
+    const local = options.localAddr === undefined ? undefined : await untilAborted(endpointAddress(options.localAddr), signal);
+    const remote = options.remoteAddr === undefined ? undefined : await untilAborted(endpointAddress(options.remoteAddr), signal);
     if (local === undefined && remote === undefined)
       throw codedError("ERR_INVALID_ARG_VALUE", "createDatagramEndpoint needs localAddr, remoteAddr or sock", "TypeError");
     const family = (remote ?? local)![0]![0];
@@ -278,7 +278,5 @@ export async function createDatagramEndpoint<P extends DatagramProtocol>(
     sock.close();
     throw error;
   }
-  return new Promise((resolve, reject) => {
-    const transport = new DatagramTransport(loop, sock, protocol, connected, (error) => (error === undefined ? resolve([transport, protocol]) : reject(error)));
-  });
+  return transportMade(sock, protocol, signal, (onMade) => new DatagramTransport(loop, sock, protocol, connected, onMade));
 }
