@@ -26,7 +26,7 @@ import {
 import { checkInt, describe, optionalBoolOption } from "../args.js";
 import type { StreamProtocol } from "./protocols.js";
 import { Server, type ProtocolFactory } from "./server.js";
-import { checkSignal } from "../loop/base.js";
+import { abortError, checkSignal } from "../loop/base.js";
 import { Transport } from "./transports.js";
 
 /** Options of createServer (asyncio's create_server keywords). */
@@ -91,6 +91,60 @@ function checkPath(path: unknown): string {
 /** options.backlog: asyncio's 100 when absent. */
 function checkBacklog(options: { backlog?: number }): number {
   return options.backlog === undefined ? 100 : checkInt("options.backlog", options.backlog, 0, 0x7fffffff);
+}
+
+/**
+ * Settles as `work`, or rejects with the AbortError as soon as `signal` aborts (the work itself
+ * goes on: a name lookup cannot be stopped, and what it finds is dropped).
+ */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * The last step of a connecting call, once its socket and protocol exist: `make(onMade)` makes the
+ * transport (which queues connectionMade and calls onMade after it); the promise settles then,
+ * with [transport, protocol] or what connectionMade threw. An abort of `signal` before that
+ * rejects at once and aborts the transport (its protocol then gets connectionLost(null) after
+ * connectionMade, as in asyncio); an abort before the transport is made closes `sock` instead.
+ */
+export function transportMade<T extends { abort(): void }, P>(
+  sock: Socket,
+  protocol: P,
+  signal: AbortSignal | undefined,
+  make: (onMade: (error?: unknown) => void) => T,
+): Promise<[T, P]> {
+  if (signal?.aborted === true) {
+    sock.close();
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(abortError(signal!));
+      transport.abort();
+    };
+    const transport = make((error) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) resolve([transport, protocol]);
+      else reject(error);
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /** The addresses a host names: literals as they are, names through node:dns (all families). */
@@ -205,13 +259,6 @@ export async function createUnixServer(
   return server;
 }
 
-/** A Transport over `sock` with `protocol`, settled once connectionMade has run. */
-function connectTransport<P extends StreamProtocol>(loop: EventLoop, sock: Socket, protocol: P): Promise<[Transport, P]> {
-  return new Promise((resolve, reject) => {
-    const transport = new Transport(loop, sock, protocol, null, (error) => (error === undefined ? resolve([transport, protocol]) : reject(error)));
-  });
-}
-
 /** Connects `sock` to `address` through the loop, closing it on failure. */
 async function connectSocket(loop: EventLoop, sock: Socket, address: AddressInput, signal: AbortSignal | undefined): Promise<void> {
   try {
@@ -245,7 +292,7 @@ export async function createConnection<P extends StreamProtocol>(
     const local = options.localAddr;
     let last: unknown = codedError("ERR_SOCKET_CONNECTION_FAILED", `${host} resolved to no address`);
     let connected: Socket | null = null;
-    for (const [family, address] of await resolveHost(host)) {
+    for (const [family, address] of await untilAborted(resolveHost(host), signal)) {
       checkSignal(options);
       const attempt = new Socket(family, SOCK_STREAM);
       try {
@@ -267,7 +314,7 @@ export async function createConnection<P extends StreamProtocol>(
     if (connected === null) throw last;
     sock = connected;
   }
-  return makeClient(loop, sock, protocolFactory);
+  return makeClient(loop, sock, protocolFactory, signal);
 }
 
 /** asyncio's loop.create_unix_connection: connects to the Unix socket `path`. */
@@ -285,10 +332,16 @@ export async function createUnixConnection<P extends StreamProtocol>(
     sock = new Socket(AF_UNIX, SOCK_STREAM);
     await connectSocket(loop, sock, unixPath, signal);
   }
-  return makeClient(loop, sock, protocolFactory);
+  return makeClient(loop, sock, protocolFactory, signal);
 }
 
-function makeClient<P extends StreamProtocol>(loop: EventLoop, sock: Socket, protocolFactory: ProtocolFactory<P>): Promise<[Transport, P]> {
+/** The protocol from the factory and a Transport over `sock`, settled once connectionMade has run. */
+function makeClient<P extends StreamProtocol>(
+  loop: EventLoop,
+  sock: Socket,
+  protocolFactory: ProtocolFactory<P>,
+  signal: AbortSignal | undefined,
+): Promise<[Transport, P]> {
   let protocol: P;
   try {
     protocol = protocolFactory();
@@ -296,5 +349,5 @@ function makeClient<P extends StreamProtocol>(loop: EventLoop, sock: Socket, pro
     sock.close();
     return Promise.reject(error);
   }
-  return connectTransport(loop, sock, protocol);
+  return transportMade(sock, protocol, signal, (onMade) => new Transport(loop, sock, protocol, null, onMade));
 }

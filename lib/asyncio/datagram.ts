@@ -3,7 +3,8 @@
  * non-blocking SOCK_DGRAM Socket (UDP, or AF_UNIX datagrams): one recvfrom per readable wake,
  * datagramReceived per datagram; sendto straight to the kernel, queued only when it is full.
  * Errors of one datagram (ECONNREFUSED after an ICMP reply...) go to errorReceived; the endpoint
- * stays open.
+ * stays open. Flow control at the queue's limits and the closing are the stream transport's too
+ * (flow-control.ts).
  */
 import { codedError, systemError } from "../errors.js";
 import type { EventLoop } from "../loop/loop.js";
@@ -14,8 +15,9 @@ import { recvfromBytes, wouldBlock } from "../sockio.js";
 import type { DatagramProtocol } from "./protocols.js";
 import type { ProtocolFactory } from "./server.js";
 import { checkSignal } from "../loop/base.js";
-import { resolveHost } from "./connections.js";
-import { DEFAULT_HIGH_WATER, waterLimits, type WriteData } from "./transports.js";
+import { resolveHost, transportMade, untilAborted } from "./connections.js";
+import { FlowControlTransport } from "./flow-control.js";
+import type { WriteData } from "./transports.js";
 
 /** The largest UDP payload: one recvfrom reads a whole datagram. */
 const MAX_DATAGRAM = 65536;
@@ -30,57 +32,45 @@ export interface DatagramEndpointOptions {
   reusePort?: boolean;
   /** A SOCK_DGRAM Socket to use instead; the transport owns it from now on. */
   sock?: Socket;
-  /** Aborting rejects the call while it resolves or connects. */
+  /** Aborting rejects the call (AbortError) until connectionMade has run, and closes what it opened. */
   signal?: AbortSignal;
 }
 
 /** A datagram transport (asyncio.DatagramTransport). Made by createDatagramEndpoint. */
-export class DatagramTransport {
-  readonly #loop: EventLoop;
-  readonly #sock: Socket;
-  readonly #fd: number;
-  readonly #protocol: DatagramProtocol;
+export class DatagramTransport extends FlowControlTransport<DatagramProtocol> {
   readonly #connected: boolean;
+  /** Datagrams the kernel did not take yet, in order; _size is their total. */
   #queue: [Uint8Array, AddressInput | undefined][] = [];
-  #size = 0;
-  #high = DEFAULT_HIGH_WATER;
-  #low = DEFAULT_HIGH_WATER >>> 2;
-  #paused = false;
-  #closing = false;
-  #lost = false;
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#flush();
 
   /** @internal */
   constructor(loop: EventLoop, sock: Socket, protocol: DatagramProtocol, connected: boolean, onMade: (error?: unknown) => void) {
-    this.#loop = loop;
-    this.#sock = sock;
-    this.#fd = sock.fileno();
-    this.#protocol = protocol;
+    super(loop, sock, protocol);
     this.#connected = connected;
     loop.callSoon(() => {
       try {
         protocol.connectionMade(this);
       } catch (error) {
-        this.#forceClose(error instanceof Error ? error : new Error(String(error)));
+        this._forceClose(error instanceof Error ? error : new Error(String(error)));
         return onMade(error);
       }
-      if (!this.#closing) loop.addReader(sock, this.#onReadable);
+      if (!this._closing) loop.addReader(this._fd, this.#onReadable);
       onMade();
     });
   }
 
   #readReady(): void {
-    if (this.#lost) return;
-    const r = recvfromBytes(this.#fd, MAX_DATAGRAM);
+    if (this._lost) return;
+    const r = recvfromBytes(this._fd, MAX_DATAGRAM);
     try {
       if (typeof r === "number") {
-        if (!wouldBlock(r)) this.#protocol.errorReceived(systemError(r, "recvfrom"));
+        if (!wouldBlock(r)) this._protocol.errorReceived(systemError(r, "recvfrom"));
         return;
       }
-      this.#protocol.datagramReceived(r[0], r[1]);
+      this._protocol.datagramReceived(r[0], r[1]);
     } catch (error) {
-      this.#fatal(error);
+      this._fatal(error, "a datagram protocol callback failed");
     }
   }
 
@@ -96,112 +86,53 @@ export class DatagramTransport {
       throw codedError("ERR_INVALID_ARG_VALUE", "a connected endpoint sends to its remote address only", "TypeError");
     if (!this.#connected && address === undefined)
       throw codedError("ERR_INVALID_ARG_VALUE", "sendto() needs an address on an endpoint without remoteAddr", "TypeError");
-    if (this.#closing) return;
+    if (this._closing) return;
     const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (this.#size === 0 && this.#send(view, address)) return;
+    if (this._size === 0 && this.#send(view, address)) return;
     this.#queue.push([Buffer.from(view), address]);
-    this.#size += view.byteLength;
-    if (this.#queue.length === 1) this.#loop.addWriter(this.#sock, this.#onWritable);
-    if (!this.#paused && this.#size > this.#high) {
-      this.#paused = true;
-      this.#protocol.pauseWriting();
-    }
+    this._size += view.byteLength;
+    if (this.#queue.length === 1) this._loop.addWriter(this._fd, this.#onWritable);
+    this._maybePause();
   }
 
   /** One send; false when the kernel's buffer is full (queue it). */
   #send(view: Uint8Array, address: AddressInput | undefined): boolean {
     try {
-      if (address === undefined) this.#sock.send(view);
-      else this.#sock.sendto(view, address);
+      if (address === undefined) this._sock.send(view);
+      else this._sock.sendto(view, address);
     } catch (error) {
       const code = (error as { code?: string }).code;
       if (code === "EAGAIN" || code === "EWOULDBLOCK") return false;
-      if (error instanceof Error && typeof (error as NodeJS.ErrnoException).errno === "number") this.#protocol.errorReceived(error);
+      if (error instanceof Error && typeof (error as NodeJS.ErrnoException).errno === "number") this._protocol.errorReceived(error);
       else throw error;
     }
     return true;
   }
 
   #flush(): void {
+    if (this._lost) return;
     while (this.#queue.length > 0) {
       const [view, address] = this.#queue[0]!;
-      if (!this.#send(view, address)) return;
+      if (!this.#send(view, address)) return this._maybeResume();
       this.#queue.shift();
-      this.#size -= view.byteLength;
+      this._size -= view.byteLength;
     }
-    this.#loop.removeWriter(this.#sock);
-    if (this.#paused && this.#size <= this.#low) {
-      this.#paused = false;
-      this.#protocol.resumeWriting();
-    }
-    if (this.#closing) this.#scheduleLost(null);
+    this._loop.removeWriter(this._fd);
+    this._maybeResume();
+    if (this._closing) this._scheduleLost(null);
   }
 
-  /** Bytes queued. */
-  getWriteBufferSize(): number {
-    return this.#size;
-  }
-
-  setWriteBufferLimits(high?: number, low?: number): void {
-    [this.#high, this.#low] = waterLimits(high, low);
-  }
-
-  getWriteBufferLimits(): [low: number, high: number] {
-    return [this.#low, this.#high];
-  }
-
-  isClosing(): boolean {
-    return this.#closing;
-  }
-
-  /** Stops receiving, sends what is queued, then closes; connectionLost(null) follows. */
-  close(): void {
-    if (this.#closing) return;
-    this.#closing = true;
-    this.#loop.removeReader(this.#sock);
-    if (this.#size === 0) this.#scheduleLost(null);
-  }
-
-  /** Closes at once, dropping the queue. */
-  abort(): void {
-    this.#forceClose(null);
-  }
-
-  #fatal(error: unknown): void {
-    this.#loop.callExceptionHandler({ message: "Fatal error on datagram transport", exception: error, transport: this });
-    this.#forceClose(error instanceof Error ? error : new Error(String(error)));
-  }
-
-  #forceClose(error: Error | null): void {
-    if (this.#lost) return;
-    if (this.#size > 0) {
-      this.#queue = [];
-      this.#size = 0;
-      this.#loop.removeWriter(this.#sock);
-    }
-    this.#closing = true;
-    this.#loop.removeReader(this.#sock);
-    this.#scheduleLost(error);
-  }
-
-  #scheduleLost(error: Error | null): void {
-    if (this.#lost) return;
-    this.#lost = true;
-    this.#loop.callSoon(() => {
-      try {
-        this.#protocol.connectionLost(error);
-      } finally {
-        this.#sock.close();
-      }
-    });
+  /** @internal */
+  protected override _dropBuffer(): void {
+    this.#queue = [];
   }
 
   /** 'peername' (connected only), 'sockname' or 'socket'; else `defaultValue`. */
   getExtraInfo<T = undefined>(name: string, defaultValue?: T): SocketAddress | Socket | T | undefined {
-    if (name === "socket") return this.#sock;
+    if (name === "socket") return this._sock;
     try {
-      if (name === "sockname") return this.#sock.getsockname();
-      if (name === "peername" && this.#connected) return this.#sock.getpeername();
+      if (name === "sockname") return this._sock.getsockname();
+      if (name === "peername" && this.#connected) return this._sock.getpeername();
     } catch {
       // Closed: no address.
     }
@@ -209,7 +140,7 @@ export class DatagramTransport {
   }
 
   getProtocol(): DatagramProtocol {
-    return this.#protocol;
+    return this._protocol;
   }
 }
 
@@ -244,8 +175,8 @@ export async function createDatagramEndpoint<P extends DatagramProtocol>(
       connected = false;
     }
   } else {
-    const local = options.localAddr === undefined ? undefined : await endpointAddress(options.localAddr);
-    const remote = options.remoteAddr === undefined ? undefined : await endpointAddress(options.remoteAddr);
+    const local = options.localAddr === undefined ? undefined : await untilAborted(endpointAddress(options.localAddr), signal);
+    const remote = options.remoteAddr === undefined ? undefined : await untilAborted(endpointAddress(options.remoteAddr), signal);
     if (local === undefined && remote === undefined)
       throw codedError("ERR_INVALID_ARG_VALUE", "createDatagramEndpoint needs localAddr, remoteAddr or sock", "TypeError");
     const family = (remote ?? local)![0]![0];
@@ -278,7 +209,5 @@ export async function createDatagramEndpoint<P extends DatagramProtocol>(
     sock.close();
     throw error;
   }
-  return new Promise((resolve, reject) => {
-    const transport = new DatagramTransport(loop, sock, protocol, connected, (error) => (error === undefined ? resolve([transport, protocol]) : reject(error)));
-  });
+  return transportMade(sock, protocol, signal, (onMade) => new DatagramTransport(loop, sock, protocol, connected, onMade));
 }
