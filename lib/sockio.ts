@@ -70,11 +70,15 @@ export function wouldBlock(r: number): boolean {
 
 /**
  * Whether a connect's result, or the pending error of a connect under way (both as -errno), means
- * it has not finished yet: EINPROGRESS, EALREADY, EINTR (the connect goes on in the kernel) or a
- * would-block. The loop's sockConnect waits then; a non-blocking Socket.connect reports it.
+ * it has not finished yet: EINPROGRESS, EALREADY or EINTR (the connect goes on in the kernel). The
+ * loop's sockConnect waits then; a non-blocking Socket.connect reports it. A would-block is not
+ * one: connect(2) says EAGAIN when a Unix socket's listener has a full backlog (or, for TCP, when
+ * no local port is free), and nothing goes on in the kernel. An unconnected Unix socket is always
+ * writable, so a wait for it would spin; the loop reports EAGAIN at once, as libuv does (CPython's
+ * sock_connect waits, then takes the still unconnected socket for connected).
  */
 export function connectInProgress(r: number): boolean {
-  return r === -EINPROGRESS || r === -EALREADY || r === -EINTR || wouldBlock(r);
+  return r === -EINPROGRESS || r === -EALREADY || r === -EINTR;
 }
 
 /** Whether a connect's result (-errno or 0) says the socket is connected (0, or EISCONN on a repeated connect). */

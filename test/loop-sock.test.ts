@@ -338,6 +338,25 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
         const missing = track(new Socket(AF_UNIX, SOCK_STREAM));
         missing.setblocking(false);
         await expect(loop.sockConnect(missing, join(dir, "nobody"))).rejects.toMatchObject({ code: "ENOENT" });
+        // A full backlog: connect(2) says EAGAIN, reported at once (nothing goes on in the kernel,
+        // and the unconnected socket is always writable: a wait for it would spin).
+        const crowded = track(new Socket(AF_UNIX, SOCK_STREAM));
+        crowded.bind(join(dir, "crowded.sock"));
+        crowded.listen(0);
+        let refused: unknown = null;
+        for (let i = 0; i < 64 && refused === null; i++) {
+          const queued = track(new Socket(AF_UNIX, SOCK_STREAM));
+          queued.setblocking(false);
+          const started = performance.now();
+          refused = await loop.sockConnect(queued, join(dir, "crowded.sock")).then(
+            () => null,
+            (error: unknown) => {
+              expect(performance.now() - started).toBeLessThan(1000);
+              return error;
+            },
+          );
+        }
+        expect(refused).toMatchObject({ code: "EAGAIN", syscall: "connect" });
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
