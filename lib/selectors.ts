@@ -283,10 +283,14 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   #waitInSlices(poller: NativePoller, out: Int32Array, timeoutMs: number): number {
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
     for (;;) {
-      const left = deadline - performance.now();
+      const start = performance.now();
+      const left = deadline - start;
       const slice = Math.max(0, Math.min(WORKER_WAIT_SLICE_MS, Math.ceil(left)));
       const n = poller.wait(out, slice);
-      if (n !== 0 || left <= WORKER_WAIT_SLICE_MS) return n;
+      // A slice that ended early with nothing ready was cut by the owned run (native/owned.cc):
+      // Node's libuv loop has work (a worker message, a timer), which runs only once this wait
+      // returns; the next slice would be cut at once too, and the thread would spin.
+      if (n !== 0 || left <= WORKER_WAIT_SLICE_MS || performance.now() - start < slice - 1) return n;
     }
   }
 

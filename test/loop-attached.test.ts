@@ -174,6 +174,31 @@ describe("attached: process lifetime (child processes)", () => {
     expect(performance.now() - started).toBeLessThan(2000);
   });
 
+  // Node's work (a message) cuts an owned loop's wait short; in a worker that wait is cut into
+  // slices too, and a slice cut short must end the wait rather than start the next slice.
+  it("in a worker thread, a loop owning the thread with nothing registered gets the worker's messages", async () => {
+    const worker = new Worker(compiledPath(new URL("./fixtures/loop-worker.ts", import.meta.url)), { workerData: "message", env: childEnv() });
+    const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+    const first = await new Promise<unknown>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    expect(first).toBe("ready");
+    let timer: NodeJS.Timeout | undefined;
+    const answer = Promise.race([
+      new Promise((resolve) => worker.once("message", resolve)),
+      new Promise((resolve) => (timer = setTimeout(() => resolve("no answer in 10 s"), 10_000))),
+    ]);
+    worker.postMessage("hello");
+    try {
+      expect(await answer).toBe("worker got hello");
+      expect(await exited).toBe(0);
+    } finally {
+      clearTimeout(timer);
+      await worker.terminate();
+    }
+  });
+
   it.each(["epoll", "poll"])("an attached loop with a registered reader keeps the process alive (%s)", async (backend) => {
     const result = await runChild(["reader", backend], undefined, 1500);
     expect(result.lines).toEqual(["reader registered"]);
