@@ -67,16 +67,25 @@ static bool ReadNumber(const Napi::CallbackInfo& info, size_t index, double* out
   return index < info.Length() && napi_get_value_double(info.Env(), info[index], out) == napi_ok;
 }
 
-static int64_t CheckedInteger(const Napi::CallbackInfo& info, const char* name, double d, int64_t min, int64_t max) {
+// The out-of-range throw, apart from CheckedInteger so that the check itself stays a few
+// instructions with no frame to set up (it runs for every fd, offset and length).
+[[noreturn]] [[gnu::noinline]] [[gnu::cold]] static void ThrowIntegerRange(const Napi::CallbackInfo& info,
+                                                                           const char* name, double d, int64_t min,
+                                                                           int64_t max) {
+  ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
+             NumberText(d));
+}
+
+static inline int64_t CheckedInteger(const Napi::CallbackInfo& info, const char* name, double d, int64_t min,
+                                     int64_t max) {
   // Comparisons first (NaN fails them, and the cast below is defined only for a double inside
   // int64's range: 0x1p63 is INT64_MAX + 1 rounded); then a truncating cast that loses nothing is
-  // an integer. No floor or isfinite call: this runs for every fd, offset and length.
+  // an integer. No floor or isfinite call.
   if (d >= static_cast<double>(min) && d <= static_cast<double>(max) && d < 0x1p63) {
     int64_t i = static_cast<int64_t>(d);
     if (static_cast<double>(i) == d) return i;
   }
-  ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
-             NumberText(d));
+  ThrowIntegerRange(info, name, d, min, max);
 }
 
 int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {

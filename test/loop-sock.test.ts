@@ -9,11 +9,11 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, type SocketAddress } from "../lib/index.js";
+import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, lowlevel, type SocketAddress } from "../lib/index.js";
 import { expectFdCount } from "./support/expect.js";
 import { fdBaseline } from "./support/fds.js";
 import { MODES, connected, drive, isProactor, loopFixtures, ringOf } from "./support/loop.js";
-import { ipv6Available, portOf, tcpListener, tcpSocket } from "./support/net.js";
+import { ipv6Available, pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
 import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
@@ -34,6 +34,28 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
     expect(conn.family).toBe(AF_INET);
     expect(address).toEqual(client.getsockname());
     expect(client.getpeername()).toEqual(listener.getsockname());
+  });
+
+  it("a drained socket numbered past the first few hundred fds gets its data too", async () => {
+    const loop = make(mode);
+    const fillers: number[] = [];
+    while (fillers.length === 0 || fillers[fillers.length - 1]! < 600) fillers.push(...lowlevel.pipe());
+    try {
+      await drive(loop, mode, async () => {
+        const [a, b] = pair().map(track);
+        expect(b!.fileno()).toBeGreaterThan(600);
+        for (let round = 0; round < 5; round++) {
+          a!.send(`x${round}`);
+          await loopSleep(loop, 0.001);
+          expect((await loop.sockRecv(b!, 100)).toString()).toBe(`x${round}`);
+          const later = loop.sockRecv(b!, 100);
+          loop.callSoon(() => a!.send(`y${round}`));
+          expect((await later).toString()).toBe(`y${round}`);
+        }
+      });
+    } finally {
+      for (const fd of fillers) lowlevel.close(fd);
+    }
   });
 
   it("after a short read (the socket drained), the next sockRecv/sockRecvInto still gets data sent before and after it was called", async () => {
