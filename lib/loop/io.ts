@@ -104,6 +104,17 @@ export class IoRegistry {
       this.#host.ioChanged(fd, bit, true);
       return;
     }
+    if ((key.events & bit) !== 0) {
+      // Watched that way already (a parked registration taken over, or a call replaced): the
+      // handle goes into the key's handle pair in place, which is the loop's own array, as
+      // modify() would with no events changed, but without a new key and its map entry.
+      key.data[write ? 1 : 0] = handle;
+      this.#host.ioChanged(fd, key.events, false);
+      const old = write ? writer : reader;
+      if (old !== null)
+        old._drop(() => codedError("ERR_IO_REPLACED", `another ${write ? "writer" : "reader"} was added for fd ${fd} while this call waited on it`));
+      return;
+    }
     const events = key.events | bit;
     try {
       selector.modify(fd, events, write ? [reader, handle] : [handle, writer]);
@@ -186,7 +197,9 @@ export class IoRegistry {
    * reports it (ERR_FOREIGN_REGISTRATION) instead of failing on it.
    */
   key(fd: number): SelectorKey<IoData> | undefined {
-    const key = this.selector.getMap().get(fd);
+    // The selector's own map, by fd: getMap().get() would check the selector and look the fd up
+    // as a file object first, on every registration change.
+    const key = this.selector._registrations().get(fd);
     if (key === undefined || isIoData(key.data)) return key;
     this.#dropForeign(key);
     return undefined;
