@@ -48,6 +48,47 @@ describe.skipIf(!available)(`the io_uring ring${available ? "" : ` — skipped: 
     }
   });
 
+  // Each operation names its ring: operations alternating between two rings, the same ids on
+  // both, and a closed ring among them are told apart.
+  it("operations alternating between two rings land on their own ring; a closed ring refuses them", () => {
+    const one = ring();
+    const two = ring();
+    const [a, b] = lowlevel.socketpair();
+    const [c, d] = lowlevel.socketpair();
+    const intoOne = Buffer.alloc(8);
+    const intoTwo = Buffer.alloc(8);
+    try {
+      expect(one.ops.recv(one.p, 11, a, intoOne, 0, 8)).toBe(0);
+      expect(two.ops.recv(two.p, 22, c, intoTwo, 0, 8)).toBe(0);
+      expect(one.ops.inflight(one.p)).toBe(1);
+      expect(two.ops.inflight(two.p)).toBe(1);
+      lowlevel.send(b, Buffer.from("to one"));
+      lowlevel.send(d, Buffer.from("to two"));
+      expect(two.wait(1000)).toEqual([[22, 6, 0]]);
+      expect(one.wait(1000)).toEqual([[11, 6, 0]]);
+      expect(intoOne.subarray(0, 6).toString()).toBe("to one");
+      expect(intoTwo.subarray(0, 6).toString()).toBe("to two");
+      // The same id on both rings, in turn: each ring has its own operations.
+      expect(one.ops.recv(one.p, 5, a, intoOne, 0, 8)).toBe(0);
+      expect(two.ops.recv(two.p, 5, c, intoTwo, 0, 8)).toBe(0);
+      expect(one.ops.cancel(one.p, 5)).toBe(0);
+      expect(one.wait(1000)).toEqual([[5, ECANCELED, 0]]);
+      expect(two.ops.inflight(two.p)).toBe(1);
+      // The ring used last, closed: refused, as is the other one once closed; a foreign object still is not a ring.
+      two.p.close();
+      expect(() => two.ops.inflight(two.p)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+      expect(one.ops.inflight(one.p)).toBe(0);
+      expect(() => one.ops.inflight({} as NativePoller)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(() => one.ops.inflight(new lowlevel.Poller("poll"))).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      one.p.close();
+      expect(() => one.ops.inflight(one.p)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+    } finally {
+      one.p.close();
+      two.p.close();
+      closeAll(a, b, c, d);
+    }
+  });
+
   it("a close watch ends (ECANCELED) only when cancelled, when its fd is closed, or with the ring", () => {
     const { p, ops, wait } = ring();
     const [a, b] = lowlevel.socketpair();

@@ -277,7 +277,9 @@ export class RingCalls<L extends LoopObject> {
     if (res < 0) throw systemError(res, syscall);
     if (slab.length !== SLAB_SIZE) return slab.subarray(0, res);
     const out = Buffer.allocUnsafe(res);
-    slab.copy(out, 0, 0, res);
+    // TypedArray#set from a plain view, not Buffer#copy: copy's JavaScript in node:buffer goes
+    // megamorphic in a server (every Buffer copy of the process runs it) and costs several times more.
+    out.set(new Uint8Array(slab.buffer, slab.byteOffset, res));
     return out;
   }
 
