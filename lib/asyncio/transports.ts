@@ -1,7 +1,8 @@
 /**
  * lib/asyncio/transports.ts — the stream Transport over a non-blocking SOCK_STREAM Socket (TCP or
  * Unix), as asyncio's _SelectorSocketTransport: one reader registered for the connection's life,
- * one recv per readable wake (into a receive slab, or a BufferedProtocol's getBuffer()), writes
+ * one recv per readable wake (into a receive slab, or a BufferedProtocol's getBuffer()); on
+ * ProactorEventLoop, a Protocol's reads are the ring's recv operations instead; writes
  * sent straight to the kernel while it takes them and only the remainder buffered, a writer
  * registered only while that buffer is not empty. Flow control at the write-buffer limits and the
  * closing are shared with the datagram transport (flow-control.ts).
@@ -10,12 +11,16 @@ import { constants as osConstants } from "node:os";
 
 import { codedError, systemError } from "../errors.js";
 import type { EventLoop } from "../loop/loop.js";
+import { ProactorEventLoop } from "../loop/proactor.js";
 import type { SocketAddress } from "../native.js";
 import { AF_UNIX, IPPROTO_TCP, SHUT_WR, TCP_NODELAY, type Socket } from "../socket.js";
 import { toBytes } from "../args.js";
 import { recvChunk, recvInto, sendView, sendvBytes, wouldBlock } from "../sockio.js";
 import { FlowControlTransport } from "./flow-control.js";
 import type { BufferedProtocol, Protocol, StreamProtocol } from "./protocols.js";
+
+/** What one completion read asks for on ProactorEventLoop (as a readiness read's receive slab room). */
+const COMPLETION_READ_SIZE = 64 * 1024;
 
 /** A writev gathers at most this many buffered pieces (IOV_MAX is 1024 on Linux and macOS). */
 const MAX_IOV = 64;
@@ -55,12 +60,25 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   #extra: Map<string, unknown> | null = null;
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
+  /**
+   * On ProactorEventLoop a Protocol's reads are the ring's recv operations, one in flight at a
+   * time, as CPython's proactor transports read: no poll request and no recv syscall per read. A
+   * BufferedProtocol reads on readiness there too (its buffer would be the kernel's while the
+   * read is in flight).
+   */
+  readonly #completionReads: boolean;
+  #recvInFlight = false;
+  /** Bytes (empty: the end of the stream) a completion read brought while reading was paused. */
+  #held: Buffer | null = null;
+  readonly #onRecv = (data: Buffer): void => this.#recvDone(data);
+  readonly #onRecvFailed = (error: unknown): void => this.#recvFailed(error);
 
   /** @internal Use createServer/createConnection. `onMade` runs right after connectionMade. */
   constructor(loop: EventLoop, sock: Socket, protocol: StreamProtocol, owner: TransportOwner | null, onMade?: (error?: unknown) => void) {
     super(loop, sock, protocol);
     this.#buffered = typeof (protocol as BufferedProtocol).getBuffer === "function" && typeof (protocol as BufferedProtocol).bufferUpdated === "function";
     this.#owner = owner;
+    this.#completionReads = !this.#buffered && loop instanceof ProactorEventLoop;
     if (sock.family !== AF_UNIX) {
       try {
         sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
@@ -80,11 +98,62 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
       onMade?.(error);
       return;
     }
-    if (!this._closing && !this.#readingPaused) this._loop.addReader(this._fd, this.#onReadable);
+    if (!this._closing && !this.#readingPaused) this.#startReading();
     onMade?.();
   }
 
   // ------------------------------------------------------------------ reading
+
+  #startReading(): void {
+    if (this.#completionReads) this.#recvNext();
+    else this._loop.addReader(this._fd, this.#onReadable);
+  }
+
+  /** Submits the next completion read, unless one is in flight or reading stopped. */
+  #recvNext(): void {
+    if (this.#recvInFlight || this._closing || this.#readingPaused) return;
+    this.#recvInFlight = true;
+    this._loop.sockRecv(this._sock, COMPLETION_READ_SIZE).then(this.#onRecv, this.#onRecvFailed);
+  }
+
+  #recvDone(data: Buffer): void {
+    this.#recvInFlight = false;
+    if (this._closing) return; // close() or abort() came first: nothing more is delivered
+    if (this.#readingPaused) {
+      this.#held = data;
+      return;
+    }
+    this.#deliver(data);
+    if (data.length > 0) this.#recvNext(); // after the end of the stream no more reads
+  }
+
+  #recvFailed(error: unknown): void {
+    this.#recvInFlight = false;
+    // Closing cancels the read with the socket's close: not a failure of the connection.
+    if (!this._closing) this._fatal(error, "read failed");
+  }
+
+  /** A completion read's bytes to the protocol (empty: the end of the stream). */
+  #deliver(data: Buffer): void {
+    if (data.length === 0) return this.#readEof();
+    try {
+      (this._protocol as Protocol).dataReceived(data);
+    } catch (error) {
+      this._fatal(error, "dataReceived() failed");
+    }
+  }
+
+  /** resumeReading() on completion reads: what came while paused first, then the next read. */
+  readonly #resumeCompletionReads = (): void => {
+    if (this._closing || this.#readingPaused) return;
+    const held = this.#held;
+    if (held !== null) {
+      this.#held = null;
+      this.#deliver(held);
+      if (held.length === 0) return;
+    }
+    this.#recvNext();
+  };
 
   #readReady(): void {
     if (this._lost) return;
@@ -140,14 +209,15 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   pauseReading(): void {
     if (this._closing || this.#readingPaused) return;
     this.#readingPaused = true;
-    this._loop.removeReader(this._fd);
+    if (!this.#completionReads) this._loop.removeReader(this._fd);
   }
 
   /** Starts reading again after pauseReading(). */
   resumeReading(): void {
     if (this._closing || !this.#readingPaused) return;
     this.#readingPaused = false;
-    this._loop.addReader(this._fd, this.#onReadable);
+    if (this.#completionReads) this._loop.callSoon(this.#resumeCompletionReads);
+    else this._loop.addReader(this._fd, this.#onReadable);
   }
 
   /** Whether the transport is receiving (not paused, not closing). */
