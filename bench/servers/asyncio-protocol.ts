@@ -4,7 +4,7 @@
  * framer and writes the response pieces; an echo that outruns the peer pauses reading at the
  * transport's high-water mark until resumeWriting. Same framing and bytes as every bench server
  * (./http.ts); the twin of bench/py/asyncio_servers.py's Protocol server. `--proactor` runs it on
- * ProactorEventLoop (its readers and writers as io_uring poll requests), the
+ * ProactorEventLoop (its transports read with the ring's recv operations), the
  * asyncio-protocol-proactor row.
  *
  * usage: node dist/bench/servers/asyncio-protocol.js [--proactor] [port]   prints "READY <port>"
