@@ -357,32 +357,30 @@ Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(count));
 }
 
-// recv(fd, buffer, offset?, length?, flags?): bytes read (0 at end of stream) or -errno.
-Napi::Value Recv(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int fd = FdArg(info, 0);
-  ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
+// recv(2) into the window of `whole` that the offset and length arguments (indices 2 and 3) pick,
+// with the flags argument (index 4): the count (0 at end of stream) or -errno.
+Napi::Value RecvWindow(const Napi::CallbackInfo& info, int fd, ByteView whole) {
+  ByteView view = SliceArgs(info, 2, whole);
   int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
   for (;;) {
     ssize_t n = recv(fd, view.data, view.length, flags);
-    if (n >= 0) return CountOrErrno(env, n);
-    if (errno != EINTR) return CountOrErrno(env, -errno);
+    if (n >= 0) return CountOrErrno(info.Env(), n);
+    if (errno != EINTR) return CountOrErrno(info.Env(), -errno);
   }
+}
+
+// recv(fd, buffer, offset?, length?, flags?): bytes read (0 at end of stream) or -errno.
+Napi::Value Recv(const Napi::CallbackInfo& info) {
+  int fd = FdArg(info, 0);
+  return RecvWindow(info, fd, BufferArg(info, 1, "buffer"));
 }
 
 // recvArrayBuffer(fd, arrayBuffer, offset?, length?, flags?): as recv, into an ArrayBuffer
 // itself. Its bytes are found with one cheap call where a view costs several: lib/sockio.ts reads
 // every small recv this way into its receive slab's ArrayBuffer.
 Napi::Value RecvArrayBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
-  ByteView view = SliceArgs(info, 2, ArrayBufferArg(info, 1, "arrayBuffer"));
-  int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
-  for (;;) {
-    ssize_t n = recv(fd, view.data, view.length, flags);
-    if (n >= 0) return CountOrErrno(env, n);
-    if (errno != EINTR) return CountOrErrno(env, -errno);
-  }
+  return RecvWindow(info, fd, ArrayBufferArg(info, 1, "arrayBuffer"));
 }
 
 // send(fd, buffer, offset?, length?, flags?): bytes written or -errno. Never raises SIGPIPE.
