@@ -104,29 +104,26 @@ export class IoRegistry {
       this.#host.ioChanged(fd, bit, true);
       return;
     }
-    if ((key.events & bit) !== 0) {
+    let events = key.events;
+    if ((events & bit) !== 0) {
       // Watched that way already (a parked registration taken over, or a call replaced): the
       // handle goes into the key's handle pair in place, which is the loop's own array, as
       // modify() would with no events changed, but without a new key and its map entry.
       key.data[write ? 1 : 0] = handle;
-      this.#host.ioChanged(fd, key.events, false);
-      const old = write ? writer : reader;
-      if (old !== null)
-        old._drop(() => codedError("ERR_IO_REPLACED", `another ${write ? "writer" : "reader"} was added for fd ${fd} while this call waited on it`));
-      return;
-    }
-    const events = key.events | bit;
-    try {
-      selector.modify(fd, events, write ? [reader, handle] : [handle, writer]);
-    } catch (error) {
-      // The kernel lost the registration (fd closed and reused behind the loop's back): the
-      // selector dropped the key; start afresh.
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      reader?._drop(() => closedError("recv"));
-      writer?._drop(() => closedError("send"));
-      selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
-      this.#host.ioChanged(fd, bit, true);
-      return;
+    } else {
+      events |= bit;
+      try {
+        selector.modify(fd, events, write ? [reader, handle] : [handle, writer]);
+      } catch (error) {
+        // The kernel lost the registration (fd closed and reused behind the loop's back): the
+        // selector dropped the key; start afresh.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        reader?._drop(() => closedError("recv"));
+        writer?._drop(() => closedError("send"));
+        selector.register(fileobj, bit, write ? [null, handle] : [handle, null]);
+        this.#host.ioChanged(fd, bit, true);
+        return;
+      }
     }
     this.#host.ioChanged(fd, events, false);
     const old = write ? writer : reader;
