@@ -9,8 +9,6 @@
  * the attached driver flushes after each batch, so the poll requests the batch's reports used up
  * are re-armed once their callbacks have run).
  */
-import { isMainThread } from "node:worker_threads";
-
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
@@ -22,14 +20,6 @@ export type CompletionSink = (id: number, res: number, flags: number) => void;
 export const CQE_F_MORE = 2;
 /** -ECANCELED: the result of an operation the ring cancelled (Linux's number; the ring is Linux only). */
 export const RING_ECANCELED = -125;
-
-/**
- * A worker's waits are cut into slices (so that Worker#terminate() can end the thread), which
- * BaseSelector ends early only for a ready fd; each wait also rewrites the completion count, so
- * the ring slices its waits itself (shorter than BaseSelector's slices, which it then never cuts)
- * and stops at the first slice that brings completions too, or that the owned run cut short.
- */
-const WORKER_SLICE_MS = 100;
 
 let unavailable: string | undefined;
 
@@ -82,20 +72,12 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   }
 
   override select(timeout?: number | null): SelectorReady<D, F>[] {
-    const forever = timeout === undefined || timeout === null;
-    // Short waits, and bad timeouts (which throw there), are BaseSelector's alone.
-    if (isMainThread || !(forever || (typeof timeout === "number" && timeout * 1000 > WORKER_SLICE_MS))) return this.#deliver(super.select(timeout));
-    const deadline = forever ? Infinity : performance.now() + timeout * 1000;
-    for (;;) {
-      const start = performance.now();
-      const left = deadline - start;
-      const slice = Math.max(0, Math.min(WORKER_SLICE_MS, Math.ceil(left)));
-      const ready = super.select(slice / 1000);
-      // A slice that ended early with nothing was cut by the owned run (owned.cc): Node's libuv
-      // loop has work, and waiting again would not let it run.
-      const cut = performance.now() - start < slice - 1;
-      if (ready.length > 0 || this.#completions[0] !== 0 || cut || left <= WORKER_SLICE_MS) return this.#deliver(ready);
-    }
+    return this.#deliver(super.select(timeout));
+  }
+
+  /** A worker's sliced wait (BaseSelector) ends at a slice that brought completions: the next would overwrite their count. */
+  protected override _waitBroughtMore(): boolean {
+    return this.#completions[0] !== 0;
   }
 
   /** Hands the last wait's completions to the sink; returns the ready keys. */

@@ -290,8 +290,16 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
       // A slice that ended early with nothing ready was cut by the owned run (native/owned.cc):
       // Node's libuv loop has work (a worker message, a timer), which runs only once this wait
       // returns; the next slice would be cut at once too, and the thread would spin.
-      if (n !== 0 || left <= WORKER_WAIT_SLICE_MS || performance.now() - start < slice - 1) return n;
+      if (n !== 0 || this._waitBroughtMore() || left <= WORKER_WAIT_SLICE_MS || performance.now() - start < slice - 1) return n;
     }
+  }
+
+  /**
+   * @internal Whether the last wait brought something besides ready fds (a ring's completions,
+   * which each wait rewrites): a worker's sliced wait ends there too.
+   */
+  protected _waitBroughtMore(): boolean {
+    return false;
   }
 
   /** The key of a registered object or fd; throws ERR_NOT_REGISTERED. */
