@@ -94,12 +94,15 @@ export function acceptAgain(r: number): boolean {
 /** Where a recv of up to `size` bytes reads: the slab's free room, or a buffer of its own. */
 function readBuffer(size: number): Buffer {
   if (size > SLAB_READ_MAX) return Buffer.allocUnsafeSlow(size);
-  if (SLAB_SIZE - slabOffset < size) {
-    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
-    slabMemory = slab.buffer as ArrayBuffer;
-    slabOffset = 0;
-  }
+  if (SLAB_SIZE - slabOffset < size) freshSlab();
   return slab;
+}
+
+/** Replaces the receive slab (the views made of the old one keep it alive as long as they live). */
+function freshSlab(): void {
+  slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+  slabMemory = slab.buffer as ArrayBuffer;
+  slabOffset = 0;
 }
 
 /**
@@ -111,13 +114,18 @@ function recvIntoSlab(fd: number, offset: number, length: number, flags?: number
   return flags === undefined ? native.recvArrayBuffer(fd, slabMemory, offset, length) : native.recvArrayBuffer(fd, slabMemory, offset, length, flags);
 }
 
+/** The `count` (> 0) bytes a recv put into the slab at `offset`, as the result; the room after them stays free. */
+function slabView(offset: number, count: number): Buffer {
+  slabOffset = (offset + count + 7) & ~7;
+  // allocUnsafeSlow gives the slab an ArrayBuffer of its own: its byteOffset is 0.
+  return viewOf(slabMemory, offset, count);
+}
+
 /** The `count` bytes a recv put into `from` (see readBuffer) at `offset`, as the result. */
 function takeBytes(from: Buffer, offset: number, count: number): Buffer {
   if (count === 0) return Buffer.allocUnsafe(0); // the end of the stream pins no slab
   if (from === slab) {
-    slabOffset = (offset + count + 7) & ~7;
-    // allocUnsafeSlow gives the slab an ArrayBuffer of its own: its byteOffset is 0.
-    return viewOf(slabMemory, offset, count);
+    return slabView(offset, count);
   }
   // A read into a buffer of its own: keep it when mostly filled, else copy so it is not pinned.
   if (count === from.length) return from;
@@ -128,8 +136,23 @@ function takeBytes(from: Buffer, offset: number, count: number): Buffer {
 /**
  * recv(2) of up to `bufsize` bytes (checked by the caller): the bytes read (empty at the end of
  * the stream), or -errno. Never throws for a failed syscall.
+ *
+ * The common call (no flags, a bufsize the slab serves) is kept short enough for V8 to inline
+ * into its caller: it reads into the slab and makes the view itself.
  */
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
+  if (flags === undefined && bufsize <= SLAB_READ_MAX) {
+    if (SLAB_SIZE - slabOffset < bufsize) freshSlab();
+    const offset = slabOffset;
+    const n = native.recvArrayBuffer(fd, slabMemory, offset, bufsize);
+    if (n > 0) return slabView(offset, n);
+    return n < 0 ? n : Buffer.allocUnsafe(0); // the end of the stream pins no slab
+  }
+  return recvBytesSlow(fd, bufsize, flags);
+}
+
+/** recvBytes's other cases: flags, or a bufsize larger than the slab serves. */
+function recvBytesSlow(fd: number, bufsize: number, flags: number | undefined): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
   const into = readBuffer(size);
   const offset = into === slab ? slabOffset : 0;
@@ -247,10 +270,11 @@ export function closeFd(fd: number): void {
  * the stream, or -errno.
  */
 export function recvChunk(fd: number): Buffer | number {
-  const into = readBuffer(SLAB_READ_MAX);
+  if (SLAB_SIZE - slabOffset < SLAB_READ_MAX) freshSlab();
   const offset = slabOffset;
-  const n = recvIntoSlab(fd, offset, SLAB_SIZE - offset);
-  return n < 0 ? n : takeBytes(into, offset, n);
+  const n = native.recvArrayBuffer(fd, slabMemory, offset, SLAB_SIZE - offset);
+  if (n > 0) return slabView(offset, n);
+  return n < 0 ? n : Buffer.allocUnsafe(0);
 }
 
 /** One send(2) of all of `data`: the count written or -errno (never SIGPIPE). */
