@@ -37,8 +37,8 @@ std::string DescribeValue(const Napi::Value& value) {
   }
 }
 
-[[noreturn]] static void ThrowType(const Napi::CallbackInfo& info, size_t index, const char* name,
-                                   const char* expected) {
+template <class Info>
+[[noreturn]] static void ThrowType(const Info& info, size_t index, const char* name, const char* expected) {
   Napi::Value v = index < info.Length() ? info[index] : info.Env().Undefined();
   ThrowCodeError(info.Env(), "ERR_INVALID_ARG_TYPE",
                  std::string("The \"") + name + "\" argument must be " + expected + ". Received " + DescribeValue(v),
@@ -63,21 +63,22 @@ static std::string NumberText(double d) {
 
 // One napi_get_value_double both checks the type and reads the value (the int32 fast path: no
 // napi_typeof first); only a failure pays for describing the value.
-static bool ReadNumber(const Napi::CallbackInfo& info, size_t index, double* out) {
+template <class Info>
+static bool ReadNumber(const Info& info, size_t index, double* out) {
   return index < info.Length() && napi_get_value_double(info.Env(), info[index], out) == napi_ok;
 }
 
 // The out-of-range throw, apart from CheckedInteger so that the check itself stays a few
 // instructions with no frame to set up (it runs for every fd, offset and length).
-[[noreturn]] [[gnu::noinline]] [[gnu::cold]] static void ThrowIntegerRange(const Napi::CallbackInfo& info,
-                                                                           const char* name, double d, int64_t min,
-                                                                           int64_t max) {
+template <class Info>
+[[noreturn]] [[gnu::noinline]] [[gnu::cold]] static void ThrowIntegerRange(const Info& info, const char* name, double d,
+                                                                           int64_t min, int64_t max) {
   ThrowRange(info.Env(), name, "an integer >= " + std::to_string(min) + " and <= " + std::to_string(max),
              NumberText(d));
 }
 
-static inline int64_t CheckedInteger(const Napi::CallbackInfo& info, const char* name, double d, int64_t min,
-                                     int64_t max) {
+template <class Info>
+static inline int64_t CheckedInteger(const Info& info, const char* name, double d, int64_t min, int64_t max) {
   // Comparisons first (NaN fails them, and the cast below is defined only for a double inside
   // int64's range: 0x1p63 is INT64_MAX + 1 rounded); then a truncating cast that loses nothing is
   // an integer. No floor or isfinite call.
@@ -88,32 +89,36 @@ static inline int64_t CheckedInteger(const Napi::CallbackInfo& info, const char*
   ThrowIntegerRange(info, name, d, min, max);
 }
 
-int64_t IntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max) {
+template <class Info>
+int64_t IntArg(const Info& info, size_t index, const char* name, int64_t min, int64_t max) {
   double d;
   if (!ReadNumber(info, index, &d)) ThrowType(info, index, name, "of type number");
   return CheckedInteger(info, name, d, min, max);
 }
 
-int64_t OptionalIntArg(const Napi::CallbackInfo& info, size_t index, const char* name, int64_t min, int64_t max,
-                       int64_t fallback) {
+template <class Info>
+int64_t OptionalIntArg(const Info& info, size_t index, const char* name, int64_t min, int64_t max, int64_t fallback) {
   double d;
   if (ReadNumber(info, index, &d)) return CheckedInteger(info, name, d, min, max);
   if (index >= info.Length() || info[index].IsUndefined()) return fallback;
   ThrowType(info, index, name, "of type number");
 }
 
-bool OptionalBoolArg(const Napi::CallbackInfo& info, size_t index, const char* name, bool fallback) {
+template <class Info>
+bool OptionalBoolArg(const Info& info, size_t index, const char* name, bool fallback) {
   bool value;
   if (index < info.Length() && napi_get_value_bool(info.Env(), info[index], &value) == napi_ok) return value;
   if (index >= info.Length() || info[index].IsUndefined()) return fallback;
   ThrowType(info, index, name, "of type boolean");
 }
 
-int FdArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+int FdArg(const Info& info, size_t index, const char* name) {
   return static_cast<int>(IntArg(info, index, name, 0, INT_MAX));
 }
 
-int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+int TimeoutArg(const Info& info, size_t index, const char* name) {
   double d;
   if (!ReadNumber(info, index, &d)) ThrowType(info, index, name, "of type number");
   if (std::isnan(d)) ThrowRange(info.Env(), name, "a number (negative waits forever)", "NaN");
@@ -122,24 +127,28 @@ int TimeoutArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   return static_cast<int>(std::ceil(d));
 }
 
-bool BoolArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+bool BoolArg(const Info& info, size_t index, const char* name) {
   bool value;
   if (index >= info.Length() || napi_get_value_bool(info.Env(), info[index], &value) != napi_ok)
     ThrowType(info, index, name, "of type boolean");
   return value;
 }
 
-std::string StringArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+std::string StringArg(const Info& info, size_t index, const char* name) {
   if (index >= info.Length() || !info[index].IsString()) ThrowType(info, index, name, "of type string");
-  return info[index].As<Napi::String>().Utf8Value();
+  return info[index].template As<Napi::String>().Utf8Value();
 }
 
-Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+Napi::Function FunctionArg(const Info& info, size_t index, const char* name) {
   if (index >= info.Length() || !info[index].IsFunction()) ThrowType(info, index, name, "of type function");
-  return info[index].As<Napi::Function>();
+  return info[index].template As<Napi::Function>();
 }
 
-ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+ByteView BufferArg(const Info& info, size_t index, const char* name) {
   if (index >= info.Length()) ThrowType(info, index, name, "an instance of Buffer, TypedArray, or DataView");
   napi_env env = info.Env();
   napi_value v = info[index];
@@ -181,7 +190,8 @@ ByteView BufferArg(const Napi::CallbackInfo& info, size_t index, const char* nam
   return ByteView{static_cast<uint8_t*>(data), length};
 }
 
-ByteView ArrayBufferArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+ByteView ArrayBufferArg(const Info& info, size_t index, const char* name) {
   void* data = nullptr;
   size_t length = 0;
   // One call: napi_get_arraybuffer_info refuses anything else (napi_invalid_arg) without throwing.
@@ -191,7 +201,8 @@ ByteView ArrayBufferArg(const Napi::CallbackInfo& info, size_t index, const char
   return ByteView{static_cast<uint8_t*>(data), length};
 }
 
-Int32View Int32ArrayArg(const Napi::CallbackInfo& info, size_t index, const char* name) {
+template <class Info>
+Int32View Int32ArrayArg(const Info& info, size_t index, const char* name) {
   if (index < info.Length() && info[index].IsTypedArray()) {
     napi_typedarray_type type;
     size_t elements = 0;
@@ -208,12 +219,32 @@ Int32View Int32ArrayArg(const Napi::CallbackInfo& info, size_t index, const char
   ThrowType(info, index, name, "an instance of Int32Array or Uint32Array");
 }
 
-ByteView SliceArgs(const Napi::CallbackInfo& info, size_t index, ByteView whole) {
+template <class Info>
+ByteView SliceArgs(const Info& info, size_t index, ByteView whole) {
   size_t offset = static_cast<size_t>(OptionalIntArg(info, index, "offset", 0, static_cast<int64_t>(whole.length), 0));
   size_t room = whole.length - offset;
   size_t length = static_cast<size_t>(
       OptionalIntArg(info, index + 1, "length", 0, static_cast<int64_t>(room), static_cast<int64_t>(room)));
   return ByteView{whole.data == nullptr ? nullptr : whole.data + offset, length};
 }
+
+// Both kinds of call read their arguments through these checks: node-addon-api's CallbackInfo
+// and CallArgs (sockets.cc's functions, see args.h).
+#define NS_INSTANTIATE_ARGS(Info)                                                               \
+  template int64_t IntArg(const Info&, size_t, const char*, int64_t, int64_t);                  \
+  template int64_t OptionalIntArg(const Info&, size_t, const char*, int64_t, int64_t, int64_t); \
+  template bool OptionalBoolArg(const Info&, size_t, const char*, bool);                        \
+  template int FdArg(const Info&, size_t, const char*);                                         \
+  template int TimeoutArg(const Info&, size_t, const char*);                                    \
+  template bool BoolArg(const Info&, size_t, const char*);                                      \
+  template std::string StringArg(const Info&, size_t, const char*);                             \
+  template Napi::Function FunctionArg(const Info&, size_t, const char*);                        \
+  template ByteView BufferArg(const Info&, size_t, const char*);                                \
+  template ByteView ArrayBufferArg(const Info&, size_t, const char*);                           \
+  template Int32View Int32ArrayArg(const Info&, size_t, const char*);                           \
+  template ByteView SliceArgs(const Info&, size_t, ByteView);
+NS_INSTANTIATE_ARGS(Napi::CallbackInfo)
+NS_INSTANTIATE_ARGS(CallArgs)
+#undef NS_INSTANTIATE_ARGS
 
 }  // namespace ns

@@ -11,8 +11,10 @@ namespace ns {
 Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len);
 // Fills ss from (host|path, port, flowinfo, scopeId) at info[index..] for `family`; resolves host
 // names with getaddrinfo (blocking). Throws argument and resolver errors.
-socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int family, sockaddr_storage* ss);
+template <class Info>
+socklen_t AddressFromArgs(const Info& info, size_t index, int family, sockaddr_storage* ss);
 // The "family" argument at info[index]: an integer 0..255.
-int FamilyArg(const Napi::CallbackInfo& info, size_t index);
+template <class Info>
+int FamilyArg(const Info& info, size_t index);
 
 }  // namespace ns

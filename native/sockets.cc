@@ -50,8 +50,8 @@ namespace ns {
 namespace {
 
 // Every function of this file is created with the environment's AddonData as its data, so a call
-// reads it from its own CallbackInfo instead of looking the instance data up.
-AddonData* DataOf(const Napi::CallbackInfo& info) { return static_cast<AddonData*>(info.Data()); }
+// reads it from its own arguments instead of looking the instance data up.
+AddonData* DataOf(const CallArgs& info) { return static_cast<AddonData*>(info.Data()); }
 
 // After a socket is made: the flags that socket()/accept4() could not set atomically here.
 int FinishNewSocket(int fd, bool nonblock) {
@@ -117,7 +117,8 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len
 
 // Fills ss from (family, host|path, port, flowinfo, scopeId) at info[index..]. Resolves host
 // names with getaddrinfo (blocking, as Python's socket module does).
-socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int family, sockaddr_storage* ss) {
+template <class Info>
+socklen_t AddressFromArgs(const Info& info, size_t index, int family, sockaddr_storage* ss) {
   Napi::Env env = info.Env();
   memset(ss, 0, sizeof *ss);
   std::string host = StringArg(info, index, family == AF_UNIX ? "path" : "host");
@@ -177,13 +178,20 @@ socklen_t AddressFromArgs(const Napi::CallbackInfo& info, size_t index, int fami
   ThrowSystemError(env, EAFNOSUPPORT, "getaddrinfo");
 }
 
-int FamilyArg(const Napi::CallbackInfo& info, size_t index) {
+template <class Info>
+int FamilyArg(const Info& info, size_t index) {
   return static_cast<int>(IntArg(info, index, "family", 0, 255));
 }
 
+// sockets.cc's functions read these through CallArgs; uring.cc's through CallbackInfo.
+template socklen_t AddressFromArgs(const CallArgs&, size_t, int, sockaddr_storage*);
+template socklen_t AddressFromArgs(const Napi::CallbackInfo&, size_t, int, sockaddr_storage*);
+template int FamilyArg(const CallArgs&, size_t);
+template int FamilyArg(const Napi::CallbackInfo&, size_t);
+
 namespace {
 
-Napi::Value Socket(const Napi::CallbackInfo& info) {
+Napi::Value Socket(const CallArgs& info) {
   Napi::Env env = info.Env();
   int family = FamilyArg(info, 0);
   int type = static_cast<int>(IntArg(info, 1, "type", 0, 0xffff));
@@ -199,7 +207,7 @@ Napi::Value Socket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-Napi::Value SocketPair(const Napi::CallbackInfo& info) {
+Napi::Value SocketPair(const CallArgs& info) {
   Napi::Env env = info.Env();
   int family = static_cast<int>(OptionalIntArg(info, 0, "family", 0, 255, AF_UNIX));
   int type = static_cast<int>(OptionalIntArg(info, 1, "type", 0, 0xffff, SOCK_STREAM));
@@ -223,7 +231,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
 }
 
 // pipe(nonblock = true): [readFd, writeFd], both CLOEXEC.
-Napi::Value Pipe(const Napi::CallbackInfo& info) {
+Napi::Value Pipe(const CallArgs& info) {
   Napi::Env env = info.Env();
   bool nonblock = OptionalBoolArg(info, 0, "nonblock", true);
   int fds[2];
@@ -248,7 +256,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
 }
 
 // bind(fd, family, hostOrPath, port?, flowinfo?, scopeId?)
-Napi::Value Bind(const Napi::CallbackInfo& info) {
+Napi::Value Bind(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int family = FamilyArg(info, 1);
@@ -260,7 +268,7 @@ Napi::Value Bind(const Napi::CallbackInfo& info) {
 
 // connect(fd, family, hostOrPath, port?, flowinfo?, scopeId?): 0 or -errno (-EINPROGRESS on a
 // non-blocking socket). A blocking connect interrupted by a signal waits for the outcome.
-Napi::Value Connect(const Napi::CallbackInfo& info) {
+Napi::Value Connect(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int family = FamilyArg(info, 1);
@@ -280,7 +288,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, -err);
 }
 
-Napi::Value Listen(const Napi::CallbackInfo& info) {
+Napi::Value Listen(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int backlog = static_cast<int>(OptionalIntArg(info, 1, "backlog", 0, INT32_MAX, SOMAXCONN));
@@ -309,7 +317,7 @@ int AcceptOne(int fd, bool nonblock, sockaddr_storage* ss, socklen_t* len) {
 }
 
 // accept(fd, nonblock = true): the new fd or -errno.
-Napi::Value Accept(const Napi::CallbackInfo& info) {
+Napi::Value Accept(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   bool nonblock = OptionalBoolArg(info, 1, "nonblock", true);
@@ -319,7 +327,7 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
 }
 
 // acceptAddress(fd, nonblock = true): [fd, address] or -errno.
-Napi::Value AcceptAddress(const Napi::CallbackInfo& info) {
+Napi::Value AcceptAddress(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   bool nonblock = OptionalBoolArg(info, 1, "nonblock", true);
@@ -337,7 +345,7 @@ Napi::Value AcceptAddress(const Napi::CallbackInfo& info) {
 
 // acceptBatch(fd, out, nonblock = true): drains the backlog into out (Int32Array) in one call.
 // Returns how many fds were written; when none could be accepted, -errno (-EAGAIN when empty).
-Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
+Napi::Value AcceptBatch(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   Int32View out = Int32ArrayArg(info, 1, "out");
@@ -359,7 +367,7 @@ Napi::Value AcceptBatch(const Napi::CallbackInfo& info) {
 
 // recv(2) into the window of `whole` that the offset and length arguments (indices 2 and 3) pick,
 // with the flags argument (index 4): the count (0 at end of stream) or -errno.
-Napi::Value RecvWindow(const Napi::CallbackInfo& info, int fd, ByteView whole) {
+Napi::Value RecvWindow(const CallArgs& info, int fd, ByteView whole) {
   ByteView view = SliceArgs(info, 2, whole);
   int flags = static_cast<int>(OptionalIntArg(info, 4, "flags", 0, INT32_MAX, 0));
   for (;;) {
@@ -370,7 +378,7 @@ Napi::Value RecvWindow(const Napi::CallbackInfo& info, int fd, ByteView whole) {
 }
 
 // recv(fd, buffer, offset?, length?, flags?): bytes read (0 at end of stream) or -errno.
-Napi::Value Recv(const Napi::CallbackInfo& info) {
+Napi::Value Recv(const CallArgs& info) {
   int fd = FdArg(info, 0);
   return RecvWindow(info, fd, BufferArg(info, 1, "buffer"));
 }
@@ -378,13 +386,13 @@ Napi::Value Recv(const Napi::CallbackInfo& info) {
 // recvArrayBuffer(fd, arrayBuffer, offset?, length?, flags?): as recv, into an ArrayBuffer
 // itself. Its bytes are found with one cheap call where a view costs several: lib/sockio.ts reads
 // every small recv this way into its receive slab's ArrayBuffer.
-Napi::Value RecvArrayBuffer(const Napi::CallbackInfo& info) {
+Napi::Value RecvArrayBuffer(const CallArgs& info) {
   int fd = FdArg(info, 0);
   return RecvWindow(info, fd, ArrayBufferArg(info, 1, "arrayBuffer"));
 }
 
 // send(fd, buffer, offset?, length?, flags?): bytes written or -errno. Never raises SIGPIPE.
-Napi::Value Send(const Napi::CallbackInfo& info) {
+Napi::Value Send(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
@@ -398,7 +406,7 @@ Napi::Value Send(const Napi::CallbackInfo& info) {
 
 // recvfrom(fd, buffer, offset?, length?, flags?): [bytes, address] or -errno. The address is
 // null when the kernel gives none (a connected stream) or its family is not one we know.
-Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
+Napi::Value RecvFrom(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
@@ -420,7 +428,7 @@ Napi::Value RecvFrom(const Napi::CallbackInfo& info) {
 
 // sendto(fd, buffer, offset, length, flags, family, hostOrPath, port?, flowinfo?, scopeId?):
 // bytes written or -errno. Never raises SIGPIPE. Host names are resolved (blocking), as Python's.
-Napi::Value SendTo(const Napi::CallbackInfo& info) {
+Napi::Value SendTo(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   ByteView view = SliceArgs(info, 2, BufferArg(info, 1, "buffer"));
@@ -437,7 +445,7 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
 
 // writev(fd, buffers): a gathered write through sendmsg (so MSG_NOSIGNAL applies). Returns the
 // bytes written or -errno. At most IOV_MAX (1024) buffers per call.
-Napi::Value Writev(const Napi::CallbackInfo& info) {
+Napi::Value Writev(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   if (info.Length() < 2 || !info[1].IsArray())
@@ -499,7 +507,7 @@ Napi::Value Writev(const Napi::CallbackInfo& info) {
   }
 }
 
-Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+Napi::Value Shutdown(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int how = static_cast<int>(IntArg(info, 1, "how", 0, 2));
@@ -508,7 +516,7 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
 }
 
 // close(fd): throws EBADF for an fd that is not open. EINTR counts as closed (not retried).
-Napi::Value Close(const Napi::CallbackInfo& info) {
+Napi::Value Close(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   AddonData* data = DataOf(info);
@@ -520,7 +528,7 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
+Napi::Value SetSockOpt(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int level = static_cast<int>(IntArg(info, 1, "level", 0, INT32_MAX));
@@ -535,7 +543,7 @@ Napi::Value SetSockOpt(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
+Napi::Value GetSockOpt(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int level = static_cast<int>(IntArg(info, 1, "level", 0, INT32_MAX));
@@ -546,7 +554,7 @@ Napi::Value GetSockOpt(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, value);
 }
 
-Napi::Value GetSockName(const Napi::CallbackInfo& info) {
+Napi::Value GetSockName(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   sockaddr_storage ss;
@@ -556,7 +564,7 @@ Napi::Value GetSockName(const Napi::CallbackInfo& info) {
   return AddressToJs(env, ss, len);
 }
 
-Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
+Napi::Value GetPeerName(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   sockaddr_storage ss;
@@ -568,7 +576,7 @@ Napi::Value GetPeerName(const Napi::CallbackInfo& info) {
 
 // setNonBlocking(fd, on): one ioctl(FIONBIO), where the fcntl pair F_GETFL + F_SETFL takes two
 // syscalls (CPython's setblocking uses the ioctl too).
-Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
+Napi::Value SetNonBlocking(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int on = BoolArg(info, 1, "nonblock") ? 1 : 0;
@@ -576,7 +584,7 @@ Napi::Value SetNonBlocking(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
+Napi::Value GetNonBlocking(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int flags = fcntl(fd, F_GETFL);
@@ -590,7 +598,7 @@ Napi::Value GetNonBlocking(const Napi::CallbackInfo& info) {
 // as EBADF. The family is SO_DOMAIN where the kernel has it (Linux, FreeBSD), else getsockname's
 // sa_family (macOS: an unbound AF_UNIX socket may report 0 there, as it does to CPython); the
 // protocol is SO_PROTOCOL where it exists (Linux: 6 for TCP, 17 for UDP), else 0.
-Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
+Napi::Value SocketInfo(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   int type = 0;
@@ -624,7 +632,7 @@ Napi::Value SocketInfo(const Napi::CallbackInfo& info) {
 
 // dup(fd): a new fd for the same open socket (the blocking mode is shared: it belongs to the open
 // file description), CLOEXEC from birth and tracked; throws a system error (syscall 'dup').
-Napi::Value Dup(const Napi::CallbackInfo& info) {
+Napi::Value Dup(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
 #ifdef F_DUPFD_CLOEXEC
@@ -645,7 +653,7 @@ Napi::Value Dup(const Napi::CallbackInfo& info) {
 
 // A host or port argument of getaddrinfo: null/undefined (nullptr), or a string without NUL.
 // A port may also be an integer 0-65535, passed on as its decimal text.
-bool NameArg(const Napi::CallbackInfo& info, size_t index, const char* name, bool port, std::string* out) {
+bool NameArg(const CallArgs& info, size_t index, const char* name, bool port, std::string* out) {
   Napi::Env env = info.Env();
   Napi::Value v = index < info.Length() ? info[index] : env.Undefined();
   if (v.IsNull() || v.IsUndefined()) return false;
@@ -672,7 +680,7 @@ bool NameArg(const Napi::CallbackInfo& info, size_t index, const char* name, boo
 // '' unless AI_CANONNAME asked for it (on the first entry); address as getsockname returns it (null
 // for a family this module does not know). Every argument is checked before the resolver runs.
 // Failures throw Node's dns error shape (ThrowResolveError).
-Napi::Value GetAddrInfo(const Napi::CallbackInfo& info) {
+Napi::Value GetAddrInfo(const CallArgs& info) {
   Napi::Env env = info.Env();
   std::string host;
   std::string port;
@@ -730,7 +738,7 @@ int64_t PreadSend(int out, int in, int64_t offset, size_t count) {
 // signal, and a closed peer gives -EPIPE. Where sendfile(2) refuses the file (EINVAL, ENOSYS: not
 // a file it can map) and on other systems (macOS and the BSDs have a sendfile of another shape):
 // pread + send, at most 64 KiB a call, so a file must support pread (ESPIPE for a pipe).
-Napi::Value SendFile(const Napi::CallbackInfo& info) {
+Napi::Value SendFile(const CallArgs& info) {
   Napi::Env env = info.Env();
   int out = FdArg(info, 0);
   int in = FdArg(info, 1, "fileFd");
@@ -752,13 +760,13 @@ Napi::Value SendFile(const Napi::CallbackInfo& info) {
 }
 
 // isOpen(fd): whether fd names an open file description (fcntl F_GETFD).
-Napi::Value IsOpen(const Napi::CallbackInfo& info) {
+Napi::Value IsOpen(const CallArgs& info) {
   int fd = FdArg(info, 0);
   return Napi::Boolean::New(info.Env(), fcntl(fd, F_GETFD) >= 0);
 }
 
 // waitFd(fd, events, timeoutMs): poll one fd; returns revents (0 on timeout) or -errno.
-Napi::Value WaitFd(const Napi::CallbackInfo& info) {
+Napi::Value WaitFd(const CallArgs& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info, 0);
   short events = static_cast<short>(IntArg(info, 1, "events", 0, 0x7fff));
@@ -773,40 +781,47 @@ Napi::Value WaitFd(const Napi::CallbackInfo& info) {
 void InitSockets(Napi::Env env, Napi::Object exports) {
   struct {
     const char* name;
-    Napi::Function::Callback fn;
+    napi_callback fn;
   } functions[] = {
-      {"socket", Socket},
-      {"socketpair", SocketPair},
-      {"pipe", Pipe},
-      {"bind", Bind},
-      {"connect", Connect},
-      {"listen", Listen},
-      {"accept", Accept},
-      {"acceptAddress", AcceptAddress},
-      {"acceptBatch", AcceptBatch},
-      {"recv", Recv},
-      {"recvArrayBuffer", RecvArrayBuffer},
-      {"send", Send},
-      {"recvfrom", RecvFrom},
-      {"sendto", SendTo},
-      {"writev", Writev},
-      {"shutdown", Shutdown},
-      {"close", Close},
-      {"setsockopt", SetSockOpt},
-      {"getsockopt", GetSockOpt},
-      {"getsockname", GetSockName},
-      {"getpeername", GetPeerName},
-      {"setNonBlocking", SetNonBlocking},
-      {"getNonBlocking", GetNonBlocking},
-      {"isOpen", IsOpen},
-      {"socketInfo", SocketInfo},
-      {"dup", Dup},
-      {"getaddrinfo", GetAddrInfo},
-      {"sendfile", SendFile},
-      {"waitFd", WaitFd},
+      {"socket", PlainCallback<Socket, 4>},
+      {"socketpair", PlainCallback<SocketPair, 4>},
+      {"pipe", PlainCallback<Pipe, 1>},
+      {"bind", PlainCallback<Bind, 6>},
+      {"connect", PlainCallback<Connect, 6>},
+      {"listen", PlainCallback<Listen, 2>},
+      {"accept", PlainCallback<Accept, 2>},
+      {"acceptAddress", PlainCallback<AcceptAddress, 2>},
+      {"acceptBatch", PlainCallback<AcceptBatch, 3>},
+      {"recv", PlainCallback<Recv, 5>},
+      {"recvArrayBuffer", PlainCallback<RecvArrayBuffer, 5>},
+      {"send", PlainCallback<Send, 5>},
+      {"recvfrom", PlainCallback<RecvFrom, 5>},
+      {"sendto", PlainCallback<SendTo, 10>},
+      {"writev", PlainCallback<Writev, 2>},
+      {"shutdown", PlainCallback<Shutdown, 2>},
+      {"close", PlainCallback<Close, 1>},
+      {"setsockopt", PlainCallback<SetSockOpt, 4>},
+      {"getsockopt", PlainCallback<GetSockOpt, 3>},
+      {"getsockname", PlainCallback<GetSockName, 1>},
+      {"getpeername", PlainCallback<GetPeerName, 1>},
+      {"setNonBlocking", PlainCallback<SetNonBlocking, 2>},
+      {"getNonBlocking", PlainCallback<GetNonBlocking, 1>},
+      {"isOpen", PlainCallback<IsOpen, 1>},
+      {"socketInfo", PlainCallback<SocketInfo, 1>},
+      {"dup", PlainCallback<Dup, 1>},
+      {"getaddrinfo", PlainCallback<GetAddrInfo, 6>},
+      {"sendfile", PlainCallback<SendFile, 4>},
+      {"waitFd", PlainCallback<WaitFd, 3>},
   };
   AddonData* data = Data(env);
-  for (auto& f : functions) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name, data));
+  // Plain Node-API functions (see CallArgs in args.h), each with the AddonData as its data and the
+  // count of arguments it reads (the signatures above; recv's window and flags are 2..4, an
+  // address takes four from its index).
+  for (auto& f : functions) {
+    napi_value fn;
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, data, &fn));
+    exports.Set(f.name, Napi::Value(env, fn));
+  }
 }
 
 }  // namespace ns
