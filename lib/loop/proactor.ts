@@ -75,6 +75,16 @@ export class ProactorEventLoop extends EventLoop {
     return this.#calls.recv(sock, n, options);
   }
 
+  /**
+   * @internal A Protocol transport's read: a single-shot receive operation, so that nothing is
+   * received ahead while its reading is paused (a multishot receive would keep filling the provided
+   * buffers and the queue, and the peer's writes would not back up); the stream's queue first if
+   * sockRecv armed one on this socket before.
+   */
+  _sockRecvOnce(sock: SocketLike, n: number): Promise<Buffer> {
+    return this.#calls.recv(sock, n, undefined, true);
+  }
+
   override sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
     return this.#calls.recvInto(sock, buffer, options);
   }

@@ -85,6 +85,12 @@ export class RingStreams<L extends LoopObject> {
     this.#host = host;
   }
 
+  /** Whether sock's stream has a multishot receive armed or bytes queued (its reads must come from here). */
+  owns(sock: SocketLike): boolean {
+    const s = this.#streams.get(sock);
+    return s !== undefined && (s.id !== 0 || s.items.length > 0);
+  }
+
   /** sockRecv(sock, n) on a stream socket (fd checked, n > 0). */
   recv(sock: SocketLike, fd: number, n: number, signal: AbortSignal | undefined): Promise<Buffer> {
     return this.#call(sock, fd, n, null, signal) as Promise<Buffer>;

@@ -307,7 +307,8 @@ export class RingCalls<L extends LoopObject> {
     return out;
   }
 
-  recv(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<Buffer> {
+  /** `once`: a single-shot receive, unless the socket's stream already receives (a transport's read: see proactor.ts). */
+  recv(sock: SocketLike, n: number, options: SockOptions | undefined, once = false): Promise<Buffer> {
     let fd: number;
     try {
       fd = this.#checks.prepare(sock, "recv", options);
@@ -315,7 +316,8 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#streams !== null && n > 0 && sock.type === SOCK_STREAM) return this.#streams.recv(sock, fd, n, options?.signal);
+    const streams = this.#streams;
+    if (streams !== null && n > 0 && sock.type === SOCK_STREAM && (!once || streams.owns(sock))) return streams.recv(sock, fd, n, options?.signal);
     const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept[0]);
     const slab = this.#slab(n);
