@@ -132,6 +132,14 @@ export interface NativeUring {
     ...address: unknown[]
   ): number;
   connect?(ring: NativePoller, id: number, fd: number, family: number, ...address: unknown[]): number;
+  /**
+   * `count` (a power of two, up to 32768) provided buffers of `size` bytes for multishot receives;
+   * each wait copies their bytes into `slab` (at least `size` bytes), one completion's after the
+   * other from its start: 0 or -errno (EOPNOTSUPP: the kernel is older than 6.0).
+   */
+  setupBuffers?(ring: NativePoller, count: number, size: number, slab: ArrayBuffer): number;
+  /** A multishot receive into the provided buffers; each completion's res bytes are in the slab (flags has IORING_CQE_F_BUFFER). */
+  recvMultishot?(ring: NativePoller, id: number, fd: number): number;
   /** An operation with nothing in the kernel, ended (-ECANCELED) only by cancel(), close(fd) or the ring's close: 0 or -errno. */
   watchClose?(ring: NativePoller, id: number, fd: number): number;
   /** 0, -ENOENT (not in flight) or -EALREADY. */

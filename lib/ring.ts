@@ -8,16 +8,27 @@
  * (flush() submits at once, for a loop driven by Node's libuv loop, which never waits in select():
  * the attached driver flushes after each batch, so the poll requests the batch's reports used up
  * are re-armed once their callbacks have run).
+ *
+ * Multishot receives take their buffers from a provided-buffer ring that the native ring owns;
+ * each wait copies their bytes into this selector's slab (one after the other), and the sink gets
+ * each completion's bytes as a Buffer of its own, copied out of the slab before the next wait.
  */
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
 
-/** A completion: the operation's id, its result (a count or -errno) and the CQE flags. */
-export type CompletionSink = (id: number, res: number, flags: number) => void;
+/**
+ * A completion: the operation's id, its result (a count or -errno), the CQE flags, and for a
+ * multishot receive's completion with bytes, those bytes (a Buffer the sink may keep), else null.
+ */
+export type CompletionSink = (id: number, res: number, flags: number, data: Buffer | null) => void;
 
 /** IORING_CQE_F_MORE: more completions of this (multishot) operation will follow. */
 export const CQE_F_MORE = 2;
+/** IORING_CQE_F_BUFFER: the completion used a provided buffer (its bytes are in the slab). */
+export const CQE_F_BUFFER = 1;
+/** -ENOBUFS: a multishot receive found no free provided buffer and ended (Linux's number). */
+export const RING_ENOBUFS = -105;
 /** -ECANCELED: the result of an operation the ring cancelled (Linux's number; the ring is Linux only). */
 export const RING_ECANCELED = -125;
 
@@ -30,6 +41,15 @@ export function ringUnavailableReason(): string {
 }
 
 type Ops = Required<NativeUring>;
+
+/** The provided buffers of a ring's multishot receives: how many (a power of two) and their size in bytes. */
+export interface RecvBuffers {
+  count: number;
+  size: number;
+}
+
+/** Bytes the slab holds at most (at least one buffer): what one wait can hand out. */
+const SLAB_MAX = 256 * 1024;
 
 /** The ring's operations, present exactly when the build has the ring. */
 function ops(): Ops {
@@ -45,8 +65,12 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   #completions: Int32Array;
   #sink: CompletionSink | null = null;
   #inflight = 0;
+  #slab: Uint8Array | null = null;
+  /** Why receives are single-shot operations here ("" when they are multishot). */
+  readonly recvFallbackReason: string;
 
-  constructor(entries = 256) {
+  /** `buffers` null: no provided buffers, every receive is a single-shot operation. */
+  constructor(entries = 256, buffers: RecvBuffers | null = null) {
     const reason = ringUnavailableReason();
     if (reason !== "") throw codedError("ERR_BACKEND_UNAVAILABLE", `io_uring is not available: ${reason}`);
     const ring = new native.Poller("uring", entries);
@@ -55,6 +79,22 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     this.#ops = ops();
     this.#completions = new Int32Array(1 + 3 * 256);
     this.#ops.setCompletions(ring, this.#completions);
+    this.recvFallbackReason = buffers === null ? "no provided buffers were asked for" : this.#setupBuffers(buffers);
+  }
+
+  #setupBuffers({ count, size }: RecvBuffers): string {
+    const slab = new ArrayBuffer(Math.max(size, Math.min(count * size, SLAB_MAX)));
+    const r = this.#ops.setupBuffers(this.#ring, count, size, slab);
+    if (r === 0) {
+      this.#slab = new Uint8Array(slab);
+      return "";
+    }
+    return r === -95 ? "multishot receives need Linux 6.0 or later" : `the kernel refused the provided-buffer ring (errno ${-r})`;
+  }
+
+  /** Whether stream receives can be multishot receives into the provided buffers (recvMultishot). */
+  get multishotRecv(): boolean {
+    return this.#slab !== null;
   }
 
   /** Sets the receiver of every completion (called inside select()). */
@@ -87,11 +127,20 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     if (count === 0) return ready;
     out[0] = 0;
     const sink = this.#sink;
+    const slab = this.#slab;
+    let offset = 0;
     for (let i = 0; i < count; i++) {
       const base = 1 + 3 * i;
+      const res = out[base + 1]!;
       const flags = out[base + 2]!;
       if ((flags & CQE_F_MORE) === 0) this.#inflight--;
-      sink?.(out[base]!, out[base + 1]!, flags);
+      let data: Buffer | null = null;
+      if ((flags & CQE_F_BUFFER) !== 0 && res > 0 && slab !== null) {
+        data = Buffer.allocUnsafe(res);
+        data.set(slab.subarray(offset, offset + res));
+        offset += res;
+      }
+      sink?.(out[base]!, res, flags, data);
     }
     // A full array may have left completions in the ring: a bigger one takes them next time.
     if (count === (out.length - 1) / 3 && !this.closed) {
@@ -135,6 +184,10 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   }
   sendmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.sendmsg(this.#ring, id, fd, buffer, offset, length, 0, family, ...address));
+  }
+  /** A multishot receive into the provided buffers (only where multishotRecv is true). */
+  recvMultishot(id: number, fd: number): number {
+    return this.#started(this.#ops.recvMultishot(this.#ring, id, fd));
   }
   connect(id: number, fd: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.connect(this.#ring, id, fd, family, ...address));

@@ -7,6 +7,13 @@
 // waits in one io_uring_enter, and writes (id, res, flags) triples into the caller's Int32Array
 // (slot 0: their count) next to the usual (fd, bits) readiness pairs.
 //
+// Multishot receives (recvMultishot) take their buffers from a provided-buffer ring of native
+// memory the ring owns (setupBuffers; Linux 6.0). Those buffers are never shown to JavaScript:
+// when a wait hands out a completion that used one, its bytes are copied into the JS slab given
+// to setupBuffers, one after the other from offset 0 in each wait (the completion's res is the
+// length, IORING_CQE_F_BUFFER says it has bytes there), and the buffer goes back to the kernel at
+// once. A completion kept in the stash keeps a copy of its bytes instead, and its buffer goes back.
+//
 // Lifetimes: a buffer given to an operation is held by a napi reference until the kernel has
 // posted the operation's last completion. close(fd) (sockets.cc) first cancels the fd's
 // operations here and waits for their completions, which are kept for the next wait. Closing the
@@ -26,6 +33,7 @@
 #include <liburing.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -61,7 +69,7 @@ inline uint32_t GenOf(uint64_t data) { return static_cast<uint32_t>((data >> 32)
 inline uint32_t LowOf(uint64_t data) { return static_cast<uint32_t>(data); }
 
 // CloseWatch has nothing in the kernel: it ends when it is cancelled (see WatchClose).
-enum class OpKind : uint8_t { Accept, Recv, Send, Connect, RecvMsg, SendMsg, CloseWatch };
+enum class OpKind : uint8_t { Accept, Recv, Send, Connect, RecvMsg, SendMsg, CloseWatch, RecvMulti };
 
 struct Op {
   int32_t id = 0;
@@ -74,13 +82,21 @@ struct Op {
   iovec iov{};
 };
 
-// A completion taken off the completion queue, with the kind of operation it belonged to.
+// A completion taken off the completion queue, with the kind of operation it belonged to. One
+// that used a provided buffer (IORING_CQE_F_BUFFER) and waits in the stash holds a copy of its
+// bytes in `bytes` (its buffer is back in the ring by then).
 struct Cqe {
   uint64_t data;
   int32_t res;
   uint32_t flags;
   OpKind kind;
+  std::string bytes;
+  // Its provided buffer is still out of the ring (it has not been copied and given back yet).
+  bool held = false;
 };
+
+// The buffer group id of the ring's one provided-buffer ring.
+constexpr uint16_t kBufferGroup = 0;
 
 struct Registration {
   unsigned interest = 0;
@@ -214,6 +230,7 @@ class UringPoller final : public Poller {
     int32_t* comp = nullptr;
     size_t compCapacity = 0;
     CompletionArray(&comp, &compCapacity);
+    SlabArray();
     bool pending = !stash_.empty() || io_uring_cq_ready(&ring_) > 0;
     int r = Enter(pending ? 0 : timeoutMs);
     if (r < 0) return r;
@@ -227,7 +244,7 @@ class UringPoller final : public Poller {
       unsigned seen = 0;
       io_uring_cqe* cqe;
       io_uring_for_each_cqe(&ring_, head, cqe) {
-        Cqe probe{cqe->user_data, cqe->res, cqe->flags, OpKind::Recv};
+        Cqe probe{cqe->user_data, cqe->res, cqe->flags, OpKind::Recv, {}};
         if (!Fits(probe, n, capacity, m, compCapacity)) break;
         Cqe c = Account(cqe->user_data, cqe->res, cqe->flags);
         Deliver(c, out, &n, comp, &m);
@@ -255,6 +272,7 @@ class UringPoller final : public Poller {
         CloseFd(c.res);
       }
     stash_.clear();
+    bool settled = ops_.empty();
     // Operations still here are those whose completions never came (the wait above failed or
     // timed out): the kernel may still write into their buffers while io_uring_queue_exit tears
     // the ring down, so their references are left alive (a leak) rather than released.
@@ -266,7 +284,17 @@ class UringPoller final : public Poller {
     addresses_.clear();
     if (completions_ != nullptr && !data_->tearingDown) napi_delete_reference(env_, completions_);
     completions_ = nullptr;
+    if (slab_ != nullptr && !data_->tearingDown) napi_delete_reference(env_, slab_);
+    slab_ = nullptr;
     io_uring_queue_exit(&ring_);
+    // As the buffers above: with a multishot receive whose end never came, the kernel may still
+    // write into the provided buffers, which are then left mapped.
+    if (bufRing_ != nullptr && settled) {
+      munmap(bufRing_, bufCount_ * sizeof(io_uring_buf));
+      munmap(bufs_, static_cast<size_t>(bufCount_) * bufSize_);
+    }
+    bufRing_ = nullptr;
+    bufs_ = nullptr;
     open_ = false;
     data_->rings.erase(this);
     return 0;
@@ -331,6 +359,65 @@ class UringPoller final : public Poller {
     Op* op = NewOp(id, fd, OpKind::Connect, nullptr);
     memcpy(&op->addr, &to, toLen);
     io_uring_prep_connect(sqe, fd, reinterpret_cast<sockaddr*>(&op->addr), toLen);
+    sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
+    return 0;
+  }
+
+  // The provided-buffer ring multishot receives take their buffers from: `count` (a power of two)
+  // buffers of `size` bytes, in native memory, and `slab` (a reference to an ArrayBuffer of at
+  // least `size` bytes) that each wait copies their bytes into. 0, or -errno: EOPNOTSUPP before
+  // Linux 6.0 (no multishot receive), EALREADY when set up before, or why the kernel refused.
+  int SetupBuffers(unsigned count, unsigned size, napi_ref slab) {
+    if (!open_) return -EBADF;
+    if (bufRing_ != nullptr) return -EALREADY;
+    if (!KernelAtLeast(6, 0)) return -EOPNOTSUPP;
+    size_t ringBytes = count * sizeof(io_uring_buf);
+    size_t bufBytes = static_cast<size_t>(count) * size;
+    void* ringMem = mmap(nullptr, ringBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (ringMem == MAP_FAILED) return -errno;
+    void* bufMem = mmap(nullptr, bufBytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (bufMem == MAP_FAILED) {
+      int err = errno;
+      munmap(ringMem, ringBytes);
+      return -err;
+    }
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uintptr_t>(ringMem);
+    reg.ring_entries = count;
+    reg.bgid = kBufferGroup;
+    int r = io_uring_register_buf_ring(&ring_, &reg, 0);
+    if (r < 0) {
+      munmap(bufMem, bufBytes);
+      munmap(ringMem, ringBytes);
+      return r;
+    }
+    bufRing_ = static_cast<io_uring_buf_ring*>(ringMem);
+    bufs_ = static_cast<uint8_t*>(bufMem);
+    bufCount_ = count;
+    bufSize_ = size;
+    io_uring_buf_ring_init(bufRing_);
+    int mask = io_uring_buf_ring_mask(count);
+    for (unsigned i = 0; i < count; ++i)
+      io_uring_buf_ring_add(bufRing_, bufs_ + static_cast<size_t>(i) * size, size, static_cast<unsigned short>(i), mask,
+                            static_cast<int>(i));
+    io_uring_buf_ring_advance(bufRing_, static_cast<int>(count));
+    if (slab_ != nullptr) napi_delete_reference(env_, slab_);
+    slab_ = slab;
+    return 0;
+  }
+
+  bool HasBuffers() const { return bufRing_ != nullptr; }
+
+  // One receive request that stays armed, each completion with the bytes of one provided buffer
+  // (IORING_CQE_F_MORE while it goes on); it ends on end of stream, an error, -ENOBUFS (no
+  // buffer was free) or a cancel.
+  int RecvMultishot(int32_t id, int fd) {
+    io_uring_sqe* sqe = GetSqe();
+    if (sqe == nullptr) return -EBUSY;
+    Op* op = NewOp(id, fd, OpKind::RecvMulti, nullptr);
+    io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = kBufferGroup;
     sqe->user_data = MakeData(kTagOp, 0, static_cast<uint32_t>(op->id));
     return 0;
   }
@@ -565,8 +652,9 @@ class UringPoller final : public Poller {
   // The kernel's side of a completion, done once as it leaves the queue: an accepted fd is
   // tracked, a recvmsg's sender kept, and an operation's last completion frees its buffer.
   Cqe Account(uint64_t data, int32_t res, uint32_t flags) {
-    Cqe c{data, res, flags, OpKind::Recv};
+    Cqe c{data, res, flags, OpKind::Recv, {}};
     if (TagOf(c.data) != kTagOp) return c;
+    c.held = (flags & IORING_CQE_F_BUFFER) != 0 && bufRing_ != nullptr;
     auto it = ops_.find(static_cast<int32_t>(LowOf(c.data)));
     if (it == ops_.end()) return c;
     Op* op = it->second.get();
@@ -598,15 +686,28 @@ class UringPoller final : public Poller {
     io_uring_cqe* cqe;
     io_uring_for_each_cqe(&ring_, head, cqe) {
       stash_.push_back(Account(cqe->user_data, cqe->res, cqe->flags));
+      Cqe& kept = stash_.back();
+      if (kept.held) {
+        if (kept.res > 0) kept.bytes.assign(reinterpret_cast<const char*>(BufferOf(kept.flags)), kept.res);
+        GiveBack(kept.flags);
+        kept.held = false;
+      }
       ++seen;
     }
     io_uring_cq_advance(&ring_, seen);
     return seen;
   }
 
-  static bool Fits(const Cqe& c, size_t n, size_t capacity, size_t m, size_t compCapacity) {
+  // A completion fits when the caller's arrays have room for it: a slot in the completion array,
+  // and room in the slab for the bytes of one that used a provided buffer.
+  bool Fits(const Cqe& c, size_t n, size_t capacity, size_t m, size_t compCapacity) const {
     uint64_t tag = TagOf(c.data);
-    if (tag == kTagOp) return m < compCapacity;
+    if (tag == kTagOp) {
+      if (m >= compCapacity) return false;
+      if ((c.flags & IORING_CQE_F_BUFFER) != 0 && c.res > 0)
+        return slabUsed_ + static_cast<size_t>(c.res) <= slabCapacity_;
+      return true;
+    }
     if (tag == kTagPoll) return n < capacity;
     return true;
   }
@@ -619,6 +720,17 @@ class UringPoller final : public Poller {
       slot[1] = c.res;
       slot[2] = static_cast<int32_t>(c.flags);
       ++*m;
+      if ((c.flags & IORING_CQE_F_BUFFER) != 0) {
+        // The bytes go to the slab after those of this wait's earlier completions; the buffer
+        // id is of no use to the caller.
+        slot[2] = static_cast<int32_t>(c.flags & 0xffff);
+        if (c.res > 0) {
+          const uint8_t* from = c.held ? BufferOf(c.flags) : reinterpret_cast<const uint8_t*>(c.bytes.data());
+          memcpy(slabData_ + slabUsed_, from, static_cast<size_t>(c.res));
+          slabUsed_ += static_cast<size_t>(c.res);
+        }
+        if (c.held) GiveBack(c.flags);
+      }
     } else if (tag == kTagPoll) {
       int fd = static_cast<int>(LowOf(c.data));
       auto it = regs_.find(fd);
@@ -638,6 +750,35 @@ class UringPoller final : public Poller {
       wakeArmed_ = false;
       woken_ = true;
     }
+  }
+
+  // The provided buffer a completion's flags name (the kernel's buffer id, in the top 16 bits).
+  const uint8_t* BufferOf(uint32_t flags) const {
+    unsigned bid = (flags >> IORING_CQE_BUFFER_SHIFT) % bufCount_;
+    return bufs_ + static_cast<size_t>(bid) * bufSize_;
+  }
+
+  // Puts the provided buffer a completion's flags name back in the ring, for the kernel's next use.
+  void GiveBack(uint32_t flags) {
+    unsigned bid = (flags >> IORING_CQE_BUFFER_SHIFT) % bufCount_;
+    io_uring_buf_ring_add(bufRing_, bufs_ + static_cast<size_t>(bid) * bufSize_, bufSize_,
+                          static_cast<unsigned short>(bid), io_uring_buf_ring_mask(bufCount_), 0);
+    io_uring_buf_ring_advance(bufRing_, 1);
+  }
+
+  // The slab this wait copies provided buffers' bytes into, from its start.
+  void SlabArray() {
+    slabData_ = nullptr;
+    slabCapacity_ = 0;
+    slabUsed_ = 0;
+    if (slab_ == nullptr) return;
+    napi_value value;
+    if (napi_get_reference_value(env_, slab_, &value) != napi_ok || value == nullptr) return;
+    void* raw = nullptr;
+    size_t length = 0;
+    if (napi_get_arraybuffer_info(env_, value, &raw, &length) != napi_ok || raw == nullptr) return;
+    slabData_ = static_cast<uint8_t*>(raw);
+    slabCapacity_ = length;
   }
 
   void CompletionArray(int32_t** data, size_t* capacity) {
@@ -670,6 +811,14 @@ class UringPoller final : public Poller {
   std::deque<Cqe> stash_;
   std::unordered_map<int32_t, std::pair<sockaddr_storage, socklen_t>> addresses_;
   napi_ref completions_ = nullptr;
+  io_uring_buf_ring* bufRing_ = nullptr;
+  uint8_t* bufs_ = nullptr;
+  unsigned bufCount_ = 0;
+  unsigned bufSize_ = 0;
+  napi_ref slab_ = nullptr;
+  uint8_t* slabData_ = nullptr;
+  size_t slabCapacity_ = 0;
+  size_t slabUsed_ = 0;
 };
 
 std::unique_ptr<Poller> CreateUringPoller(Napi::Env env, unsigned entries, std::string* reason) {
@@ -789,6 +938,44 @@ Napi::Value ConnectOp(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ring->Connect(id, fd, ss, len));
 }
 
+// recvMultishot(ring, id, fd): a multishot receive into the provided buffers (setupBuffers must
+// have succeeded): 0 or -errno.
+Napi::Value RecvMultishotOp(const Napi::CallbackInfo& info) {
+  UringPoller* ring = RingArg(info);
+  int32_t id = NewIdArg(info, ring);
+  int fd = FdArgAt2(info);
+  if (!ring->HasBuffers())
+    ThrowCodeError(info.Env(), "ERR_INVALID_STATE",
+                   "setupBuffers() must succeed before multishot receives are submitted");
+  return Napi::Number::New(info.Env(), ring->RecvMultishot(id, fd));
+}
+
+// setupBuffers(ring, count, size, slab): `count` (a power of two up to 32768) provided buffers of
+// `size` bytes (up to 1 MiB) for multishot receives, whose bytes each wait copies into `slab`, an
+// ArrayBuffer of at least `size` bytes: 0 or -errno (EOPNOTSUPP: the kernel is older than 6.0).
+Napi::Value SetupBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  UringPoller* ring = RingArg(info);
+  unsigned count = static_cast<unsigned>(IntArg(info, 1, "count", 1, 32768));
+  if ((count & (count - 1)) != 0)
+    ThrowCodeError(env, "ERR_INVALID_ARG_VALUE",
+                   "The \"count\" argument must be a power of two. Received " + std::to_string(count),
+                   ErrorKind::TypeError);
+  unsigned size = static_cast<unsigned>(IntArg(info, 2, "size", 1, 1 << 20));
+  ByteView slab = ArrayBufferArg(info, 3, "slab");
+  if (slab.length < size)
+    ThrowCodeError(env, "ERR_OUT_OF_RANGE",
+                   "The \"slab\" argument must hold at least one buffer (" + std::to_string(size) +
+                       " bytes). Received " + std::to_string(slab.length) + " bytes",
+                   ErrorKind::RangeError);
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, info[3], 1, &ref) != napi_ok)
+    ThrowCodeError(env, "ERR_INVALID_STATE", "could not hold the slab");
+  int r = ring->SetupBuffers(count, size, ref);
+  if (r < 0) napi_delete_reference(env, ref);
+  return Napi::Number::New(env, r);
+}
+
 // watchClose(ring, id, fd): an operation that ends (-ECANCELED) only when cancelled, by cancel(),
 // close(fd) or the ring's close: 0 or -errno (EBADF: fd is not open).
 Napi::Value WatchCloseOp(const Napi::CallbackInfo& info) {
@@ -870,6 +1057,8 @@ void InitUring(Napi::Env env, Napi::Object exports) {
       {"recvmsg", TransferOp<static_cast<int>(OpKind::RecvMsg)>},
       {"sendmsg", SendMsgOp},
       {"connect", ConnectOp},
+      {"setupBuffers", SetupBuffers},
+      {"recvMultishot", RecvMultishotOp},
       {"watchClose", WatchCloseOp},
       {"cancel", CancelOp},
       {"submit", SubmitOp},

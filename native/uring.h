@@ -28,8 +28,8 @@ void CancelRingOpsOnFd(AddonData* data, int fd);
 // Environment teardown: every live ring cancels what it has in flight, waits for it, and exits.
 void CloseAllRings(AddonData* data);
 
-// The `uring` export: { compiled, probe(), accept, recv, send, connect, recvmsg, sendmsg, watchClose, cancel,
-// submit, setCompletions, takeAddress, inflight }.
+// The `uring` export: { compiled, probe(), accept, recv, send, connect, recvmsg, sendmsg, setupBuffers,
+// recvMultishot, watchClose, cancel, submit, setCompletions, takeAddress, inflight }.
 void InitUring(Napi::Env env, Napi::Object exports);
 
 // poller.cc: whether `value` is a JavaScript Poller object; *out is its Poller (nullptr once closed).

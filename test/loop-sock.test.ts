@@ -9,7 +9,20 @@ import { join } from "node:path";
 
 import { describe, expect, it } from "vitest";
 
-import { AF_INET, AF_INET6, AF_UNIX, EventLoop, SHUT_WR, SOCK_STREAM, SOL_SOCKET, SO_SNDBUF, Socket, lowlevel, type SocketAddress } from "../lib/index.js";
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNIX,
+  EventLoop,
+  ProactorEventLoop,
+  SHUT_WR,
+  SOCK_STREAM,
+  SOL_SOCKET,
+  SO_SNDBUF,
+  Socket,
+  lowlevel,
+  type SocketAddress,
+} from "../lib/index.js";
 import { expectFdCount } from "./support/expect.js";
 import { fdBaseline } from "./support/fds.js";
 import { MODES, connected, drive, isProactor, loopFixtures, ringOf } from "./support/loop.js";
@@ -146,7 +159,8 @@ describe.each(MODES)("sock* calls (%s)", (mode) => {
       ac.abort();
       await expect(pending).rejects.toMatchObject(ABORTED);
       expect(loop.selector.getMap().get(client.fileno())).toBeUndefined();
-      if (isProactor(mode)) expect(ringOf(loop).inflight).toBe(0);
+      // A ProactorEventLoop's multishot receive stays armed: what comes later waits in its queue.
+      if (isProactor(mode)) expect(ringOf(loop).inflight).toBe((loop as ProactorEventLoop)._recvFallbackReason === "" ? 1 : 0);
       const sending = loop.sockSendall(server, "HTTP/1.0 200 OK\r\n\r\nbody");
       const data = await loop.sockRecv(client, 1024);
       expect(data.toString().startsWith("HTTP/1.0 200 OK")).toBe(true);

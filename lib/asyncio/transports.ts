@@ -61,8 +61,9 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
   /**
-   * On ProactorEventLoop a Protocol's reads are the ring's recv operations, one in flight at a
-   * time, as CPython's proactor transports read: no poll request and no recv syscall per read. A
+   * On ProactorEventLoop a Protocol's reads are the ring's single-shot recv operations (not the
+   * multishot receive of sockRecv, which would read ahead while reading is paused), one in flight
+   * at a time, as CPython's proactor transports read: no poll request and no recv syscall per read. A
    * BufferedProtocol reads on readiness there too (its buffer would be the kernel's while the
    * read is in flight).
    */
@@ -113,7 +114,7 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   #recvNext(): void {
     if (this.#recvInFlight || this._closing || this.#readingPaused) return;
     this.#recvInFlight = true;
-    this._loop.sockRecv(this._sock, COMPLETION_READ_SIZE).then(this.#onRecv, this.#onRecvFailed);
+    (this._loop as ProactorEventLoop)._sockRecvOnce(this._sock, COMPLETION_READ_SIZE).then(this.#onRecv, this.#onRecvFailed);
   }
 
   #recvDone(data: Buffer): void {

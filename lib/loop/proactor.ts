@@ -8,7 +8,7 @@
  */
 import { checkInt } from "../args.js";
 import { codedError } from "../errors.js";
-import { RingSelector, ringUnavailableReason } from "../ring.js";
+import { RingSelector, ringUnavailableReason, type RecvBuffers } from "../ring.js";
 import type { AddressInputOf, BufferLike, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
 import type { IoData } from "./io.js";
 import { EventLoop, type LoopKeyData } from "./loop.js";
@@ -19,7 +19,17 @@ import type { ConnectAddress, SockOptions, SocketLike } from "./sockwait.js";
 export interface ProactorOptions {
   /** Submission queue slots of the ring (1..32768, default 256); more operations than this may be in flight. */
   entries?: number;
+  /**
+   * Provided buffers for the multishot receives of stream sockets: 0, or a power of two up to
+   * 32768 (default 128). 0: each sockRecv/sockRecvInto is a single-shot receive operation instead.
+   */
+  recvBufferCount?: number;
+  /** Bytes per provided buffer, the most one receive completion brings (1..1048576, default 16384). */
+  recvBufferSize?: number;
 }
+
+/** @internal The defaults of the provided buffers (a test sets the count to 0 to run the suites on single-shot receives). */
+export const proactorDefaults = { recvBufferCount: 128, recvBufferSize: 16384 };
 
 /**
  * An EventLoop whose sock* calls are io_uring operations: accept (one multishot request per
@@ -47,8 +57,13 @@ export class ProactorEventLoop extends EventLoop {
     if (options !== undefined && (options === null || typeof options !== "object"))
       throw codedError("ERR_INVALID_ARG_TYPE", `The "options" argument must be an object`, "TypeError");
     const entries = options?.entries === undefined ? 256 : checkInt("options.entries", options.entries, 1, 32768);
-    super(new RingSelector<LoopKeyData>(entries));
+    super(new RingSelector<LoopKeyData>(entries, recvBuffers(options)));
     this.#calls = new RingCalls(this._core, this._core.selector as RingSelector<IoData>);
+  }
+
+  /** @internal Why stream receives are single-shot operations on this loop ("" when they are multishot receives). */
+  get _recvFallbackReason(): string {
+    return (this._core.selector as RingSelector<IoData>).recvFallbackReason;
   }
 
   override sockAccept<F extends number>(sock: SocketLike<F>, options?: SockOptions): Promise<[Socket<F>, SocketAddressOf<F>]>;
@@ -58,6 +73,16 @@ export class ProactorEventLoop extends EventLoop {
 
   override sockRecv(sock: SocketLike, n: number, options?: SockOptions): Promise<Buffer> {
     return this.#calls.recv(sock, n, options);
+  }
+
+  /**
+   * @internal A Protocol transport's read: a single-shot receive operation, so that nothing is
+   * received ahead while its reading is paused (a multishot receive would keep filling the provided
+   * buffers and the queue, and the peer's writes would not back up); the stream's queue first if
+   * sockRecv armed one on this socket before.
+   */
+  _sockRecvOnce(sock: SocketLike, n: number): Promise<Buffer> {
+    return this.#calls.recv(sock, n, undefined, true);
   }
 
   override sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
@@ -99,4 +124,14 @@ export class ProactorEventLoop extends EventLoop {
     super.close();
     if (open) this.#calls.close();
   }
+}
+
+/** The provided buffers `options` ask for, checked, or null for none (count 0). */
+function recvBuffers(options: ProactorOptions | undefined): RecvBuffers | null {
+  const count =
+    options?.recvBufferCount === undefined ? proactorDefaults.recvBufferCount : checkInt("options.recvBufferCount", options.recvBufferCount, 0, 32768);
+  if ((count & (count - 1)) !== 0)
+    throw codedError("ERR_INVALID_ARG_VALUE", `The "options.recvBufferCount" property must be 0 or a power of two. Received ${count}`, "TypeError");
+  const size = options?.recvBufferSize === undefined ? proactorDefaults.recvBufferSize : checkInt("options.recvBufferSize", options.recvBufferSize, 1, 1 << 20);
+  return count === 0 ? null : { count, size };
 }

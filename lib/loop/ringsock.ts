@@ -10,17 +10,20 @@
  * delivered, never dropped), and the kernel is done with the caller's buffer either way when the
  * promise settles. sockAccept is the exception: one multishot accept per listener feeds a queue,
  * so an aborted accept rejects at once and the connection waits in the queue for the next call.
+ * So are sockRecv and sockRecvInto on a stream socket where the ring has provided buffers: one
+ * multishot receive per socket feeds a queue (ringrecv.ts).
  */
 
 import { addressArgs, type NativeAddress } from "../addresses.js";
 import { checkBufsize, intoLength, toBytes } from "../args.js";
 import { closedError, connectError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
-import { AF_INET6, AF_UNIX, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
+import { AF_INET6, AF_UNIX, SOCK_STREAM, type BufferLike, type Socket, type SocketAddress } from "../socket.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
+import { RecvStream, RingStreams } from "./ringrecv.js";
 import { AGAIN, KeptBytes, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
 import { SockWaiter, resolveWithDns, resolvesWithDns, type SockOptions, type SocketLike } from "./sockwait.js";
 
@@ -37,10 +40,14 @@ export class RingCalls<L extends LoopObject> {
   readonly #ring: RingSelector<IoData>;
   readonly #checks: SockWaiter<L>;
   /** Indexed by operation id: the call (or sockAccept's callback) an id belongs to until it is settled. */
-  readonly #ops: (RingOp | Done | undefined)[] = [undefined];
+  readonly #ops: (RingOp | Done | RecvStream | undefined)[] = [undefined];
   /** Ids settled, for reuse (an id is free only once its call can no longer cancel it). */
   readonly #freeIds: number[] = [];
   readonly #accepts: RingAccepts<L>;
+  /** Stream receives as multishot receives, where the ring has provided buffers (else null). */
+  readonly #streams: RingStreams<L> | null;
+  /** Streams whose waiting calls this wait's completions can serve. */
+  #toServe: RecvStream[] = [];
   readonly #kept = new KeptBytes();
   readonly #slabs: Buffer[] = [];
   /** Completions of the last wait, [id, res, flags]..., settled together by one ready handle. */
@@ -57,7 +64,7 @@ export class RingCalls<L extends LoopObject> {
     this.#ring = ring;
     this.#checks = new SockWaiter(core);
     this.#settleHandle = new Handle(core.loop, () => this.#settleCompleted(), []);
-    ring.setSink((id, res, flags) => this.#complete(id, res, flags));
+    ring.setSink((id, res, flags, data) => this.#complete(id, res, flags, data));
     // The loop's close rejects every call still waiting (its ring is closed by then).
     core.closeWaiters.add((error) => this.#closeAll(error));
     const host: RingHost<L> = {
@@ -73,6 +80,16 @@ export class RingCalls<L extends LoopObject> {
       },
     };
     this.#accepts = new RingAccepts(host);
+    this.#streams = !ring.multishotRecv
+      ? null
+      : new RingStreams({
+          ...host,
+          register: (id, stream) => (this.#ops[id] = stream),
+          schedule: (stream) => {
+            if (this.#completed.length === 0 && this.#toServe.length === 0) this.#core.push(this.#settleHandle);
+            this.#toServe.push(stream);
+          },
+        });
   }
 
   /** The loop closed (its ring with it): connections queued for nobody are closed. */
@@ -81,6 +98,7 @@ export class RingCalls<L extends LoopObject> {
     this.#ops.length = 1;
     this.#freeIds.length = 0;
     this.#completed = [];
+    this.#toServe = [];
     this.#slabs.length = 0;
   }
 
@@ -93,15 +111,20 @@ export class RingCalls<L extends LoopObject> {
    * queued before the wait (as a reader's callback would run), so an abort queued before it still
    * counts (and keeps what the receive took). One handle settles all of one wait's completions.
    */
-  #complete(id: number, res: number, flags: number): void {
-    if (this.#ops[id] === undefined) return;
-    const completed = this.#completed;
-    if (completed.length === 0) this.#core.push(this.#settleHandle);
-    completed.push(id, res, flags);
+  #complete(id: number, res: number, flags: number, data: Buffer | null): void {
+    const entry = this.#ops[id];
+    if (entry === undefined) return;
+    if (entry instanceof RecvStream) this.#streams!.arrived(entry, res, flags, data);
+    else {
+      const completed = this.#completed;
+      if (completed.length === 0 && this.#toServe.length === 0) this.#core.push(this.#settleHandle);
+      completed.push(id, res, flags);
+    }
     if (this.#ring.inflight === 0) this.#core.ioChanged(-1, 0, false);
   }
 
   #settleCompleted(): void {
+    if (this.#toServe.length > 0) for (const stream of this.#toServe.splice(0)) this.#streams!.serve(stream);
     const completed = this.#completed;
     this.#completed = this.#spare;
     for (let i = 0; i < completed.length; i += 3) {
@@ -117,7 +140,7 @@ export class RingCalls<L extends LoopObject> {
         } catch (exception) {
           this.#core.callExceptionHandler({ message: "Exception in a sockAccept completion", exception });
         }
-      } else this.#settle(entry, res);
+      } else if (!(entry instanceof RecvStream)) this.#settle(entry, res);
     }
     completed.length = 0;
     this.#spare = completed;
@@ -151,10 +174,11 @@ export class RingCalls<L extends LoopObject> {
   }
 
   #closeAll(error: Error): void {
+    this.#streams?.close(error);
     const ops = this.#ops;
     for (let id = 1; id < ops.length; id++) {
       const entry = ops[id];
-      if (entry !== undefined && typeof entry !== "function") {
+      if (entry instanceof RingOp) {
         ops[id] = undefined;
         this.#reject(entry, error);
       }
@@ -283,7 +307,8 @@ export class RingCalls<L extends LoopObject> {
     return out;
   }
 
-  recv(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<Buffer> {
+  /** `once`: a single-shot receive, unless the socket's stream already receives (a transport's read: see proactor.ts). */
+  recv(sock: SocketLike, n: number, options: SockOptions | undefined, once = false): Promise<Buffer> {
     let fd: number;
     try {
       fd = this.#checks.prepare(sock, "recv", options);
@@ -291,6 +316,8 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
+    const streams = this.#streams;
+    if (streams !== null && n > 0 && sock.type === SOCK_STREAM && (!once || streams.owns(sock))) return streams.recv(sock, fd, n, options?.signal);
     const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept[0]);
     const slab = this.#slab(n);
@@ -306,6 +333,7 @@ export class RingCalls<L extends LoopObject> {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#streams !== null && length > 0 && sock.type === SOCK_STREAM) return this.#streams.recvInto(sock, fd, buffer, length, options?.signal);
     return this.#op(new RingOp("recv", options?.signal, startRecv, finishCount, null, fd, buffer, 0, length));
   }
 

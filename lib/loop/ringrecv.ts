@@ -1,0 +1,239 @@
+/**
+ * lib/loop/ringrecv.ts — sockRecv and sockRecvInto on a ProactorEventLoop's stream sockets: the
+ * first call on a socket arms one multishot receive (into the ring's provided buffers, copied out
+ * as each wait hands them over), which stays armed. What it brings while no call waits is queued
+ * per socket in order, with the end of the stream and errors in their place, and each call takes
+ * from the head of the queue: sockRecv(n) up to n bytes (a bigger chunk is split, its rest stays
+ * first), sockRecvInto as much as the caller's buffer holds.
+ *
+ * - Backpressure: past RECV_QUEUE_LIMIT bytes queued, the multishot receive is cancelled (what it
+ *   brings before the cancel lands is still queued); the next call that finds the queue empty
+ *   arms it again.
+ * - The provided buffers ran out: the kernel ends the multishot receive with -ENOBUFS, having taken
+ *   nothing; it is armed again while a call waits (the buffers are back by then: each is given back
+ *   as its bytes are copied out).
+ * - Abort of a call waiting on the queue: it rejects at once and took nothing.
+ * - close() of the socket cancels the multishot receive and waits for its end (sockets.cc) before
+ *   the fd is closed; the calls waiting reject with EBADF once the queue before them is taken.
+ */
+import { closedError, systemError } from "../errors.js";
+import { CQE_F_MORE, RING_ECANCELED, RING_ENOBUFS, type RingSelector } from "../ring.js";
+import type { BufferLike } from "../socket.js";
+import { abortError, type LoopCore, type LoopObject } from "./base.js";
+import type { IoData } from "./io.js";
+import type { SocketLike } from "./sockwait.js";
+
+/** Bytes a socket's queue holds for nobody before its multishot receive is stopped. */
+export const RECV_QUEUE_LIMIT = 256 * 1024;
+
+/** @internal What the streams need of the loop's ring calls (ringsock.ts). */
+export interface StreamHost<L extends LoopObject> {
+  readonly core: LoopCore<L>;
+  readonly ring: RingSelector<IoData>;
+  newId(): number;
+  /** Routes the completions of operation `id` to `stream` (RingCalls#arrived). */
+  register(id: number, stream: RecvStream): void;
+  /** Frees an id whose operation has ended. */
+  unregister(id: number): void;
+  /** An operation was submitted. */
+  started(): void;
+  /** Asks the ring to cancel an operation. */
+  cancel(id: number): void;
+  /** Runs `stream`'s serve() in the turn that settles this wait's completions. */
+  schedule(stream: RecvStream): void;
+}
+
+/** A call waiting on the queue: sockRecv (into null) or sockRecvInto. */
+interface RecvWaiter {
+  n: number;
+  into: BufferLike | null;
+  resolve: (value: Buffer | number) => void;
+  reject: (error: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | null;
+}
+
+/** The end of the stream in a queue. */
+const EOF = Buffer.alloc(0);
+
+/** @internal One stream socket's multishot receive and what it brought that no call has taken yet. */
+export class RecvStream {
+  /** The multishot receive in flight, or 0. */
+  id = 0;
+  /** Cancelled at RECV_QUEUE_LIMIT; its last completion has not come yet. */
+  stopping = false;
+  scheduled = false;
+  /** Data, EOF, or an error, in the order they came. */
+  readonly items: (Buffer | Error)[] = [];
+  bytes = 0;
+  readonly waiters: RecvWaiter[] = [];
+
+  constructor(
+    readonly sock: SocketLike,
+    readonly fd: number,
+  ) {}
+}
+
+/** @internal The stream receives of one ProactorEventLoop. */
+export class RingStreams<L extends LoopObject> {
+  readonly #host: StreamHost<L>;
+  readonly #streams = new WeakMap<SocketLike, RecvStream>();
+  /** Streams armed or with calls waiting: the loop's close rejects their calls. */
+  readonly #live = new Set<RecvStream>();
+
+  constructor(host: StreamHost<L>) {
+    this.#host = host;
+  }
+
+  /** Whether sock's stream has a multishot receive armed or bytes queued (its reads must come from here). */
+  owns(sock: SocketLike): boolean {
+    const s = this.#streams.get(sock);
+    return s !== undefined && (s.id !== 0 || s.items.length > 0);
+  }
+
+  /** sockRecv(sock, n) on a stream socket (fd checked, n > 0). */
+  recv(sock: SocketLike, fd: number, n: number, signal: AbortSignal | undefined): Promise<Buffer> {
+    return this.#call(sock, fd, n, null, signal) as Promise<Buffer>;
+  }
+
+  /** sockRecvInto(sock, buffer) on a stream socket (fd checked, length > 0). */
+  recvInto(sock: SocketLike, fd: number, buffer: BufferLike, length: number, signal: AbortSignal | undefined): Promise<number> {
+    return this.#call(sock, fd, length, buffer, signal) as Promise<number>;
+  }
+
+  #call(sock: SocketLike, fd: number, n: number, into: BufferLike | null, signal: AbortSignal | undefined): Promise<Buffer | number> {
+    let s = this.#streams.get(sock);
+    if (s === undefined || s.fd !== fd) {
+      s = new RecvStream(sock, fd);
+      this.#streams.set(sock, s);
+    }
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (s.items.length > 0 && s.waiters.length === 0) {
+      const item = take(s, n, into);
+      return item instanceof Error ? Promise.reject(item) : Promise.resolve(item);
+    }
+    if (s.id === 0 && !s.stopping) {
+      const error = this.#arm(s);
+      if (error !== null) return Promise.reject(error);
+    }
+    const stream = s;
+    return new Promise((resolve, reject) => {
+      const waiter: RecvWaiter = { n, into, resolve, reject, signal, onAbort: null };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          const i = stream.waiters.indexOf(waiter);
+          if (i < 0) return;
+          stream.waiters.splice(i, 1);
+          this.#forget(stream);
+          reject(abortError(signal));
+        };
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      stream.waiters.push(waiter);
+    });
+  }
+
+  /** Submits s's multishot receive: null, or why it could not be. */
+  #arm(s: RecvStream): Error | null {
+    const host = this.#host;
+    if (s.sock.fileno() !== s.fd) return closedError("recv");
+    const id = host.newId();
+    const r = host.ring.recvMultishot(id, s.fd);
+    if (r < 0) {
+      host.unregister(id);
+      return systemError(r, "recv");
+    }
+    s.id = id;
+    host.register(id, s);
+    this.#live.add(s);
+    host.started();
+    return null;
+  }
+
+  /** A completion of s's multishot receive, as the wait hands it over (its bytes copied out already). */
+  arrived(s: RecvStream, res: number, flags: number, data: Buffer | null): void {
+    const final = (flags & CQE_F_MORE) === 0;
+    if (final) {
+      this.#host.unregister(s.id);
+      s.id = 0;
+    }
+    if (res > 0) {
+      // A completion without bytes copied out cannot happen with a slab; count it as nothing.
+      if (data !== null) {
+        s.items.push(data);
+        s.bytes += res;
+      }
+    } else if (res === 0) s.items.push(EOF);
+    else if (res === RING_ECANCELED) {
+      // Cancelled by close() of the socket, unless it was stopped at the limit.
+      if (!s.stopping) s.items.push(closedError("recv"));
+    } else if (res !== RING_ENOBUFS) s.items.push(systemError(res, "recv"));
+    if (final) s.stopping = false;
+    else if (s.bytes > RECV_QUEUE_LIMIT && !s.stopping) {
+      s.stopping = true;
+      this.#host.cancel(s.id);
+    }
+    if (s.waiters.length > 0) {
+      if (!s.scheduled) {
+        s.scheduled = true;
+        this.#host.schedule(s);
+      }
+    } else if (final) this.#live.delete(s);
+  }
+
+  /** Hands s's queue to the calls waiting on it, in order; arms it again while calls still wait. */
+  serve(s: RecvStream): void {
+    s.scheduled = false;
+    const waiters = s.waiters;
+    while (waiters.length > 0 && s.items.length > 0) {
+      const w = waiters.shift()!;
+      if (w.onAbort !== null) w.signal!.removeEventListener("abort", w.onAbort);
+      const item = take(s, w.n, w.into);
+      if (item instanceof Error) w.reject(item);
+      else w.resolve(item);
+    }
+    if (waiters.length > 0 && s.id === 0 && !s.stopping) {
+      const error = this.#arm(s);
+      if (error !== null) for (const w of waiters.splice(0)) settleRejected(w, error);
+    }
+    this.#forget(s);
+  }
+
+  /** Drops s from the live set once nothing is armed and no call waits. */
+  #forget(s: RecvStream): void {
+    if (s.id === 0 && s.waiters.length === 0) this.#live.delete(s);
+  }
+
+  /** The loop closed (its ring with it): every call still waiting rejects with `error`. */
+  close(error: Error): void {
+    for (const s of this.#live) {
+      s.id = 0;
+      for (const w of s.waiters.splice(0)) settleRejected(w, error);
+    }
+    this.#live.clear();
+  }
+}
+
+function settleRejected(w: RecvWaiter, error: unknown): void {
+  if (w.onAbort !== null) w.signal!.removeEventListener("abort", w.onAbort);
+  w.reject(error);
+}
+
+/**
+ * Takes the head of s's queue for one call: an error (taken), or the bytes: up to n as a Buffer
+ * (into null), or copied into `into` as a count. A longer chunk is split and its rest stays first.
+ */
+function take(s: RecvStream, n: number, into: BufferLike | null): Buffer | number | Error {
+  const head = s.items[0]!;
+  if (head instanceof Error || head.length <= n) s.items.shift();
+  if (head instanceof Error) return head;
+  let chunk = head;
+  if (head.length > n) {
+    chunk = head.subarray(0, n);
+    s.items[0] = head.subarray(n);
+  }
+  s.bytes -= chunk.length;
+  if (into === null) return chunk;
+  new Uint8Array(into.buffer, into.byteOffset, n).set(chunk);
+  return chunk.length;
+}
