@@ -116,6 +116,7 @@ export type {
   NativePoller,
   NativeUring,
   NativeWatcher,
+  RingRef,
   PollFunction,
   SocketAddress,
 } from "./native.js";

@@ -116,12 +116,12 @@ export interface NativeUring {
   readonly compiled: boolean;
   /** "" when a ring with every operation used can be set up here, else why not. */
   probe(): string;
-  accept?(ring: NativePoller, id: number, fd: number, multishot: boolean): number;
-  recv?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
-  send?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
-  recvmsg?(ring: NativePoller, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  accept?(ring: RingRef, id: number, fd: number, multishot: boolean): number;
+  recv?(ring: RingRef, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  send?(ring: RingRef, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
+  recvmsg?(ring: RingRef, id: number, fd: number, buffer: BufferLike, offset: number, length: number, flags?: number): number;
   sendmsg?(
-    ring: NativePoller,
+    ring: RingRef,
     id: number,
     fd: number,
     buffer: BufferLike,
@@ -131,27 +131,35 @@ export interface NativeUring {
     family: number,
     ...address: unknown[]
   ): number;
-  connect?(ring: NativePoller, id: number, fd: number, family: number, ...address: unknown[]): number;
+  connect?(ring: RingRef, id: number, fd: number, family: number, ...address: unknown[]): number;
   /**
    * `count` (a power of two, up to 32768) provided buffers of `size` bytes for multishot receives;
    * each wait copies their bytes into `slab` (at least `size` bytes), one completion's after the
    * other from its start: 0 or -errno (EOPNOTSUPP: the kernel is older than 6.0).
    */
-  setupBuffers?(ring: NativePoller, count: number, size: number, slab: ArrayBuffer): number;
+  setupBuffers?(ring: RingRef, count: number, size: number, slab: ArrayBuffer): number;
   /** A multishot receive into the provided buffers; each completion's res bytes are in the slab (flags has IORING_CQE_F_BUFFER). */
-  recvMultishot?(ring: NativePoller, id: number, fd: number): number;
+  recvMultishot?(ring: RingRef, id: number, fd: number): number;
   /** An operation with nothing in the kernel, ended (-ECANCELED) only by cancel(), close(fd) or the ring's close: 0 or -errno. */
-  watchClose?(ring: NativePoller, id: number, fd: number): number;
+  watchClose?(ring: RingRef, id: number, fd: number): number;
   /** 0, -ENOENT (not in flight) or -EALREADY. */
-  cancel?(ring: NativePoller, id: number): number;
+  cancel?(ring: RingRef, id: number): number;
   /** Submits what is queued without waiting, with the re-arms of the fds the last wait reported: the count or -errno. */
-  submit?(ring: NativePoller): number;
-  setCompletions?(ring: NativePoller, out: Int32Array): void;
+  submit?(ring: RingRef): number;
+  setCompletions?(ring: RingRef, out: Int32Array): void;
   /** The sender of a recvmsg completion (once), or null. */
-  takeAddress?(ring: NativePoller, id: number): SocketAddress | null;
+  takeAddress?(ring: RingRef, id: number): SocketAddress | null;
   /** Operations whose last completion is still to come. */
-  inflight?(ring: NativePoller): number;
+  inflight?(ring: RingRef): number;
+  /**
+   * The ring's id, which every operation takes in place of the Poller: a number found in a table,
+   * where the Poller costs two type checks per call. Not reused: a closed ring's id stays closed.
+   */
+  ringId?(ring: NativePoller): number;
 }
+
+/** The ring an io_uring operation works on: the Poller of kind "uring", or its ringId(). */
+export type RingRef = NativePoller | number;
 
 /** A uv_poll_t on Node's own loop. The callback gets (status, bits): status < 0 is a libuv error. */
 export interface NativeWatcher {

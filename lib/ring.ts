@@ -60,7 +60,8 @@ function ops(): Ops {
 
 /** @internal A selector over an io_uring ring. Throws ERR_BACKEND_UNAVAILABLE (with the reason) where io_uring cannot be used. */
 export class RingSelector<D = unknown, F extends FileObj = FileObj> extends BaseSelector<D, F> {
-  readonly #ring: NativePoller;
+  /** The ring's id (ringId()): what every operation takes, a number the addon finds in a table. */
+  readonly #ring: number;
   readonly #ops: Ops;
   #completions: Int32Array;
   #sink: CompletionSink | null = null;
@@ -75,10 +76,10 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     if (reason !== "") throw codedError("ERR_BACKEND_UNAVAILABLE", `io_uring is not available: ${reason}`);
     const ring = new native.Poller("uring", entries);
     super(ring);
-    this.#ring = ring;
     this.#ops = ops();
+    this.#ring = this.#ops.ringId(ring);
     this.#completions = new Int32Array(1 + 3 * 256);
-    this.#ops.setCompletions(ring, this.#completions);
+    this.#ops.setCompletions(this.#ring, this.#completions);
     this.recvFallbackReason = buffers === null ? "no provided buffers were asked for" : this.#setupBuffers(buffers);
   }
 

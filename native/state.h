@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <memory>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -29,9 +30,11 @@ struct AddonData {
   Napi::FunctionReference pollerConstructor;
   Napi::FunctionReference watcherConstructor;
   std::shared_ptr<WatcherSet> watchers = std::make_shared<WatcherSet>();
-  // The live io_uring rings (uring.cc): close(fd) cancels their operations on fd first, and
-  // teardown closes them.
-  std::unordered_set<UringPoller*> rings;
+  // The live io_uring rings (uring.cc) by id: close(fd) cancels their operations on fd first,
+  // teardown closes them, and the per-request operations find their ring by id (ringId()).
+  std::unordered_map<int32_t, UringPoller*> rings;
+  // The last id given to a ring (ids are never reused, so a closed ring's id stays closed).
+  int32_t lastRingId = 0;
   // The owned run (owned.cc) whose iterate is running right now, if any.
   OwnedRun* currentRun = nullptr;
   bool tearingDown = false;

@@ -89,6 +89,49 @@ describe.skipIf(!available)(`the io_uring ring${available ? "" : ` — skipped: 
     }
   });
 
+  // The ProactorEventLoop names its ring by ringId() (a table lookup) rather than by the Poller
+  // (two type checks per call): the id is its ring's, checked, and never reused.
+  it("a ring's id stands for its Poller in every operation; a closed ring's id stays closed", () => {
+    const one = ring();
+    const two = ring();
+    const [a, b] = lowlevel.socketpair();
+    const into = Buffer.alloc(8);
+    try {
+      const idOne = one.ops.ringId(one.p);
+      const idTwo = two.ops.ringId(two.p);
+      expect(Number.isInteger(idOne) && idOne > 0).toBe(true);
+      expect(idTwo).not.toBe(idOne);
+      expect(one.ops.ringId(one.p)).toBe(idOne);
+      expect(one.ops.recv(idOne, 7, a, into, 0, 8)).toBe(0);
+      expect(one.ops.inflight(one.p)).toBe(1);
+      expect(two.ops.inflight(idTwo)).toBe(0);
+      lowlevel.send(b, Buffer.from("by id"));
+      expect(one.wait(1000)).toEqual([[7, 5, 0]]);
+      expect(into.subarray(0, 5).toString()).toBe("by id");
+      // Bad ids: not an integer id, one no ring ever had; ringId() takes only a Poller.
+      for (const bad of [0, -1, 1.5, NaN, 2 ** 31])
+        expect(() => one.ops.inflight(bad)).toThrow(expect.objectContaining({ code: expect.stringMatching(/^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/) }));
+      expect(() => one.ops.inflight(idTwo + 1000)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
+      expect(() => one.ops.ringId(idOne as unknown as NativePoller)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(() => one.ops.ringId(new lowlevel.Poller("poll"))).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      two.p.close();
+      expect(() => two.ops.inflight(idTwo)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+      expect(() => two.ops.ringId(two.p)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+      // A ring made after it gets a new id: the closed one's stays closed.
+      const three = ring();
+      try {
+        expect(three.ops.ringId(three.p)).toBeGreaterThan(idTwo);
+        expect(() => two.ops.inflight(idTwo)).toThrow(expect.objectContaining({ code: "ERR_SELECTOR_CLOSED" }));
+      } finally {
+        three.p.close();
+      }
+    } finally {
+      one.p.close();
+      two.p.close();
+      closeAll(a, b);
+    }
+  });
+
   it("a close watch ends (ECANCELED) only when cancelled, when its fd is closed, or with the ring", () => {
     const { p, ops, wait } = ring();
     const [a, b] = lowlevel.socketpair();
