@@ -161,7 +161,15 @@ class UringPoller final : public Poller {
 
   // Sets up the ring; "" or the reason it cannot be used.
   std::string Init(unsigned entries) {
-    int r = io_uring_queue_init(entries, &ring_, 0);
+    // COOP_TASKRUN: a completion's task work waits for this thread's next entry into the kernel
+    // (its next wait, or any syscall) instead of interrupting it with an IPI wherever it runs.
+    // A multishot receive completes each time bytes land, mostly while JavaScript runs: without
+    // it the proactor's keep-alive bench cost about 1.5x the CPU per request (see
+    // docs/benchmarks.md). TASKRUN_FLAG tells liburing (io_uring_submit with nothing queued) that
+    // such work waits, so a wait of 0 ms still enters the kernel to run it. Both are Linux 5.19,
+    // which multishot accept needs anyway; an older kernel gets a plain ring.
+    int r = io_uring_queue_init(entries, &ring_, IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG);
+    if (r == -EINVAL) r = io_uring_queue_init(entries, &ring_, 0);
     if (r < 0) return SetupFailure(-r);
     std::string shortcoming = RingShortcoming(ring_);
     if (!shortcoming.empty()) {
