@@ -67,11 +67,24 @@ export class RecvStream {
   readonly items: (Buffer | Error)[] = [];
   bytes = 0;
   readonly waiters: RecvWaiter[] = [];
+  /**
+   * The socket, weakly: an armed receive with no call waiting must not keep a socket its program
+   * dropped unclosed from its finalizer (which closes the fd, and so cancels the receive), as a
+   * socket dropped on EventLoop after its last sockRecv is not kept.
+   */
+  readonly #sock: WeakRef<SocketLike>;
 
   constructor(
-    readonly sock: SocketLike,
+    sock: SocketLike,
     readonly fd: number,
-  ) {}
+  ) {
+    this.#sock = new WeakRef(sock);
+  }
+
+  /** Whether the socket still has this stream's fd (not closed, not collected). */
+  open(): boolean {
+    return this.#sock.deref()?.fileno() === this.fd;
+  }
 }
 
 /** @internal The stream receives of one ProactorEventLoop. */
@@ -136,7 +149,7 @@ export class RingStreams<L extends LoopObject> {
   /** Submits s's multishot receive: null, or why it could not be. */
   #arm(s: RecvStream): Error | null {
     const host = this.#host;
-    if (s.sock.fileno() !== s.fd) return closedError("recv");
+    if (!s.open()) return closedError("recv");
     const id = host.newId();
     const r = host.ring.recvMultishot(id, s.fd);
     if (r < 0) {

@@ -3,6 +3,7 @@
 // selectors and Sockets, and a worker terminated while its reactor runs closes what it opened.
 import { describe, expect, it } from "vitest";
 
+import { ProactorEventLoop } from "../../lib/index.js";
 import { expectClean, runFixture } from "../support/child.js";
 
 /** Under the ASan run the allocator's quarantine holds freed memory: RSS says nothing there. */
@@ -53,6 +54,21 @@ describe("finalizers", () => {
     expect(after).toBe(before);
   });
 });
+
+describe.skipIf(!ProactorEventLoop.available)(
+  `finalizers on ProactorEventLoop${ProactorEventLoop.available ? "" : ` — skipped: ${ProactorEventLoop.unavailableReason}`}`,
+  () => {
+    it("close stream sockets dropped without close() while their multishot receive is armed", async () => {
+      const r = await runFixture(new URL("./fixtures/proactor-finalizers.ts", import.meta.url), [], { nodeArgs: ["--expose-gc"] });
+      expectClean(r);
+      const { before, alive, after, N } = r.result as { before: number; alive: number; after: number; N: number };
+      // N socketpairs open (the loop's ring fd was counted in the baseline)...
+      expect(alive).toBe(before + 2 * N);
+      // ...then the N read ends, dropped, were closed by their finalizers; the peers stay open.
+      expect(after).toBe(before + N);
+    });
+  },
+);
 
 describe("worker thread terminated while its reactor runs", () => {
   for (const mode of ["owned", "selectors", "attached"] as const) {
