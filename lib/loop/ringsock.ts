@@ -334,6 +334,8 @@ export class RingCalls<L extends LoopObject> {
       return Promise.reject(error);
     }
     if (this.#streams !== null && length > 0 && sock.type === SOCK_STREAM) return this.#streams.recvInto(sock, fd, buffer, length, options?.signal);
+    const kept = this.#kept.take(sock, length);
+    if (kept !== undefined) return Promise.resolve(fill(buffer, length, kept[0]));
     return this.#op(new RingOp("recv", options?.signal, startRecv, finishCount, null, fd, buffer, 0, length));
   }
 
