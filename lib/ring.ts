@@ -66,6 +66,8 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   #completions: Int32Array;
   #sink: CompletionSink | null = null;
   #inflight = 0;
+  /** Of #inflight, those no call waits on (see idleChanged). */
+  #idle = 0;
   #slab: Uint8Array | null = null;
   /** Why receives are single-shot operations here ("" when they are multishot). */
   readonly recvFallbackReason: string;
@@ -108,8 +110,18 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     return this.#inflight;
   }
 
-  override _pendingCount(): number {
-    return super._pendingCount() + this.#inflight;
+  /**
+   * `held`: leaves out the receives in flight no call waits on (a stream's armed multishot receive
+   * after its last sockRecv): they only queue what comes, so they hold neither an attached loop's
+   * process nor a runUntilComplete whose wait nothing else can settle, as on EventLoop.
+   */
+  override _pendingCount(held = false): number {
+    return super._pendingCount() + this.#inflight - (held ? this.#idle : 0);
+  }
+
+  /** Operations in flight that no call waits on (a stream's armed receive with nobody reading): +1 or -1. */
+  idleChanged(delta: number): void {
+    this.#idle += delta;
   }
 
   override select(timeout?: number | null): SelectorReady<D, F>[] {
@@ -155,6 +167,7 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     if (this.closed) return;
     super.close();
     this.#inflight = 0;
+    this.#idle = 0;
   }
 
   /** Submits what is queued now, without waiting, with the re-arms of the fds the last select() reported. */

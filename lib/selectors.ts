@@ -344,8 +344,8 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     native.runOwned(iterate, done, this.#live());
   }
 
-  /** @internal What the loop waits on here: its registrations (a ring adds its operations in flight). */
-  _pendingCount(): number {
+  /** @internal What the loop waits on here (a ring adds its operations; `held`: only those a caller waits on, see RingSelector). */
+  _pendingCount(_held = false): number {
     return this.#map.size;
   }
 

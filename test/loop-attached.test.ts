@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 
 import { beforeAll, describe, expect, it } from "vitest";
 
-import type { Socket } from "../lib/index.js";
+import { ProactorEventLoop, type Socket } from "../lib/index.js";
 import { childEnv, compileForChildren, compiledPath, linesOf, runFixture } from "./support/child.js";
 import { newLoop } from "./support/loop.js";
 import { portOf, tcpListener } from "./support/net.js";
@@ -161,6 +161,18 @@ describe("attached: process lifetime (child processes)", () => {
     expect(result.ms).toBeLessThan(5000);
     if (scenario === "timer") expect(result.ms).toBeGreaterThanOrEqual(300);
   });
+
+  // A socket read once and left open holds nothing on EventLoop (its reader goes with the call);
+  // on ProactorEventLoop its multishot receive stays armed, and must not hold the process either.
+  it.each(ProactorEventLoop.available ? ["epoll", "proactor"] : ["epoll"])(
+    "an attached loop (%s) whose only socket was read once and left open lets the process exit",
+    async (kind) => {
+      const result = await runChild(["read-once", kind]);
+      expect(result.lines).toEqual(["read once", "exit 0"]);
+      expect(result.code).toBe(0);
+      expect(result.ms).toBeLessThan(5000);
+    },
+  );
 
   it.each(["run", "block", "attached"])("in a worker thread (%s): the loop works and Worker#terminate() ends it promptly", async (scenario) => {
     const worker = new Worker(compiledPath(new URL("./fixtures/loop-worker.ts", import.meta.url)), { workerData: scenario, env: childEnv() });

@@ -198,7 +198,8 @@ export class AttachedDriver<L extends LoopObject> implements DriverHooks {
     }
     const wakeupFd = this.#core.wakeupFd;
     const internal = wakeupFd >= 0 && map.has(wakeupFd) ? 1 : 0;
-    const ref = size > internal;
+    // Watched while anything is in flight; holding the process only for what a caller waits on.
+    const ref = selector._pendingCount(true) > internal;
     if (ref !== this.#watcherRef) {
       watcher.setRef(ref);
       this.#watcherRef = ref;

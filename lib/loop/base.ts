@@ -118,7 +118,7 @@ export class LoopCore<L extends LoopObject> implements IoHost {
       timeout = head === undefined || head.when === Infinity ? null : Math.max(0, head.when - this.time());
       // Nothing on the loop can ever fire and Node holds nothing either: the awaited promise can
       // never settle, so runUntilComplete is told instead of waiting forever.
-      if (timeout === null && this.onDeadlock !== null && this.selector._pendingCount() === 0 && this.selector._nodeLoopIdle()) {
+      if (timeout === null && this.onDeadlock !== null && this.selector._pendingCount(true) === 0 && this.selector._nodeLoopIdle()) {
         this.onDeadlock();
         timeout = 0;
       }

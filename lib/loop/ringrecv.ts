@@ -63,6 +63,8 @@ export class RecvStream {
   /** Cancelled at RECV_QUEUE_LIMIT; its last completion has not come yet. */
   stopping = false;
   scheduled = false;
+  /** Counted as idle by the ring: armed with no call waiting (RingStreams#sync). */
+  idle = false;
   /** Data, EOF, or an error, in the order they came. */
   readonly items: (Buffer | Error)[] = [];
   bytes = 0;
@@ -138,11 +140,13 @@ export class RingStreams<L extends LoopObject> {
           if (i < 0) return;
           stream.waiters.splice(i, 1);
           this.#forget(stream);
+          this.#sync(stream);
           reject(abortError(signal));
         };
         signal.addEventListener("abort", waiter.onAbort, { once: true });
       }
       stream.waiters.push(waiter);
+      this.#sync(stream);
     });
   }
 
@@ -192,6 +196,7 @@ export class RingStreams<L extends LoopObject> {
         this.#host.schedule(s);
       }
     } else if (final) this.#live.delete(s);
+    this.#sync(s);
   }
 
   /** Hands s's queue to the calls waiting on it, in order; arms it again while calls still wait. */
@@ -210,6 +215,21 @@ export class RingStreams<L extends LoopObject> {
       if (error !== null) for (const w of waiters.splice(0)) settleRejected(w, error);
     }
     this.#forget(s);
+    this.#sync(s);
+  }
+
+  /**
+   * Tells the ring whether s's receive is in flight with no call waiting: such a receive only
+   * queues what comes, so it does not hold an attached loop's process (a socket read once and
+   * left open does not keep Node alive, as on EventLoop) nor a runUntilComplete's hope.
+   */
+  #sync(s: RecvStream): void {
+    const idle = s.id !== 0 && s.waiters.length === 0;
+    if (idle === s.idle) return;
+    s.idle = idle;
+    this.#host.ring.idleChanged(idle ? 1 : -1);
+    // An attached loop re-decides whether its ring watcher holds the process (owned: no-op).
+    this.#host.core.ioChanged(-1, 0, false);
   }
 
   /** Drops s from the live set once nothing is armed and no call waits. */
@@ -221,6 +241,7 @@ export class RingStreams<L extends LoopObject> {
   close(error: Error): void {
     for (const s of this.#live) {
       s.id = 0;
+      s.idle = false; // the ring closes too: its count starts again at 0
       for (const w of s.waiters.splice(0)) settleRejected(w, error);
     }
     this.#live.clear();
