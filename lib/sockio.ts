@@ -105,15 +105,6 @@ function freshSlab(): void {
   slabOffset = 0;
 }
 
-/**
- * recv(2) into the slab's bytes [offset, offset+length): the count or -errno. Through the slab's
- * ArrayBuffer, not a view of it: the addon finds an ArrayBuffer's bytes with one cheap call, a
- * view's with several (about a third of a small recv's native cost).
- */
-function recvIntoSlab(fd: number, offset: number, length: number, flags?: number): number {
-  return flags === undefined ? native.recvArrayBuffer(fd, slabMemory, offset, length) : native.recvArrayBuffer(fd, slabMemory, offset, length, flags);
-}
-
 /** The `count` (> 0) bytes a recv put into the slab at `offset`, as the result; the room after them stays free. */
 function slabView(offset: number, count: number): Buffer {
   slabOffset = (offset + count + 7) & ~7;
@@ -138,7 +129,9 @@ function takeBytes(from: Buffer, offset: number, count: number): Buffer {
  * the stream), or -errno. Never throws for a failed syscall.
  *
  * The common call (no flags, a bufsize the slab serves) is kept short enough for V8 to inline
- * into its caller: it reads into the slab and makes the view itself.
+ * into its caller: it reads into the slab and makes the view itself. Reads into the slab go
+ * through its ArrayBuffer, not a view of it: the addon finds an ArrayBuffer's bytes with one cheap
+ * call, a view's with several (about a third of a small recv's native cost).
  */
 export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer | number {
   if (flags === undefined && bufsize <= SLAB_READ_MAX) {
@@ -151,19 +144,14 @@ export function recvBytes(fd: number, bufsize: number, flags?: number): Buffer |
   return recvBytesSlow(fd, bufsize, flags);
 }
 
-/** recvBytes's other cases: flags, or a bufsize larger than the slab serves. */
+/** recvBytes's other cases: flags, or a bufsize larger than the slab serves (a buffer of its own). */
 function recvBytesSlow(fd: number, bufsize: number, flags: number | undefined): Buffer | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
+  // MSG_TRUNC is looked for here only: the flag-less call makes no more checks.
+  if (flags !== undefined && truncating(flags)) return recvTruncating(fd, size, flags);
   const into = readBuffer(size);
   const offset = into === slab ? slabOffset : 0;
-  let n: number;
-  if (flags === undefined) {
-    n = into === slab ? recvIntoSlab(fd, offset, size) : native.recv(fd, into, offset, size);
-  } else {
-    // MSG_TRUNC is looked for in the flags branch only: the flag-less call makes no more checks.
-    if (truncating(flags)) return recvTruncating(fd, size, flags);
-    n = into === slab ? recvIntoSlab(fd, offset, size, flags) : native.recv(fd, into, offset, size, flags);
-  }
+  const n = into === slab ? native.recvArrayBuffer(fd, slabMemory, offset, size, flags) : native.recv(fd, into, offset, size, flags);
   return n < 0 ? n : takeBytes(into, offset, n);
 }
 
