@@ -9,18 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { AF_UNIX, DatagramProtocol, SOCK_DGRAM, Socket, type DatagramTransport, type EventLoop } from "../lib/index.js";
-import { expectFdCount } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { expectFdCountAfterEach } from "./support/expect.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
-// Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
-let fdsBefore = 0;
-beforeEach(async () => {
-  fdsBefore = await fdBaseline();
-});
-afterEach(async () => {
-  await expectFdCount(fdsBefore);
-});
+expectFdCountAfterEach();
 const { make, track } = loopFixtures();
 
 let dir = "";

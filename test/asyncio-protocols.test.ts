@@ -2,7 +2,7 @@
 // createConnection, the Unix forms and datagram endpoints) with real loopback sockets, in every
 // loop mode: callback order, half-close, close vs abort, flow control on both sides, a server
 // closing with live clients, a peer reset mid-write, and the fd count after each test.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,18 +21,10 @@ import {
   DatagramTransport,
   defaultBackend,
 } from "../lib/index.js";
-import { expectFdCount } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { expectFdCountAfterEach } from "./support/expect.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
-// Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
-let fdsBefore = 0;
-beforeEach(async () => {
-  fdsBefore = await fdBaseline();
-});
-afterEach(async () => {
-  await expectFdCount(fdsBefore);
-});
+expectFdCountAfterEach();
 const { make } = loopFixtures();
 
 /** A protocol that records its callbacks and the bytes it got, and can be awaited until lost. */

@@ -9,19 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { AF_UNIX, DatagramProtocol, Protocol, SOCK_STREAM, Socket, type DatagramTransport, type EventLoop, type Transport } from "../lib/index.js";
-import { expectFdCount } from "./support/expect.js";
-import { fdBaseline, fdCount } from "./support/fds.js";
+import { expectFdCountAfterEach } from "./support/expect.js";
+import { fdCount } from "./support/fds.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 import { portOf, udp } from "./support/net.js";
 
-// Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
-let fdsBefore = 0;
-beforeEach(async () => {
-  fdsBefore = await fdBaseline();
-});
-afterEach(async () => {
-  await expectFdCount(fdsBefore);
-});
+expectFdCountAfterEach();
 const { make, track } = loopFixtures();
 
 let dir = "";

@@ -2,24 +2,16 @@
 // and loop-clock timeouts (loop.timeout, waitFor, the signal option) through the public API with
 // real loopback sockets in every loop mode: reads and their errors (ERR_INCOMPLETE_READ,
 // ERR_LIMIT_OVERRUN, a lost connection), drain() against a slow reader, Unix streams, no fd leaks.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { StreamReader, openConnection, openUnixConnection, startServer, startUnixServer, waitFor, type StreamWriter } from "../lib/index.js";
-import { expectFdCount } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { expectFdCountAfterEach } from "./support/expect.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
-// Registered before loopFixtures' hooks, so the count is taken after its loops are closed.
-let fdsBefore = 0;
-beforeEach(async () => {
-  fdsBefore = await fdBaseline();
-});
-afterEach(async () => {
-  await expectFdCount(fdsBefore);
-});
+expectFdCountAfterEach();
 const { make } = loopFixtures();
 
 function portOf(address: unknown): number {

@@ -2,10 +2,10 @@
 // vitest (so test files only: child fixtures cannot import this file): the Error a call throws,
 // its string code, the Node shape of a system error, the fd count coming back to a baseline, and
 // things closed after each test.
-import { afterEach, expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
-import { openFds, settledFdCount } from "./fds.js";
+import { fdBaseline, openFds, settledFdCount } from "./fds.js";
 
 /** The Error fn throws (failing the test if it returns or throws a non-Error). */
 export function thrown(fn: () => unknown): NodeJS.ErrnoException {
@@ -47,6 +47,21 @@ export function expectSystemError(fn: () => unknown, code: string, syscall?: str
 export async function expectFdCount(baseline: number, timeoutMs = 2000): Promise<void> {
   await settledFdCount(baseline, timeoutMs);
   expect(openFds().length, `open fds: ${openFds().join(" ")}`).toBe(baseline);
+}
+
+/**
+ * Expects every test of the file to leave the fd count where it found it. Call once at the top
+ * level, before loopFixtures() (hooks registered first run their afterEach last, so the count is
+ * taken once the fixtures' loops are closed).
+ */
+export function expectFdCountAfterEach(): void {
+  let before = 0;
+  beforeEach(async () => {
+    before = await fdBaseline();
+  });
+  afterEach(async () => {
+    await expectFdCount(before);
+  });
 }
 
 /** Anything with a close(): a Socket, a selector, a loop. */
