@@ -29,6 +29,8 @@ export const CQE_F_MORE = 2;
 export const CQE_F_BUFFER = 1;
 /** -ENOBUFS: a multishot receive found no free provided buffer and ended (Linux's number). */
 export const RING_ENOBUFS = -105;
+/** -EOPNOTSUPP: setupBuffers on a kernel without multishot receives (before 6.0; Linux's number). */
+const RING_EOPNOTSUPP = -95;
 /** -ECANCELED: the result of an operation the ring cancelled (Linux's number; the ring is Linux only). */
 export const RING_ECANCELED = -125;
 
@@ -92,7 +94,7 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
       this.#slab = new Uint8Array(slab);
       return "";
     }
-    return r === -95 ? "multishot receives need Linux 6.0 or later" : `the kernel refused the provided-buffer ring (errno ${-r})`;
+    return r === RING_EOPNOTSUPP ? "multishot receives need Linux 6.0 or later" : `the kernel refused the provided-buffer ring (errno ${-r})`;
   }
 
   /** Whether stream receives can be multishot receives into the provided buffers (recvMultishot). */

@@ -139,7 +139,6 @@ export class RingStreams<L extends LoopObject> {
           const i = stream.waiters.indexOf(waiter);
           if (i < 0) return;
           stream.waiters.splice(i, 1);
-          this.#forget(stream);
           this.#sync(stream);
           reject(abortError(signal));
         };
@@ -190,12 +189,10 @@ export class RingStreams<L extends LoopObject> {
       s.stopping = true;
       this.#host.cancel(s.id);
     }
-    if (s.waiters.length > 0) {
-      if (!s.scheduled) {
-        s.scheduled = true;
-        this.#host.schedule(s);
-      }
-    } else if (final) this.#live.delete(s);
+    if (s.waiters.length > 0 && !s.scheduled) {
+      s.scheduled = true;
+      this.#host.schedule(s);
+    }
     this.#sync(s);
   }
 
@@ -214,27 +211,23 @@ export class RingStreams<L extends LoopObject> {
       const error = this.#arm(s);
       if (error !== null) for (const w of waiters.splice(0)) settleRejected(w, error);
     }
-    this.#forget(s);
     this.#sync(s);
   }
 
   /**
-   * Tells the ring whether s's receive is in flight with no call waiting: such a receive only
-   * queues what comes, so it does not hold an attached loop's process (a socket read once and
-   * left open does not keep Node alive, as on EventLoop) nor a runUntilComplete's hope.
+   * After s changed: drops it from the live set once nothing is armed and no call waits, and tells
+   * the ring whether its receive is in flight with no call waiting. Such a receive only queues what
+   * comes, so it does not hold an attached loop's process (a socket read once and left open does
+   * not keep Node alive, as on EventLoop) nor a runUntilComplete's hope.
    */
   #sync(s: RecvStream): void {
+    if (s.id === 0 && s.waiters.length === 0) this.#live.delete(s);
     const idle = s.id !== 0 && s.waiters.length === 0;
     if (idle === s.idle) return;
     s.idle = idle;
     this.#host.ring.idleChanged(idle ? 1 : -1);
     // An attached loop re-decides whether its ring watcher holds the process (owned: no-op).
     this.#host.core.ioChanged(-1, 0, false);
-  }
-
-  /** Drops s from the live set once nothing is armed and no call waits. */
-  #forget(s: RecvStream): void {
-    if (s.id === 0 && s.waiters.length === 0) this.#live.delete(s);
   }
 
   /** The loop closed (its ring with it): every call still waiting rejects with `error`. */
