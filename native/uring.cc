@@ -845,17 +845,24 @@ std::unique_ptr<Poller> CreateUringPoller(Napi::Env env, unsigned entries, std::
   return ring;
 }
 
-void CancelRingOpsOnFd(AddonData* data, int fd) {
-  if (data == nullptr || data->rings.empty()) return;
+namespace {
+
+// A copy of the live rings: what each is asked to do (CancelFd, Close) may change the table.
+std::vector<UringPoller*> LiveRings(const AddonData* data) {
   std::vector<UringPoller*> rings;
   for (auto& entry : data->rings) rings.push_back(entry.second);
-  for (UringPoller* ring : rings) ring->CancelFd(fd);
+  return rings;
+}
+
+}  // namespace
+
+void CancelRingOpsOnFd(AddonData* data, int fd) {
+  if (data == nullptr || data->rings.empty()) return;
+  for (UringPoller* ring : LiveRings(data)) ring->CancelFd(fd);
 }
 
 void CloseAllRings(AddonData* data) {
-  std::vector<UringPoller*> rings;
-  for (auto& entry : data->rings) rings.push_back(entry.second);
-  for (UringPoller* ring : rings) ring->Close();
+  for (UringPoller* ring : LiveRings(data)) ring->Close();
 }
 
 namespace {
