@@ -1,6 +1,9 @@
 // test/support/fixture.ts — the child side of a fixture run by runFixture (./child.ts): reading
 // its arguments, reporting its result (a JSON last line the parent parses), a seeded PRNG, RSS,
-// and the string code of an error.
+// the string code of an error, and a worker's loop answering its parent's message.
+import type { MessagePort } from "node:worker_threads";
+
+import type { EventLoop } from "../../lib/index.js";
 
 /** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)), the same sequence for the same seed. */
 export function prng(seed: number): () => number {
@@ -35,4 +38,19 @@ export function codeOf(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * A worker's loop owning the thread with nothing registered: posts "ready", answers the parent's
+ * next message with "worker got <text>", then stops and closes. Node's own work (the message)
+ * must reach the worker while the loop waits.
+ */
+export async function answerOneMessage(loop: EventLoop, port: MessagePort): Promise<void> {
+  port.once("message", (text: string) => {
+    port.postMessage(`worker got ${text}`);
+    loop.stop();
+  });
+  loop.callSoon(() => port.postMessage("ready"));
+  await loop.runForever();
+  loop.close();
 }
