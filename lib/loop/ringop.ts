@@ -1,8 +1,9 @@
 /**
  * lib/loop/ringop.ts — the pieces of the ProactorEventLoop's sock* calls (ringsock.ts) that hold no
  * loop state: RingOp, one call's operation in flight (one object per call, no closures on the hot
- * paths), the start and finish functions of receives and sends, and KeptBytes, what aborted
- * receives took after all, for the socket's next receive.
+ * paths), the start and finish functions of receives and sends, RecvSlabs, the pooled buffers
+ * single-shot receives go into, and KeptBytes, what aborted receives took after all, for the
+ * socket's next receive.
  */
 import { systemError } from "../errors.js";
 import type { RingSelector } from "../ring.js";
@@ -56,6 +57,38 @@ export const finishSendall: Finish = (op, res) => {
   op.offset += count(res, op.syscall);
   return op.offset < op.end ? AGAIN : undefined;
 };
+
+/** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
+const SLAB_SIZE = 65536;
+/** Slabs kept for reuse. */
+const SLAB_POOL = 64;
+
+/** The slabs single-shot receives of up to SLAB_SIZE bytes go into, kept for reuse. */
+export class RecvSlabs {
+  readonly #pool: Buffer[] = [];
+
+  /** A buffer for a receive of up to n bytes: a pooled slab, or a buffer of its own past SLAB_SIZE. */
+  get(n: number): Buffer {
+    if (n > SLAB_SIZE) return Buffer.allocUnsafe(n);
+    return this.#pool.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
+  }
+
+  /** The received bytes (or the syscall's error), copied out of a pooled slab, which goes back to the pool. */
+  take(slab: Buffer, res: number, syscall: string): Buffer {
+    if (slab.length === SLAB_SIZE && this.#pool.length < SLAB_POOL) this.#pool.push(slab);
+    if (res < 0) throw systemError(res, syscall);
+    if (slab.length !== SLAB_SIZE) return slab.subarray(0, res);
+    const out = Buffer.allocUnsafe(res);
+    // TypedArray#set from a plain view, not Buffer#copy: copy's JavaScript in node:buffer goes
+    // megamorphic in a server (every Buffer copy of the process runs it) and costs several times more.
+    out.set(new Uint8Array(slab.buffer, slab.byteOffset, res));
+    return out;
+  }
+
+  clear(): void {
+    this.#pool.length = 0;
+  }
+}
 
 /** What aborted receives took after all, per socket, for its next receive call. */
 export class KeptBytes {

@@ -7,8 +7,8 @@
  * first), sockRecvInto as much as the caller's buffer holds.
  *
  * - Backpressure: past RECV_QUEUE_LIMIT bytes queued, the multishot receive is cancelled (what it
- *   brings before the cancel lands is still queued); the next call that finds the queue empty
- *   arms it again.
+ *   brings before the cancel lands is still queued: a fast peer's burst can fill every provided
+ *   buffer within one wait, 2 MiB by default); the next call that finds the queue empty arms it again.
  * - The provided buffers ran out: the kernel ends the multishot receive with -ENOBUFS, having taken
  *   nothing; it is armed again while a call waits (the buffers are back by then: each is given back
  *   as its bytes are copied out).

@@ -24,13 +24,8 @@ import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
 import { RecvStream, RingStreams } from "./ringrecv.js";
-import { AGAIN, KeptBytes, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
+import { AGAIN, KeptBytes, RecvSlabs, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
 import { SockWaiter, resolveWithDns, resolvesWithDns, type SockOptions, type SocketLike } from "./sockwait.js";
-
-/** Receives of up to this many bytes go into a pooled slab and are copied out (no n-byte buffer per call). */
-const SLAB_SIZE = 65536;
-/** Slabs kept for reuse. */
-const SLAB_POOL = 64;
 
 type Done = (res: number, flags: number) => void;
 
@@ -49,14 +44,14 @@ export class RingCalls<L extends LoopObject> {
   /** Streams whose waiting calls this wait's completions can serve. */
   #toServe: RecvStream[] = [];
   readonly #kept = new KeptBytes();
-  readonly #slabs: Buffer[] = [];
+  readonly #slabs = new RecvSlabs();
   /** Completions of the last wait, [id, res, flags]..., settled together by one ready handle. */
   #completed: number[] = [];
   /** The other array of the pair #completed alternates with (no new array per wait). */
   #spare: number[] = [];
   readonly #settleHandle: Handle;
-  readonly #finishRecv: Finish = (op, res) => this.#takeBytes(op.buffer as Buffer, res, op.syscall);
-  readonly #keepRecv = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, this.#takeBytes(op.buffer as Buffer, res, op.syscall), null);
+  readonly #finishRecv: Finish = (op, res) => this.#slabs.take(op.buffer as Buffer, res, op.syscall);
+  readonly #keepRecv = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, this.#slabs.take(op.buffer as Buffer, res, op.syscall), null);
   #flushQueued = false;
 
   constructor(core: LoopCore<L>, ring: RingSelector<IoData>) {
@@ -99,7 +94,7 @@ export class RingCalls<L extends LoopObject> {
     this.#freeIds.length = 0;
     this.#completed = [];
     this.#toServe = [];
-    this.#slabs.length = 0;
+    this.#slabs.clear();
   }
 
   accept(sock: SocketLike, options: SockOptions | undefined): Promise<[Socket, SocketAddress]> {
@@ -290,23 +285,6 @@ export class RingCalls<L extends LoopObject> {
     );
   }
 
-  #slab(n: number): Buffer {
-    if (n > SLAB_SIZE) return Buffer.allocUnsafe(n);
-    return this.#slabs.pop() ?? Buffer.allocUnsafe(SLAB_SIZE);
-  }
-
-  /** The received bytes, copied out of a pooled slab (which goes back to the pool). */
-  #takeBytes(slab: Buffer, res: number, syscall: string): Buffer {
-    if (slab.length === SLAB_SIZE && this.#slabs.length < SLAB_POOL) this.#slabs.push(slab);
-    if (res < 0) throw systemError(res, syscall);
-    if (slab.length !== SLAB_SIZE) return slab.subarray(0, res);
-    const out = Buffer.allocUnsafe(res);
-    // TypedArray#set from a plain view, not Buffer#copy: copy's JavaScript in node:buffer goes
-    // megamorphic in a server (every Buffer copy of the process runs it) and costs several times more.
-    out.set(new Uint8Array(slab.buffer, slab.byteOffset, res));
-    return out;
-  }
-
   /** `once`: a single-shot receive, unless the socket's stream already receives (a transport's read: see proactor.ts). */
   recv(sock: SocketLike, n: number, options: SockOptions | undefined, once = false): Promise<Buffer> {
     let fd: number;
@@ -320,7 +298,7 @@ export class RingCalls<L extends LoopObject> {
     if (streams !== null && n > 0 && sock.type === SOCK_STREAM && (!once || streams.owns(sock))) return streams.recv(sock, fd, n, options?.signal);
     const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept[0]);
-    const slab = this.#slab(n);
+    const slab = this.#slabs.get(n);
     return this.#op(new RingOp("recv", options?.signal, startRecv, this.#finishRecv, this.#keepRecv, fd, slab, 0, n, sock));
   }
 
@@ -349,13 +327,13 @@ export class RingCalls<L extends LoopObject> {
     }
     const kept = this.#kept.take(sock, n);
     if (kept !== undefined) return Promise.resolve(kept);
-    const slab = this.#slab(n);
+    const slab = this.#slabs.get(n);
     return this.#generic(
       "recvfrom",
       options?.signal,
       (id) => this.#ring.recvmsg(id, fd, slab, 0, n),
-      (res, id) => [this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)],
-      (res, id) => this.#kept.keep(sock, this.#takeBytes(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
+      (res, id) => [this.#slabs.take(slab, res, "recvfrom"), this.#ring.takeAddress(id)],
+      (res, id) => this.#kept.keep(sock, this.#slabs.take(slab, res, "recvfrom"), this.#ring.takeAddress(id)),
     );
   }
 
