@@ -138,8 +138,14 @@ export interface NativeUring {
    * other from its start: 0 or -errno (EOPNOTSUPP: the kernel is older than 6.0).
    */
   setupBuffers?(ring: RingRef, count: number, size: number, slab: ArrayBuffer): number;
-  /** A multishot receive into the provided buffers; each completion's res bytes are in the slab (flags has IORING_CQE_F_BUFFER). */
-  recvMultishot?(ring: RingRef, id: number, fd: number): number;
+  /**
+   * A multishot receive into the provided buffers; each completion's res bytes are in the slab
+   * (flags has IORING_CQE_F_BUFFER). It ends once it has brought `limit` bytes in all (0 or
+   * undefined: no limit; only where multishotLimit()).
+   */
+  recvMultishot?(ring: RingRef, id: number, fd: number, limit?: number): number;
+  /** Whether recvMultishot takes a byte limit here (Linux 6.17). */
+  multishotLimit?(): boolean;
   /** An operation with nothing in the kernel, ended (-ECANCELED) only by cancel(), close(fd) or the ring's close: 0 or -errno. */
   watchClose?(ring: RingRef, id: number, fd: number): number;
   /** 0, -ENOENT (not in flight) or -EALREADY. */

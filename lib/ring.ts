@@ -44,10 +44,14 @@ export function ringUnavailableReason(): string {
 
 type Ops = Required<NativeUring>;
 
-/** The provided buffers of a ring's multishot receives: how many (a power of two) and their size in bytes. */
+/**
+ * The provided buffers of a ring's multishot receives: how many (a power of two) and their size in
+ * bytes; `byteLimits: false` leaves the kernel's byte limits unused (as before Linux 6.17).
+ */
 export interface RecvBuffers {
   count: number;
   size: number;
+  byteLimits?: boolean;
 }
 
 /** Bytes the slab holds at most (at least one buffer): what one wait can hand out. */
@@ -73,6 +77,8 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   #slab: Uint8Array | null = null;
   /** Why receives are single-shot operations here ("" when they are multishot). */
   readonly recvFallbackReason: string;
+  /** Whether a multishot receive can be given a byte limit (recvMultishot's `limit`: Linux 6.17). */
+  readonly multishotLimit: boolean;
 
   /** `buffers` null: no provided buffers, every receive is a single-shot operation. */
   constructor(entries = 256, buffers: RecvBuffers | null = null) {
@@ -85,6 +91,7 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     this.#completions = new Int32Array(1 + 3 * 256);
     this.#ops.setCompletions(this.#ring, this.#completions);
     this.recvFallbackReason = buffers === null ? "no provided buffers were asked for" : this.#setupBuffers(buffers);
+    this.multishotLimit = this.#slab !== null && buffers?.byteLimits !== false && this.#ops.multishotLimit();
   }
 
   #setupBuffers({ count, size }: RecvBuffers): string {
@@ -201,9 +208,12 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   sendmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.sendmsg(this.#ring, id, fd, buffer, offset, length, 0, family, ...address));
   }
-  /** A multishot receive into the provided buffers (only where multishotRecv is true). */
-  recvMultishot(id: number, fd: number): number {
-    return this.#started(this.#ops.recvMultishot(this.#ring, id, fd));
+  /**
+   * A multishot receive into the provided buffers (only where multishotRecv is true) that ends
+   * once it has brought `limit` bytes (0: no limit; a limit only where multishotLimit is true).
+   */
+  recvMultishot(id: number, fd: number, limit = 0): number {
+    return this.#started(this.#ops.recvMultishot(this.#ring, id, fd, limit));
   }
   connect(id: number, fd: number, family: number, address: readonly unknown[]): number {
     return this.#started(this.#ops.connect(this.#ring, id, fd, family, ...address));

@@ -2,15 +2,28 @@
 // socket into the ring's provided buffers (lib/loop/ringrecv.ts): the options and the native
 // checks, provided-buffer exhaustion, queue backpressure, a queued chunk split between calls, end
 // of stream and ECONNRESET after queued bytes, an abort while waiting on the queue, close() with the
-// multishot receive armed, and the single-shot fallback. Skipped only where io_uring cannot be
-// used here, with the reason in the suite's name.
+// multishot receive armed, the single-shot fallback, and on the default ring the bounds of the
+// queue and of a paused Protocol transport's read-ahead (exact with the kernel's byte limits, Linux
+// 6.17). Skipped only where io_uring cannot be used here, with the reason in the suite's name.
 import { release } from "node:os";
 import { describe, expect, it } from "vitest";
 
-import { AF_UNIX, ProactorEventLoop, SOCK_DGRAM, lowlevel, socketpair, type EventLoop, type NativeUring, type Socket } from "../lib/index.js";
-import { RECV_QUEUE_LIMIT } from "../lib/loop/ringrecv.js";
+import {
+  AF_UNIX,
+  ProactorEventLoop,
+  Protocol,
+  SOCK_DGRAM,
+  lowlevel,
+  socketpair,
+  type EventLoop,
+  type NativeUring,
+  type Socket,
+  type Transport,
+} from "../lib/index.js";
+import { proactorDefaults } from "../lib/loop/proactor.js";
+import { READER_LIMIT, RECV_QUEUE_LIMIT } from "../lib/loop/ringrecv.js";
 import { drive, loopFixtures, ringOf, type Mode } from "./support/loop.js";
-import { pair, socketpairsAt, tcpSocketPair } from "./support/net.js";
+import { pair, portOf, socketpairsAt, tcpListener, tcpSocketPair } from "./support/net.js";
 
 const available = ProactorEventLoop.available;
 const reason = ProactorEventLoop.unavailableReason;
@@ -88,6 +101,12 @@ describe.skipIf(!available)(`ProactorEventLoop receive options and the native bu
       expect(ops.setupBuffers(p, 4, 64, slab)).toBe(-114); // EALREADY
       expect(() => ops.recvMultishot(p, 0, a)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
       expect(() => ops.recvMultishot(p, 1, -1)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.recvMultishot(p, 1, a, -1)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.recvMultishot(p, 1, a, 1.5)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.recvMultishot(p, 1, a, 2 ** 31)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.recvMultishot(p, 1, a, "8" as unknown as number)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      const [major, minor] = release().split(".").map(Number) as [number, number];
+      expect(ops.multishotLimit()).toBe(major > 6 || (major === 6 && minor >= 17));
       expect(ops.recvMultishot(p, 1, a)).toBe(0);
       expect(() => ops.recvMultishot(p, 1, a)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
       expect(ops.inflight(p)).toBe(1);
@@ -281,5 +300,106 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop multishot stream rec
       expect((await got).toString()).toBe("dat"); // cut, as recv cuts a datagram
       expect(ringOf(loop).inflight).toBe(0);
     });
+  });
+});
+
+/**
+ * Whether the loops bound a multishot receive by bytes: this kernel has the limits (Linux 6.17) and
+ * the suite is not rerun without them (proactor-nolimits.test.ts). The bounds below are exact then.
+ */
+function kernelHasByteLimits(): boolean {
+  const [major, minor] = release().split(".").map(Number) as [number, number];
+  return proactorDefaults.recvByteLimits && (major > 6 || (major === 6 && minor >= 17));
+}
+
+describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on the default ring (%s)${available ? "" : ` — skipped: ${reason}`}`, (mode) => {
+  // The default ring: 128 provided buffers of 16 KiB, 2 MiB that one fast peer could fill at once.
+  const { make, track } = loopFixtures<PMode>(() => new ProactorEventLoop());
+
+  function proactorOf(m: PMode): ProactorEventLoop {
+    const loop = make(m) as ProactorEventLoop;
+    expect(fallbackReason(loop)).toBe("");
+    expect(ringOf(loop)).toMatchObject({ multishotLimit: kernelHasByteLimits() });
+    return loop;
+  }
+
+  it(`sockRecv's queue holds at most ${RECV_QUEUE_LIMIT} bytes and one buffer for nobody, whatever the peer sends (byte limits; before Linux 6.17, the cancel's overshoot stays within the ring)`, async () => {
+    const loop = proactorOf(mode);
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const [a, b] = tcpSocketPair().map(track) as [Socket, Socket];
+        a.setblocking(false);
+        b.setblocking(false);
+        const first = loop.sockRecv(a, 1); // arms the multishot receive
+        await loop.sockSendall(b, "!");
+        expect((await first).toString()).toBe("!");
+        const total = 16 * 1024 * 1024;
+        const sending = loop.sockSendall(b, pattern(0, total));
+        await loop.sleep(0.2);
+        // The kernel ends a limited receive at the completion that reaches the limit: one
+        // provided buffer (16 KiB) past it at most.
+        const bound = kernelHasByteLimits() ? RECV_QUEUE_LIMIT + 16384 : RECV_QUEUE_LIMIT + 128 * 16384;
+        expect(loop._recvQueued(a)).toBeGreaterThan(0);
+        expect(loop._recvQueued(a)).toBeLessThanOrEqual(bound);
+        const data = await readAll(loop, a, total, 1 << 20);
+        await sending;
+        expect(data.equals(pattern(0, total))).toBe(true);
+      },
+      30,
+    );
+  });
+
+  it(`a Protocol transport whose reading is paused takes in at most ${READER_LIMIT} bytes and one buffer more, and gets every byte in order once resumed`, async () => {
+    const loop = proactorOf(mode);
+    expect(loop._streamReads).toBe(kernelHasByteLimits());
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const listener = track(tcpListener());
+        const received: Buffer[] = [];
+        let transport: Transport | null = null;
+        let lost: (error: Error | null) => void = () => {};
+        const gone = new Promise<Error | null>((resolve) => (lost = resolve));
+        class PausesAtOnce extends Protocol {
+          override connectionMade(t: Transport): void {
+            transport = t;
+          }
+          override dataReceived(data: Buffer): void {
+            received.push(Buffer.from(data));
+            if (received.length === 1) transport!.pauseReading();
+          }
+          override connectionLost(error: Error | null): void {
+            lost(error);
+          }
+        }
+        const [t] = await loop.createConnection(() => new PausesAtOnce(), "127.0.0.1", portOf(listener));
+        const [peer] = listener.accept();
+        track(peer).setblocking(false);
+        const total = 16 * 1024 * 1024;
+        const sending = loop.sockSendall(peer, pattern(0, total));
+        await loop.sleep(0.2);
+        expect(received.length).toBe(1);
+        const sock = t.getExtraInfo("socket") as Socket;
+        // The first chunk went to dataReceived, what came after the pause waits in the queue.
+        if (loop._streamReads) expect(loop._recvQueued(sock)).toBeLessThanOrEqual(READER_LIMIT + 16384);
+        else expect(loop._recvQueued(sock)).toBe(0); // one single-shot read, held by the transport
+        t.resumeReading();
+        // Each chunk resumes at once: the rest streams in order.
+        const deadline = loop.time() + 20;
+        while (received.reduce((n, d) => n + d.length, 0) < total) {
+          if (loop.time() > deadline) throw new Error("not all bytes arrived");
+          if (!t.isReading()) t.resumeReading();
+          await loop.sleep(0.001);
+        }
+        await sending;
+        expect(Buffer.concat(received).equals(pattern(0, total))).toBe(true);
+        t.close();
+        expect(await gone).toBeNull();
+      },
+      30,
+    );
   });
 });

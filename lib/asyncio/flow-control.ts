@@ -71,6 +71,11 @@ export abstract class FlowControlTransport<P extends BaseProtocol> {
   /** @internal Forgets the buffered bytes (abort, a fatal error); the caller resets _size. */
   protected abstract _dropBuffer(): void;
 
+  /** @internal Stops reading for good (closing): the reader goes (the stream transport's reading on ProactorEventLoop overrides it). */
+  protected _stopReading(): void {
+    this._loop.removeReader(this._fd);
+  }
+
   /** @internal Called once the socket is closed, after connectionLost. */
   protected _closed(): void {}
 
@@ -126,7 +131,7 @@ export abstract class FlowControlTransport<P extends BaseProtocol> {
   close(): void {
     if (this._closing) return;
     this._closing = true;
-    this._loop.removeReader(this._fd);
+    this._stopReading();
     if (this._size === 0) this._scheduleLost(null);
   }
 
@@ -156,7 +161,7 @@ export abstract class FlowControlTransport<P extends BaseProtocol> {
     }
     if (!this._closing) {
       this._closing = true;
-      this._loop.removeReader(this._fd);
+      this._stopReading();
     }
     this._scheduleLost(error);
   }

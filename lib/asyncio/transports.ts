@@ -2,7 +2,8 @@
  * lib/asyncio/transports.ts — the stream Transport over a non-blocking SOCK_STREAM Socket (TCP or
  * Unix), as asyncio's _SelectorSocketTransport: one reader registered for the connection's life,
  * one recv per readable wake (into a receive slab, or a BufferedProtocol's getBuffer()); on
- * ProactorEventLoop, a Protocol's reads are the ring's recv operations instead; writes
+ * ProactorEventLoop, a Protocol takes what the socket's multishot receive brings instead (or the
+ * ring's single-shot recv operations, before Linux 6.17); writes
  * sent straight to the kernel while it takes them and only the remainder buffered, a writer
  * registered only while that buffer is not empty. Flow control at the write-buffer limits and the
  * closing are shared with the datagram transport (flow-control.ts).
@@ -61,13 +62,18 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   readonly #onReadable = (): void => this.#readReady();
   readonly #onWritable = (): void => this.#writeReady();
   /**
-   * On ProactorEventLoop a Protocol's reads are the ring's single-shot recv operations (not the
-   * multishot receive of sockRecv, which would read ahead while reading is paused), one in flight
-   * at a time, as CPython's proactor transports read: no poll request and no recv syscall per read. A
-   * BufferedProtocol reads on readiness there too (its buffer would be the kernel's while the
-   * read is in flight).
+   * On ProactorEventLoop a Protocol takes each chunk the socket's multishot receive brings, with no
+   * poll request, recv syscall or promise per read (#streamReads: ringrecv.ts's reader). That
+   * receive is armed for 64 KiB at a time, so that while reading is paused at most 64 KiB more
+   * comes in (held, and delivered after resumeReading()), as CPython's proactor transports hold
+   * the one read they have in flight. That needs the kernel's byte limit for multishot receives
+   * (Linux 6.17); before it, or without provided buffers, the reads are single-shot recv
+   * operations of 64 KiB, one in flight at a time. A BufferedProtocol reads on readiness there
+   * (its buffer would be the kernel's while the read is in flight).
    */
   readonly #completionReads: boolean;
+  readonly #streamReads: boolean;
+  readonly #onStreamItem = (item: Buffer | Error): void => this.#streamItem(item);
   #recvInFlight = false;
   /** Bytes (empty: the end of the stream) a completion read brought while reading was paused. */
   #held: Buffer | null = null;
@@ -80,6 +86,7 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
     this.#buffered = typeof (protocol as BufferedProtocol).getBuffer === "function" && typeof (protocol as BufferedProtocol).bufferUpdated === "function";
     this.#owner = owner;
     this.#completionReads = !this.#buffered && loop instanceof ProactorEventLoop;
+    this.#streamReads = this.#completionReads && (loop as ProactorEventLoop)._streamReads;
     if (sock.family !== AF_UNIX) {
       try {
         sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1);
@@ -106,8 +113,23 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   // ------------------------------------------------------------------ reading
 
   #startReading(): void {
-    if (this.#completionReads) this.#recvNext();
+    if (this.#streamReads) {
+      const error = (this._loop as ProactorEventLoop)._sockRead(this._sock, this.#onStreamItem);
+      if (error !== null) this._fatal(error, "read failed");
+    } else if (this.#completionReads) this.#recvNext();
     else this._loop.addReader(this._fd, this.#onReadable);
+  }
+
+  /** A chunk, the end of the stream (empty) or an error from the socket's multishot receive. */
+  #streamItem(item: Buffer | Error): void {
+    if (this._closing) return; // close() or abort() came first: nothing more is delivered
+    if (item instanceof Error) this._fatal(item, "read failed");
+    else this.#deliver(item);
+  }
+
+  protected override _stopReading(): void {
+    if (this.#streamReads) (this._loop as ProactorEventLoop)._sockStopReading(this._sock);
+    else super._stopReading();
   }
 
   /** Submits the next completion read, unless one is in flight or reading stopped. */
@@ -210,14 +232,17 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   pauseReading(): void {
     if (this._closing || this.#readingPaused) return;
     this.#readingPaused = true;
-    if (!this.#completionReads) this._loop.removeReader(this._fd);
+    if (this.#streamReads) (this._loop as ProactorEventLoop)._sockStopReading(this._sock);
+    else if (!this.#completionReads) this._loop.removeReader(this._fd);
   }
 
   /** Starts reading again after pauseReading(). */
   resumeReading(): void {
     if (this._closing || !this.#readingPaused) return;
     this.#readingPaused = false;
-    if (this.#completionReads) this._loop.callSoon(this.#resumeCompletionReads);
+    // Stream reads: what was held is delivered from the next iteration on (ringrecv.ts schedules it).
+    if (this.#streamReads) this.#startReading();
+    else if (this.#completionReads) this._loop.callSoon(this.#resumeCompletionReads);
     else this._loop.addReader(this._fd, this.#onReadable);
   }
 

@@ -12,6 +12,7 @@ import { RingSelector, ringUnavailableReason, type RecvBuffers } from "../ring.j
 import type { AddressInputOf, BufferLike, Socket, SocketAddress, SocketAddressOf } from "../socket.js";
 import type { IoData } from "./io.js";
 import { EventLoop, type LoopKeyData } from "./loop.js";
+import type { StreamReader } from "./ringrecv.js";
 import { RingCalls } from "./ringsock.js";
 import type { ConnectAddress, SockOptions, SocketLike } from "./sockwait.js";
 
@@ -28,8 +29,12 @@ export interface ProactorOptions {
   recvBufferSize?: number;
 }
 
-/** @internal The defaults of the provided buffers (a test sets the count to 0 to run the suites on single-shot receives). */
-export const proactorDefaults = { recvBufferCount: 128, recvBufferSize: 16384 };
+/**
+ * @internal The defaults of the provided buffers (a test sets the count to 0 to run the suites on
+ * single-shot receives), and whether multishot receives use the kernel's byte limits where it has
+ * them (a test turns them off to run the suites as on a kernel before Linux 6.17).
+ */
+export const proactorDefaults = { recvBufferCount: 128, recvBufferSize: 16384, recvByteLimits: true };
 
 /**
  * An EventLoop whose sock* calls are io_uring operations: accept (one multishot request per
@@ -85,6 +90,30 @@ export class ProactorEventLoop extends EventLoop {
     return this.#calls.recv(sock, n, undefined, true);
   }
 
+  /** @internal Whether a Protocol transport reads through _sockRead (multishot receives with byte limits: Linux 6.17), else _sockRecvOnce. */
+  get _streamReads(): boolean {
+    return this.#calls.streams !== null && (this._core.selector as RingSelector<IoData>).multishotLimit;
+  }
+
+  /**
+   * @internal A Protocol transport's reading (only where _streamReads): each chunk the socket's
+   * multishot receive brings goes to `reader`, with no call per chunk, until the end of the
+   * stream or an error, its last item. Null, or why it could not start.
+   */
+  _sockRead(sock: SocketLike, reader: StreamReader): Error | null {
+    return this.#calls.read(sock, reader);
+  }
+
+  /** @internal Ends _sockRead's reading: at most 64 KiB more comes in, held for the next _sockRead. */
+  _sockStopReading(sock: SocketLike): void {
+    this.#calls.streams?.stopReading(sock);
+  }
+
+  /** @internal Bytes sock's multishot receive has queued that nothing has taken yet (0 without one). */
+  _recvQueued(sock: SocketLike): number {
+    return this.#calls.streams?.queued(sock) ?? 0;
+  }
+
   override sockRecvInto(sock: SocketLike, buffer: BufferLike, options?: SockOptions): Promise<number> {
     return this.#calls.recvInto(sock, buffer, options);
   }
@@ -133,5 +162,5 @@ function recvBuffers(options: ProactorOptions | undefined): RecvBuffers | null {
   if ((count & (count - 1)) !== 0)
     throw codedError("ERR_INVALID_ARG_VALUE", `The "options.recvBufferCount" property must be 0 or a power of two. Received ${count}`, "TypeError");
   const size = options?.recvBufferSize === undefined ? proactorDefaults.recvBufferSize : checkInt("options.recvBufferSize", options.recvBufferSize, 1, 1 << 20);
-  return count === 0 ? null : { count, size };
+  return count === 0 ? null : { count, size, byteLimits: proactorDefaults.recvByteLimits };
 }

@@ -6,15 +6,24 @@
  * from the head of the queue: sockRecv(n) up to n bytes (a bigger chunk is split, its rest stays
  * first), sockRecvInto as much as the caller's buffer holds.
  *
- * - Backpressure: past RECV_QUEUE_LIMIT bytes queued, the multishot receive is cancelled (what it
- *   brings before the cancel lands is still queued: a fast peer's burst can fill every provided
- *   buffer within one wait, 2 MiB by default); the next call that finds the queue empty arms it again.
+ * - Backpressure: the queue holds about RECV_QUEUE_LIMIT bytes. Where the kernel takes a byte
+ *   limit for a multishot receive (Linux 6.17, RingSelector#multishotLimit), each is armed with
+ *   what the queue has room for and ends there by itself (the completion that reaches the limit
+ *   can pass it by one provided buffer). Before 6.17, past the limit the receive
+ *   is cancelled, and what it brings before the cancel lands is still queued: a fast peer's burst
+ *   can fill every provided buffer within one wait, 2 MiB by default. Either way the next call that
+ *   finds the queue empty arms it again.
  * - The provided buffers ran out: the kernel ends the multishot receive with -ENOBUFS, having taken
  *   nothing; it is armed again while a call waits (the buffers are back by then: each is given back
  *   as its bytes are copied out).
  * - Abort of a call waiting on the queue: it rejects at once and took nothing.
  * - close() of the socket cancels the multishot receive and waits for its end (sockets.cc) before
  *   the fd is closed; the calls waiting reject with EBADF once the queue before them is taken.
+ * - A reader (a Protocol transport's reading, RingStreams#read; only with byte limits) takes each
+ *   chunk as it comes, in the turn that settles its wait, with no call and no promise per chunk.
+ *   Its receives are armed for READER_LIMIT bytes at a time, so that once it is unset (its
+ *   reading paused) at most that much more comes in, as one single-shot read would bring. The end
+ *   of the stream or an error is the reader's last item: it is unset then.
  */
 import { closedError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, RING_ENOBUFS, type RingSelector } from "../ring.js";
@@ -25,6 +34,8 @@ import type { SocketLike } from "./sockwait.js";
 
 /** Bytes a socket's queue holds for nobody before its multishot receive is stopped. */
 export const RECV_QUEUE_LIMIT = 256 * 1024;
+/** Bytes a reader's multishot receive brings before it ends and is armed again. */
+export const READER_LIMIT = 64 * 1024;
 
 /** @internal What the streams need of the loop's ring calls (ringsock.ts). */
 export interface StreamHost<L extends LoopObject> {
@@ -53,6 +64,9 @@ interface RecvWaiter {
   onAbort: (() => void) | null;
 }
 
+/** Takes a stream's chunks as they come; the end of the stream (an empty Buffer) or an Error comes last. */
+export type StreamReader = (item: Buffer | Error) => void;
+
 /** The end of the stream in a queue. */
 const EOF = Buffer.alloc(0);
 
@@ -69,6 +83,10 @@ export class RecvStream {
   readonly items: (Buffer | Error)[] = [];
   bytes = 0;
   readonly waiters: RecvWaiter[] = [];
+  /** Takes what comes once no call waits (RingStreams#read). */
+  reader: StreamReader | null = null;
+  /** The receive in flight was armed for the reader (READER_LIMIT bytes). */
+  readerArm = false;
   /**
    * The socket, weakly: an armed receive with no call waiting must not keep a socket its program
    * dropped unclosed from its finalizer (which closes the fd, and so cancels the receive), as a
@@ -116,12 +134,60 @@ export class RingStreams<L extends LoopObject> {
     return this.#call(sock, fd, length, buffer, signal) as Promise<number>;
   }
 
-  #call(sock: SocketLike, fd: number, n: number, into: BufferLike | null, signal: AbortSignal | undefined): Promise<Buffer | number> {
+  /**
+   * Sets sock's reader (only where the ring has byte limits): what is queued goes to it in the next
+   * turn, then each chunk as it comes, until the end of the stream or an error, its last item.
+   * Returns why the receive could not be armed (the reader is not set then), or null.
+   */
+  read(sock: SocketLike, fd: number, reader: StreamReader): Error | null {
+    const s = this.#stream(sock, fd);
+    s.reader = reader;
+    this.#live.add(s);
+    let error: Error | null = null;
+    if (s.items.length > 0) this.#schedule(s);
+    else if (s.id === 0 && !s.stopping) error = this.#arm(s);
+    if (error !== null) s.reader = null;
+    this.#sync(s);
+    return error;
+  }
+
+  /**
+   * Unsets sock's reader, if it has one: a receive armed for it ends by itself within READER_LIMIT
+   * bytes; one armed for calls before it had a reader is cancelled (unless calls wait on it).
+   */
+  stopReading(sock: SocketLike): void {
+    const s = this.#streams.get(sock);
+    if (s === undefined || s.reader === null) return;
+    s.reader = null;
+    if (s.id !== 0 && !s.readerArm && !s.stopping && s.waiters.length === 0) {
+      s.stopping = true;
+      this.#host.cancel(s.id);
+    }
+    this.#sync(s);
+  }
+
+  /** Bytes sock's queue holds (0 without a stream). */
+  queued(sock: SocketLike): number {
+    return this.#streams.get(sock)?.bytes ?? 0;
+  }
+
+  #stream(sock: SocketLike, fd: number): RecvStream {
     let s = this.#streams.get(sock);
     if (s === undefined || s.fd !== fd) {
       s = new RecvStream(sock, fd);
       this.#streams.set(sock, s);
     }
+    return s;
+  }
+
+  #schedule(s: RecvStream): void {
+    if (s.scheduled) return;
+    s.scheduled = true;
+    this.#host.schedule(s);
+  }
+
+  #call(sock: SocketLike, fd: number, n: number, into: BufferLike | null, signal: AbortSignal | undefined): Promise<Buffer | number> {
+    const s = this.#stream(sock, fd);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (s.items.length > 0 && s.waiters.length === 0) {
       const item = take(s, n, into);
@@ -154,7 +220,10 @@ export class RingStreams<L extends LoopObject> {
     const host = this.#host;
     if (!s.open()) return closedError("recv");
     const id = host.newId();
-    const r = host.ring.recvMultishot(id, s.fd);
+    // With byte limits: a reader's READER_LIMIT, else what the queue has room for.
+    s.readerArm = s.reader !== null && s.waiters.length === 0;
+    const limit = !host.ring.multishotLimit ? 0 : s.readerArm ? READER_LIMIT : Math.max(1, RECV_QUEUE_LIMIT - s.bytes);
+    const r = host.ring.recvMultishot(id, s.fd, limit);
     if (r < 0) {
       host.unregister(id);
       return systemError(r, "recv");
@@ -185,18 +254,19 @@ export class RingStreams<L extends LoopObject> {
       if (!s.stopping) s.items.push(closedError("recv"));
     } else if (res !== RING_ENOBUFS) s.items.push(systemError(res, "recv"));
     if (final) s.stopping = false;
-    else if (s.bytes > RECV_QUEUE_LIMIT && !s.stopping) {
+    // Without byte limits (before Linux 6.17), and only while the queue is for calls, not a reader.
+    else if (s.bytes > RECV_QUEUE_LIMIT && !s.stopping && !this.#host.ring.multishotLimit && s.reader === null) {
       s.stopping = true;
       this.#host.cancel(s.id);
     }
-    if (s.waiters.length > 0 && !s.scheduled) {
-      s.scheduled = true;
-      this.#host.schedule(s);
-    }
+    if (s.waiters.length > 0 || s.reader !== null) this.#schedule(s);
     this.#sync(s);
   }
 
-  /** Hands s's queue to the calls waiting on it, in order; arms it again while calls still wait. */
+  /**
+   * Hands s's queue to the calls waiting on it, in order, then to its reader; arms it again while
+   * calls still wait or the reader reads.
+   */
   serve(s: RecvStream): void {
     s.scheduled = false;
     const waiters = s.waiters;
@@ -207,22 +277,45 @@ export class RingStreams<L extends LoopObject> {
       if (item instanceof Error) w.reject(item);
       else w.resolve(item);
     }
-    if (waiters.length > 0 && s.id === 0 && !s.stopping) {
+    // The reader may unset itself (pauseReading) or close the socket from inside.
+    while (waiters.length === 0 && s.reader !== null && s.items.length > 0) {
+      const item = s.items.shift()!;
+      const reader = s.reader;
+      if (item instanceof Error || item.length === 0) s.reader = null;
+      else s.bytes -= item.length;
+      this.#toReader(reader, item);
+    }
+    if ((waiters.length > 0 || s.reader !== null) && s.id === 0 && !s.stopping) {
       const error = this.#arm(s);
-      if (error !== null) for (const w of waiters.splice(0)) settleRejected(w, error);
+      if (error !== null) {
+        for (const w of waiters.splice(0)) settleRejected(w, error);
+        const reader = s.reader;
+        s.reader = null;
+        if (reader !== null) this.#toReader(reader, error);
+      }
     }
     this.#sync(s);
   }
 
+  #toReader(reader: StreamReader, item: Buffer | Error): void {
+    try {
+      reader(item);
+    } catch (exception) {
+      this.#host.core.callExceptionHandler({ message: "Exception in a stream reader", exception });
+    }
+  }
+
   /**
-   * After s changed: drops it from the live set once nothing is armed and no call waits, and tells
-   * the ring whether its receive is in flight with no call waiting. Such a receive only queues what
-   * comes, so it does not hold an attached loop's process (a socket read once and left open does
-   * not keep Node alive, as on EventLoop) nor a runUntilComplete's hope.
+   * After s changed: drops it from the live set once nothing is armed and no call waits or reader
+   * reads, and tells the ring whether its receive is in flight for nobody. Such a receive only
+   * queues what comes, so it does not hold an attached loop's process (a socket read once and left
+   * open does not keep Node alive, as on EventLoop) nor a runUntilComplete's hope. A reader holds
+   * them, as a transport's registered reader does on EventLoop.
    */
   #sync(s: RecvStream): void {
-    if (s.id === 0 && s.waiters.length === 0) this.#live.delete(s);
-    const idle = s.id !== 0 && s.waiters.length === 0;
+    const waiting = s.waiters.length > 0 || s.reader !== null;
+    if (s.id === 0 && !waiting) this.#live.delete(s);
+    const idle = s.id !== 0 && !waiting;
     if (idle === s.idle) return;
     s.idle = idle;
     this.#host.ring.idleChanged(idle ? 1 : -1);
@@ -235,6 +328,7 @@ export class RingStreams<L extends LoopObject> {
     for (const s of this.#live) {
       s.id = 0;
       s.idle = false; // the ring closes too: its count starts again at 0
+      s.reader = null;
       for (const w of s.waiters.splice(0)) settleRejected(w, error);
     }
     this.#live.clear();

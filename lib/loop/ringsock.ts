@@ -23,7 +23,7 @@ import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import { Handle } from "./handles.js";
 import type { IoData } from "./io.js";
 import { RingAccepts, type RingHost } from "./ringaccept.js";
-import { RecvStream, RingStreams } from "./ringrecv.js";
+import { RecvStream, RingStreams, type StreamReader } from "./ringrecv.js";
 import { AGAIN, KeptBytes, RecvSlabs, RingOp, copyOut, count, fill, finishCount, finishSendall, startRecv, startSend, type Finish } from "./ringop.js";
 import { SockWaiter, resolveWithDns, resolvesWithDns, type SockOptions, type SocketLike } from "./sockwait.js";
 
@@ -283,6 +283,20 @@ export class RingCalls<L extends LoopObject> {
         0,
       ),
     );
+  }
+
+  /** Stream receives as multishot receives (null where the ring has no provided buffers). */
+  get streams(): RingStreams<L> | null {
+    return this.#streams;
+  }
+
+  /** A Protocol transport's reading (RingStreams#read; only where the ring has byte limits): null, or why it could not start. */
+  read(sock: SocketLike, reader: StreamReader): Error | null {
+    try {
+      return this.#streams!.read(sock, this.#checks.prepare(sock, "recv", undefined), reader);
+    } catch (error) {
+      return error as Error;
+    }
   }
 
   /** `once`: a single-shot receive, unless the socket's stream already receives (a transport's read: see proactor.ts). */
