@@ -43,8 +43,10 @@ export class Protocol extends BaseProtocol {
 
 /**
  * A stream protocol that receives into its own memory: getBuffer(sizeHint) returns where the next
- * recv writes (a non-empty Uint8Array; sizeHint is -1: any size will do), then bufferUpdated(n)
- * says how many bytes came. Saves a copy where the protocol parses in place.
+ * bytes go (a non-empty Uint8Array), then bufferUpdated(n) says how many came. On EventLoop the
+ * recv writes there (sizeHint -1: any size will do), which saves a copy where the protocol parses
+ * in place; on ProactorEventLoop a received chunk is copied there (sizeHint: the bytes left of it,
+ * given in as many getBuffer/bufferUpdated rounds as the buffers need).
  */
 export class BufferedProtocol extends BaseProtocol {
   override connectionMade(_transport: import("./transports.js").Transport): void {}

@@ -2,8 +2,8 @@
  * lib/asyncio/transports.ts — the stream Transport over a non-blocking SOCK_STREAM Socket (TCP or
  * Unix), as asyncio's _SelectorSocketTransport: one reader registered for the connection's life,
  * one recv per readable wake (into a receive slab, or a BufferedProtocol's getBuffer()); on
- * ProactorEventLoop, a Protocol takes what the socket's multishot receive brings instead (or the
- * ring's single-shot recv operations, before Linux 6.17); writes
+ * ProactorEventLoop, the protocol takes what the socket's multishot receive brings instead (or the
+ * ring's single-shot recv operations, before Linux 6.17), a BufferedProtocol copied in; writes
  * sent straight to the kernel while it takes them and only the remainder buffered, a writer
  * registered only while that buffer is not empty. Flow control at the write-buffer limits and the
  * closing are shared with the datagram transport (flow-control.ts).
@@ -68,8 +68,9 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
    * comes in (held, and delivered after resumeReading()), as CPython's proactor transports hold
    * the one read they have in flight. That needs the kernel's byte limit for multishot receives
    * (Linux 6.17); before it, or without provided buffers, the reads are single-shot recv
-   * operations of 64 KiB, one in flight at a time. A BufferedProtocol reads on readiness there
-   * (its buffer would be the kernel's while the read is in flight).
+   * operations of 64 KiB, one in flight at a time. A BufferedProtocol gets the same chunks,
+   * copied into the memory its getBuffer() gives, as CPython's proactor transports feed it (its
+   * own memory is never lent to the kernel).
    */
   readonly #completionReads: boolean;
   readonly #streamReads: boolean;
@@ -85,7 +86,7 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
     super(loop, sock, protocol);
     this.#buffered = typeof (protocol as BufferedProtocol).getBuffer === "function" && typeof (protocol as BufferedProtocol).bufferUpdated === "function";
     this.#owner = owner;
-    this.#completionReads = !this.#buffered && loop instanceof ProactorEventLoop;
+    this.#completionReads = loop instanceof ProactorEventLoop;
     this.#streamReads = this.#completionReads && (loop as ProactorEventLoop)._streamReads;
     if (sock.family !== AF_UNIX) {
       try {
@@ -159,6 +160,7 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   /** A completion read's bytes to the protocol (empty: the end of the stream). */
   #deliver(data: Buffer): void {
     if (data.length === 0) return this.#readEof();
+    if (this.#buffered) return this.#feedProtocol(data);
     try {
       (this._protocol as Protocol).dataReceived(data);
     } catch (error) {
@@ -191,6 +193,34 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
       (this._protocol as Protocol).dataReceived(data);
     } catch (error) {
       this._fatal(error, "dataReceived() failed");
+    }
+  }
+
+  /**
+   * A completion read's bytes copied into a BufferedProtocol: getBuffer(bytes left) and
+   * bufferUpdated(n) until all is taken (getBuffer may give less each time), unless the transport
+   * closes meanwhile.
+   */
+  #feedProtocol(data: Buffer): void {
+    const protocol = this._protocol as BufferedProtocol;
+    let offset = 0;
+    while (offset < data.length && !this._closing) {
+      let buffer: Uint8Array;
+      try {
+        buffer = protocol.getBuffer(data.length - offset);
+        if (!(buffer instanceof Uint8Array) || buffer.length === 0)
+          throw codedError("ERR_INVALID_RETURN_VALUE", "getBuffer() must return a non-empty Uint8Array");
+      } catch (error) {
+        return this._fatal(error, "getBuffer() failed");
+      }
+      const n = Math.min(buffer.length, data.length - offset);
+      buffer.set(data.subarray(offset, offset + n));
+      offset += n;
+      try {
+        protocol.bufferUpdated(n);
+      } catch (error) {
+        return this._fatal(error, "bufferUpdated() failed");
+      }
     }
   }
 
