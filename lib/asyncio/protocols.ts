@@ -6,8 +6,10 @@
  * Order of the calls on a stream protocol: connectionMade once; then dataReceived (or, for a
  * BufferedProtocol, getBuffer + bufferUpdated) any number of times; then eofReceived at most once;
  * then connectionLost exactly once. pauseWriting and resumeWriting alternate, starting with
- * pauseWriting, and may come between connectionMade and connectionLost.
+ * pauseWriting, and may come between connectionMade and connectionLost. Also the two helpers the
+ * stream transport gives a BufferedProtocol its bytes with (bufferOf, feedBuffered).
  */
+import { codedError } from "../errors.js";
 import type { SocketAddress } from "../native.js";
 
 /** What every transport has (transports.ts implements it). */
@@ -68,3 +70,36 @@ export class DatagramProtocol extends BaseProtocol {
 
 /** What createServer/createConnection accept as the protocol: a Protocol or a BufferedProtocol. */
 export type StreamProtocol = Protocol | BufferedProtocol;
+
+/** @internal getBuffer(sizeHint), checked: throws ERR_INVALID_RETURN_VALUE unless it is a non-empty Uint8Array. */
+export function bufferOf(protocol: BufferedProtocol, sizeHint: number): Uint8Array {
+  const buffer = protocol.getBuffer(sizeHint);
+  if (!(buffer instanceof Uint8Array) || buffer.length === 0) throw codedError("ERR_INVALID_RETURN_VALUE", "getBuffer() must return a non-empty Uint8Array");
+  return buffer;
+}
+
+/**
+ * @internal Copies received bytes into a BufferedProtocol, as CPython's proactor transports feed one:
+ * getBuffer(bytes left) and bufferUpdated(n) until all is taken (getBuffer may give less each
+ * time) or `closed()`. Returns null, or which call failed and its error.
+ */
+export function feedBuffered(protocol: BufferedProtocol, data: Uint8Array, closed: () => boolean): [message: string, error: unknown] | null {
+  let offset = 0;
+  while (offset < data.length && !closed()) {
+    let buffer: Uint8Array;
+    try {
+      buffer = bufferOf(protocol, data.length - offset);
+    } catch (error) {
+      return ["getBuffer() failed", error];
+    }
+    const n = Math.min(buffer.length, data.length - offset);
+    buffer.set(data.subarray(offset, offset + n));
+    offset += n;
+    try {
+      protocol.bufferUpdated(n);
+    } catch (error) {
+      return ["bufferUpdated() failed", error];
+    }
+  }
+  return null;
+}

@@ -18,7 +18,7 @@ import { AF_UNIX, IPPROTO_TCP, SHUT_WR, TCP_NODELAY, type Socket } from "../sock
 import { toBytes } from "../args.js";
 import { recvChunk, recvInto, sendView, sendvBytes, wouldBlock } from "../sockio.js";
 import { FlowControlTransport } from "./flow-control.js";
-import type { BufferedProtocol, Protocol, StreamProtocol } from "./protocols.js";
+import { bufferOf, feedBuffered, type BufferedProtocol, type Protocol, type StreamProtocol } from "./protocols.js";
 
 /** What one completion read asks for on ProactorEventLoop (as a readiness read's receive slab room). */
 const COMPLETION_READ_SIZE = 64 * 1024;
@@ -160,7 +160,10 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   /** A completion read's bytes to the protocol (empty: the end of the stream). */
   #deliver(data: Buffer): void {
     if (data.length === 0) return this.#readEof();
-    if (this.#buffered) return this.#feedProtocol(data);
+    if (this.#buffered) {
+      const failure = feedBuffered(this._protocol as BufferedProtocol, data, () => this._closing);
+      return failure === null ? undefined : this._fatal(failure[1], failure[0]);
+    }
     try {
       (this._protocol as Protocol).dataReceived(data);
     } catch (error) {
@@ -196,41 +199,11 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
     }
   }
 
-  /**
-   * A completion read's bytes copied into a BufferedProtocol: getBuffer(bytes left) and
-   * bufferUpdated(n) until all is taken (getBuffer may give less each time), unless the transport
-   * closes meanwhile.
-   */
-  #feedProtocol(data: Buffer): void {
-    const protocol = this._protocol as BufferedProtocol;
-    let offset = 0;
-    while (offset < data.length && !this._closing) {
-      let buffer: Uint8Array;
-      try {
-        buffer = protocol.getBuffer(data.length - offset);
-        if (!(buffer instanceof Uint8Array) || buffer.length === 0)
-          throw codedError("ERR_INVALID_RETURN_VALUE", "getBuffer() must return a non-empty Uint8Array");
-      } catch (error) {
-        return this._fatal(error, "getBuffer() failed");
-      }
-      const n = Math.min(buffer.length, data.length - offset);
-      buffer.set(data.subarray(offset, offset + n));
-      offset += n;
-      try {
-        protocol.bufferUpdated(n);
-      } catch (error) {
-        return this._fatal(error, "bufferUpdated() failed");
-      }
-    }
-  }
-
   #readIntoProtocol(): void {
     const protocol = this._protocol as BufferedProtocol;
     let buffer: Uint8Array;
     try {
-      buffer = protocol.getBuffer(-1);
-      if (!(buffer instanceof Uint8Array) || buffer.length === 0)
-        throw codedError("ERR_INVALID_RETURN_VALUE", "getBuffer() must return a non-empty Uint8Array");
+      buffer = bufferOf(protocol, -1);
     } catch (error) {
       return this._fatal(error, "getBuffer() failed");
     }
