@@ -990,8 +990,11 @@ Napi::Value ConnectOp(const Napi::CallbackInfo& info) {
 }
 
 // Whether a multishot receive can be given a total byte limit (IORING_RECV_MSHOT_LIM, Linux
-// 6.17): no probe tells, so the release is read.
-bool MultishotLimit() { return KernelAtLeast(6, 17); }
+// 6.17): no probe tells, so the release is read, once (each limited receive asks).
+bool MultishotLimit() {
+  static const bool has = KernelAtLeast(6, 17);
+  return has;
+}
 
 // recvMultishot(ring, id, fd, limit = 0): a multishot receive into the provided buffers
 // (setupBuffers must have succeeded) that ends once it has brought `limit` bytes (0: no limit;
