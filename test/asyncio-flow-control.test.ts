@@ -3,25 +3,17 @@
 // loop mode, over AF_UNIX datagrams (a peer that does not read fills up, so sends queue): the
 // write-buffer limits, pauseWriting above high and resumeWriting at low, close() sending what is
 // queued before connectionLost, abort() dropping it, and no fd left.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 
 import { AF_UNIX, DatagramProtocol, SOCK_DGRAM, Socket, type DatagramTransport, type EventLoop } from "../lib/index.js";
-import { expectFdCountAfterEach } from "./support/expect.js";
+import { expectFdCountAfterEach, testTempDir } from "./support/expect.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 
 expectFdCountAfterEach();
 const { make, track } = loopFixtures();
 
-let dir = "";
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "ns-asyncio-flow-"));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = testTempDir("ns-asyncio-flow-");
 
 /** Records the flow-control and lifetime callbacks. */
 class Recorder extends DatagramProtocol {
@@ -56,7 +48,7 @@ async function until(loop: EventLoop, check: () => boolean, seconds = 5): Promis
 
 /** A bound AF_UNIX datagram socket that reads only when told to. */
 function unixPeer(): [Socket, string] {
-  const path = join(dir, `p${Math.random().toString(36).slice(2)}.sock`);
+  const path = join(dir(), `p${Math.random().toString(36).slice(2)}.sock`);
   const peer = track(new Socket(AF_UNIX, SOCK_DGRAM));
   peer.bind(path);
   peer.setblocking(false);

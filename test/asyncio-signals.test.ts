@@ -3,13 +3,11 @@
 // already-aborted signal rejects before anything is opened; an abort while the call resolves a
 // name, connects, or makes the transport rejects with an AbortError whose cause is the signal's
 // reason, and closes what the call opened (the fd count is checked after each call and each test).
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 
 import { AF_UNIX, DatagramProtocol, Protocol, SOCK_STREAM, Socket, type DatagramTransport, type EventLoop, type Transport } from "../lib/index.js";
-import { expectFdCountAfterEach } from "./support/expect.js";
+import { expectFdCountAfterEach, testTempDir } from "./support/expect.js";
 import { fdCount } from "./support/fds.js";
 import { MODES, drive, loopFixtures, type Mode } from "./support/loop.js";
 import { portOf, udp } from "./support/net.js";
@@ -17,17 +15,11 @@ import { portOf, udp } from "./support/net.js";
 expectFdCountAfterEach();
 const { make, track } = loopFixtures();
 
-let dir = "";
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "ns-asyncio-signals-"));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = testTempDir("ns-asyncio-signals-");
 
 /** A listening AF_UNIX socket (closed after the test) and its path. */
 function unixListener(backlog = 16): [Socket, string] {
-  const path = join(dir, `l${Math.random().toString(36).slice(2)}.sock`);
+  const path = join(dir(), `l${Math.random().toString(36).slice(2)}.sock`);
   const listener = track(new Socket(AF_UNIX, SOCK_STREAM));
   listener.bind(path);
   listener.listen(backlog);
@@ -107,7 +99,7 @@ describe.each(MODES)("the signal option (%s)", (mode: Mode) => {
         () => loop.createDatagramEndpoint(() => (made++, new DatagramEvents()), { remoteAddr: ["127.0.0.1", portOf(peer)], signal }),
         reason,
       );
-      await expectAborted(loop, () => loop.createDatagramEndpoint(() => (made++, new DatagramEvents()), { localAddr: join(dir, "d.sock"), signal }), reason);
+      await expectAborted(loop, () => loop.createDatagramEndpoint(() => (made++, new DatagramEvents()), { localAddr: join(dir(), "d.sock"), signal }), reason);
       // Nothing was made, and nothing connected.
       expect(made).toBe(0);
       expect(drain(listener)).toBe(0);

@@ -7,14 +7,13 @@
 // ::1, AF_UNIX datagrams (bound and unbound senders), a connected TCP socket (address null), a
 // refused connected UDP socket, the loop's rules (non-blocking sockets only, so a timed socket is
 // refused too; bad arguments reject with codes), and no fd leaks across the file.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, Socket, defaultBackend, lowlevel, type SocketAddress } from "../lib/index.js";
-import { expectFdCount } from "./support/expect.js";
+import { expectFdCount, fileTempDir } from "./support/expect.js";
 import { fdBaseline } from "./support/fds.js";
 import { MODES, drive, isOwned, isProactor, loopFixtures, ringOf } from "./support/loop.js";
 import { ipv6Available, portOf, tcpListener, tcpSocket, udp } from "./support/net.js";
@@ -22,16 +21,7 @@ import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-loop-dgram-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore);
-});
+const tmp = fileTempDir("ns-loop-dgram-");
 
 const ABORTED = { name: "AbortError", code: "ABORT_ERR" };
 
@@ -268,7 +258,7 @@ describe.each(MODES)("datagram sock* calls (%s)", (mode) => {
 
   it("AF_UNIX datagrams: a bound sender's path is reported, an unbound sender's address is null", async () => {
     const loop = make(mode);
-    const dir = mkdtempSync(join(tmp, `${mode}-`));
+    const dir = mkdtempSync(join(tmp(), `${mode}-`));
     const rxPath = join(dir, "rx.sock");
     const txPath = join(dir, "tx.sock");
     const rx = track(new Socket(AF_UNIX, SOCK_DGRAM));

@@ -5,39 +5,33 @@
 // default timeout; one connect-error shape for sockConnect and Socket.connect; node:net and
 // node:dgram sockets named in the sock* calls' argument errors.
 import { createSocket } from "node:dgram";
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { Socket as NetSocket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 import { AF_INET, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, setdefaulttimeout, socketpair, type AddressedError, type EventLoop } from "../lib/index.js";
-import { expectFdCount, thrown } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { fileTempDir, thrown } from "./support/expect.js";
 import { MODES, connected, drive, loopFixtures } from "./support/loop.js";
 import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
 import { loopSleep } from "./support/time.js";
 
 const { make, track } = loopFixtures();
 
-let fdsBefore = 0;
-let tmp = "";
+const tmp = fileTempDir("ns-loop-details-");
 let big: { fd: number; path: string; bytes: Buffer };
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-loop-details-"));
+// After fileTempDir's beforeAll (hooks run in order); its afterAll runs after this file's.
+beforeAll(() => {
   const bytes = Buffer.alloc(3 * 1024 * 1024 + 77);
   for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 13 + (i >> 9)) & 0xff;
-  const path = join(tmp, "big.bin");
+  const path = join(tmp(), "big.bin");
   writeFileSync(path, bytes);
   big = { fd: openSync(path, "r"), path, bytes };
 });
-afterAll(async () => {
+afterAll(() => {
   closeSync(big.fd);
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore);
 });
 afterEach(() => {
   setdefaulttimeout(null);

@@ -3,13 +3,12 @@
 // the public API on real sockets; plus the contract of issue 3 that CPython leaves untested:
 // timeout rounding, HUP/ERR masking, the getMap view, error codes, and closing by the GC.
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import {
   DefaultSelector,
@@ -27,24 +26,15 @@ import {
   type BaseSelector,
   type SelectorKey,
 } from "../lib/index.js";
-import { closeAfterEach, expectCode, expectFdCount, thrown } from "./support/expect.js";
-import { fdBaseline, fdCount, fdTarget, softFdLimit } from "./support/fds.js";
+import { closeAfterEach, expectCode, fileTempDir, thrown } from "./support/expect.js";
+import { fdCount, fdTarget, softFdLimit } from "./support/fds.js";
 import { pair, socketpairsAt } from "./support/net.js";
 import { sleep } from "./support/time.js";
 
 const R = EVENT_READ;
 const W = EVENT_WRITE;
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-selectors-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore, 3000);
-});
+const tmp = fileTempDir("ns-selectors-", 3000);
 
 /** Everything a test opened, closed after it whatever happened. */
 const track = closeAfterEach();
@@ -613,7 +603,7 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
   // 28
   it("registering a regular file: EPERM on epoll, accepted by poll, never a key left on refusal", () => {
     const s = make();
-    const fd = openSync(join(tmp, `file-${kind}`), "w+");
+    const fd = openSync(join(tmp(), `file-${kind}`), "w+");
     try {
       if (kind === "epoll") {
         const error = expectCode(() => s.register(fd, R), "EPERM");

@@ -7,14 +7,14 @@
 // in argument errors. No fd is left open by the file.
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { connect as netConnect, Socket as NetSocket } from "node:net";
-import { hostname, tmpdir } from "node:os";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { getSystemErrorName, inspect } from "node:util";
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 
 import {
   AF_INET,
@@ -54,7 +54,7 @@ import {
   type SocketAddress,
 } from "../lib/index.js";
 import * as api from "../lib/index.js";
-import { expectCode, expectFdCount, thrown } from "./support/expect.js";
+import { expectCode, expectFdCount, fileTempDir, thrown } from "./support/expect.js";
 import { fdBaseline } from "./support/fds.js";
 import { freePort, ipv6Available, portOf, tcpListener, tcpSocketPair } from "./support/net.js";
 
@@ -62,16 +62,7 @@ const E = lowlevel.constants;
 /** Linux and FreeBSD report the protocol of a wrapped fd (SO_PROTOCOL); elsewhere it reads 0. */
 const HAS_SO_PROTOCOL = E.SO_PROTOCOL !== undefined;
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-details-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore);
-});
+const tmp = fileTempDir("ns-details-");
 afterEach(() => {
   setdefaulttimeout(null);
 });
@@ -140,7 +131,7 @@ describe("wrapping an fd: family, type and proto from the fd (CPython's socket(f
 
   it("a pipe or a regular file is refused with ENOTSOCK (syscall getsockopt), a closed fd with EBADF; the fd stays the caller's", () => {
     const [r, w] = lowlevel.pipe(false);
-    const file = openSync(join(tmp, "not-a-socket"), "w+");
+    const file = openSync(join(tmp(), "not-a-socket"), "w+");
     try {
       for (const fd of [r, w, file]) {
         const error = expectCode(() => new Socket(undefined, undefined, undefined, fd), "ENOTSOCK");
@@ -249,7 +240,7 @@ describe("connect errors carry address and port, as node:net's and loop.sockConn
       using s6 = new Socket(AF_INET6);
       expect(thrown(() => s6.connect(["::1", port]))).toMatchObject({ code: "ECONNREFUSED", address: "::1", port });
     }
-    const path = join(tmp, "nobody-listens");
+    const path = join(tmp(), "nobody-listens");
     using su = new Socket(AF_UNIX);
     const unix = thrown(() => su.connect(path)) as AddressedError;
     expect(unix).toMatchObject({ code: "ENOENT", syscall: "connect", address: path });
@@ -310,7 +301,7 @@ describe("util.inspect shows what CPython's repr shows", () => {
     expect(inspect(server)).toBe(`<Socket fd=${server.fileno()}, family=AF_INET, type=SOCK_STREAM, proto=0, laddr=['127.0.0.1', ${port}]>`);
     using unix = new Socket(AF_UNIX, SOCK_DGRAM);
     expect(inspect(unix)).toBe(`<Socket fd=${unix.fileno()}, family=AF_UNIX, type=SOCK_DGRAM, proto=0>`);
-    const path = join(tmp, "it's-bound");
+    const path = join(tmp(), "it's-bound");
     unix.bind(path);
     expect(inspect(unix)).toBe(`<Socket fd=${unix.fileno()}, family=AF_UNIX, type=SOCK_DGRAM, proto=0, laddr='${path.replace("'", "\\'")}'>`);
     if (ipv6Available()) {
@@ -566,7 +557,7 @@ describe("createServer (CPython's create_server) and hasDualstackIpv6", () => {
   });
 
   it("AF_UNIX paths; bad options are argument errors", () => {
-    const path = join(tmp, "server.sock");
+    const path = join(tmp(), "server.sock");
     using unix = createServer(path, { family: AF_UNIX });
     using c = new Socket(AF_UNIX);
     c.connect(path);
@@ -611,7 +602,7 @@ describe("sendfile", () => {
   function patternFile(name: string, size: number): { path: string; fd: number; bytes: Buffer } {
     const bytes = Buffer.alloc(size);
     for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 8)) & 0xff;
-    const path = join(tmp, name);
+    const path = join(tmp(), name);
     writeFileSync(path, bytes);
     return { path, fd: openSync(path, "r"), bytes };
   }

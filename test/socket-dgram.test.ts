@@ -4,29 +4,18 @@
 // longer than the buffer, zero-length datagrams, both sendto overloads, flags (MSG_PEEK), strings
 // as UTF-8, host names, recvfrom on a connected TCP socket (address null), EAGAIN, EMSGSIZE, EBADF
 // after close, every bad argument, and no fd leaks across the file.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_INET6, AF_UNIX, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, socketpair } from "../lib/index.js";
-import { expectCode, expectFdCount, expectSystemError } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { expectCode, expectSystemError, fileTempDir } from "./support/expect.js";
 import { ipv6Available, portOf, udp } from "./support/net.js";
 
 const E = lowlevel.constants;
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-dgram-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore);
-});
+const tmp = fileTempDir("ns-dgram-");
 
 describe("UDP over IPv4", () => {
   it("sendto(data, address) → count; recvfrom → [Buffer, [host, port]] of the sender", () => {
@@ -225,8 +214,8 @@ describe.runIf(ipv6Available(SOCK_DGRAM))("UDP over IPv6", () => {
 
 describe("AF_UNIX SOCK_DGRAM", () => {
   it("between bound paths: recvfrom reports the sender's path", () => {
-    const rxPath = join(tmp, "rx.sock");
-    const txPath = join(tmp, "tx.sock");
+    const rxPath = join(tmp(), "rx.sock");
+    const txPath = join(tmp(), "tx.sock");
     using rx = new Socket(AF_UNIX, SOCK_DGRAM);
     rx.bind(rxPath);
     using tx = new Socket(AF_UNIX, SOCK_DGRAM);
@@ -246,7 +235,7 @@ describe("AF_UNIX SOCK_DGRAM", () => {
   });
 
   it("an unbound sender has no address: recvfrom reports null", () => {
-    const rxPath = join(tmp, "rx-unbound.sock");
+    const rxPath = join(tmp(), "rx-unbound.sock");
     using rx = new Socket(AF_UNIX, SOCK_DGRAM);
     rx.bind(rxPath);
     using tx = new Socket(AF_UNIX, SOCK_DGRAM);
@@ -282,7 +271,7 @@ describe("AF_UNIX SOCK_DGRAM", () => {
 
   it("sending to a path nobody bound throws ENOENT from sendto", () => {
     using tx = new Socket(AF_UNIX, SOCK_DGRAM);
-    expectSystemError(() => tx.sendto("x", join(tmp, "nobody.sock")), "ENOENT", "sendto");
+    expectSystemError(() => tx.sendto("x", join(tmp(), "nobody.sock")), "ENOENT", "sendto");
   });
 });
 

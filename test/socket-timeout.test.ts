@@ -8,29 +8,18 @@
 // (success, ECONNREFUSED, a connect held pending by a full backlog, an AF_UNIX full backlog),
 // timed sockets in a selector and refused by the loop's sock* calls, and no fd leaks.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import { AF_INET, AF_UNIX, DefaultSelector, EVENT_READ, EventLoop, SOCK_DGRAM, SOCK_STREAM, Socket, lowlevel, socketpair } from "../lib/index.js";
-import { expectCode, expectFdCount, expectSystemError } from "./support/expect.js";
-import { fdBaseline } from "./support/fds.js";
+import { expectCode, expectSystemError, fileTempDir } from "./support/expect.js";
 import { portOf, tcpListener, udp } from "./support/net.js";
 
 const E = lowlevel.constants;
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(async () => {
-  fdsBefore = await fdBaseline();
-  tmp = mkdtempSync(join(tmpdir(), "ns-timeout-"));
-});
-afterAll(async () => {
-  rmSync(tmp, { recursive: true, force: true });
-  await expectFdCount(fdsBefore);
-});
+const tmp = fileTempDir("ns-timeout-");
 
 /** Asserts Python's TimeoutError as this library shapes it: code, errno, syscall and message. */
 function expectTimeout(fn: () => unknown, syscall: string, suffix = ""): NodeJS.ErrnoException {
@@ -261,7 +250,7 @@ describe("a timed call that would block throws ETIMEDOUT", () => {
   });
 
   it.runIf(process.platform === "linux")("sendto a Unix datagram socket whose queue is full ('sendto')", () => {
-    const path = join(tmp, "full-dgram.sock");
+    const path = join(tmp(), "full-dgram.sock");
     using rx = new Socket(AF_UNIX, SOCK_DGRAM);
     rx.bind(path);
     using tx = new Socket(AF_UNIX, SOCK_DGRAM);
@@ -462,7 +451,7 @@ describe("connect on a timed socket", () => {
   // CPython's internal_connect waits only for EINPROGRESS: an AF_UNIX connect to a full backlog
   // (EAGAIN at once) raises BlockingIOError, and connect_ex returns EAGAIN, on a timed socket.
   it("an AF_UNIX listener with a full backlog: connect throws EAGAIN and connectEx returns it, as CPython", () => {
-    const path = join(tmp, "full-stream.sock");
+    const path = join(tmp(), "full-stream.sock");
     const server = new Socket(AF_UNIX, SOCK_STREAM);
     server.bind(path);
     server.listen(0);

@@ -3,13 +3,11 @@
 // SO_ERROR, connectEx, sendall of a large body, every bad argument, closed sockets (EBADF), close
 // by Symbol.dispose and by the garbage collector, and no fd leaks across the file.
 import { spawn } from "node:child_process";
-import { rmSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import {
   AF_INET,
@@ -36,8 +34,8 @@ import {
   lowlevel,
   socketpair,
 } from "../lib/index.js";
-import { expectCode, expectSystemError, thrown } from "./support/expect.js";
-import { fdCount, fdTarget } from "./support/fds.js";
+import { expectCode, expectSystemError, fileTempDir, thrown } from "./support/expect.js";
+import { fdTarget } from "./support/fds.js";
 import { portOf, tcpListener } from "./support/net.js";
 import { sleep } from "./support/time.js";
 
@@ -55,16 +53,7 @@ function waitFor(sock: Socket, events: number, seconds = 5): number {
   return ready[0]![1];
 }
 
-let fdsBefore = 0;
-let tmp = "";
-beforeAll(() => {
-  fdsBefore = fdCount();
-  tmp = mkdtempSync(join(tmpdir(), "ns-socket-"));
-});
-afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
-  expect(fdCount()).toBe(fdsBefore);
-});
+const tmp = fileTempDir("ns-socket-");
 
 describe("constants", () => {
   it("are the platform's numbers", () => {
@@ -424,7 +413,7 @@ describe("IPv6", () => {
 
 describe("Unix sockets", () => {
   it("binds a path, connects, accepts with address '' and exchanges data", () => {
-    const path = join(tmp, "s.sock");
+    const path = join(tmp(), "s.sock");
     using server = new Socket(AF_UNIX, SOCK_STREAM);
     server.bind(path);
     server.listen();
@@ -444,9 +433,9 @@ describe("Unix sockets", () => {
 
   it("ENOENT connecting to a missing path; a path too long is a bad argument", () => {
     using s = new Socket(AF_UNIX);
-    expectSystemError(() => s.connect(join(tmp, "missing.sock")), "ENOENT", "connect", ` ${join(tmp, "missing.sock")}`);
-    expect(s.connectEx(join(tmp, "missing.sock"))).toBe(E.ENOENT);
-    expectCode(() => s.bind(join(tmp, "x".repeat(200))), "ERR_INVALID_ARG_VALUE");
+    expectSystemError(() => s.connect(join(tmp(), "missing.sock")), "ENOENT", "connect", ` ${join(tmp(), "missing.sock")}`);
+    expect(s.connectEx(join(tmp(), "missing.sock"))).toBe(E.ENOENT);
+    expectCode(() => s.bind(join(tmp(), "x".repeat(200))), "ERR_INVALID_ARG_VALUE");
   });
 
   it("socketpair() defaults to AF_UNIX / SOCK_STREAM, both ends blocking; SOCK_DGRAM keeps boundaries", () => {

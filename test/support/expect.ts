@@ -1,8 +1,12 @@
 // test/support/expect.ts — the assertions and per-test cleanup the test files share, built on
 // vitest (so test files only: child fixtures cannot import this file): the Error a call throws,
-// its string code, the Node shape of a system error, the fd count coming back to a baseline, and
-// things closed after each test.
-import { afterEach, beforeEach, expect } from "vitest";
+// its string code, the Node shape of a system error, the fd count coming back to a baseline,
+// things closed after each test, and the temporary directories of a file or of each test.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 
 import { lowlevel } from "../../lib/index.js";
 import { fdBaseline, openFds, settledFdCount } from "./fds.js";
@@ -84,4 +88,36 @@ export function closeAfterEach(): <T extends Closable | readonly Closable[]>(thi
     else opened.push(thing as Closable);
     return thing;
   };
+}
+
+/**
+ * A temporary directory (named from `prefix`) for all of the file's tests, and the file's fd count
+ * checked at its end: the baseline is taken and the directory made before the first test; after
+ * the last (and after the file's own later afterAll hooks, which run first) the directory is
+ * removed and the count must be back within `fdTimeoutMs`. Returns the directory's path getter.
+ */
+export function fileTempDir(prefix: string, fdTimeoutMs?: number): () => string {
+  let before = 0;
+  let dir = "";
+  beforeAll(async () => {
+    before = await fdBaseline();
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await expectFdCount(before, fdTimeoutMs);
+  });
+  return () => dir;
+}
+
+/** A fresh temporary directory (named from `prefix`) for each test, removed after it. Returns its path getter. */
+export function testTempDir(prefix: string): () => string {
+  let dir = "";
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
 }
