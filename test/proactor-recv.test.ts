@@ -351,6 +351,52 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on th
     );
   });
 
+  it("a socket read with sockRecv, then given to a Protocol transport: what its receive queued comes first, in order, and the queue stays bounded while paused", async () => {
+    const loop = proactorOf(mode);
+    await drive(
+      loop,
+      mode,
+      async () => {
+        const [a, b] = tcpSocketPair().map(track) as [Socket, Socket];
+        a.setblocking(false);
+        b.setblocking(false);
+        const first = loop.sockRecv(a, 1); // arms the multishot receive, for calls
+        await loop.sockSendall(b, "!");
+        expect((await first).toString()).toBe("!");
+        const total = 8 * 1024 * 1024;
+        const sending = loop.sockSendall(b, pattern(0, total));
+        await loop.sleep(0.1);
+        expect(loop._recvQueued(a)).toBeGreaterThan(0);
+        const received: Buffer[] = [];
+        let transport: Transport | null = null;
+        class PausesAtOnce extends Protocol {
+          override connectionMade(t: Transport): void {
+            transport = t;
+          }
+          override dataReceived(data: Buffer): void {
+            received.push(Buffer.from(data));
+            if (received.length === 1) transport!.pauseReading();
+          }
+        }
+        const [t] = await loop.createConnection(() => new PausesAtOnce(), null, null, { sock: a });
+        await loop.sleep(0.1);
+        expect(received.length).toBe(1);
+        const bound = kernelHasByteLimits() ? RECV_QUEUE_LIMIT + 16384 : RECV_QUEUE_LIMIT + 128 * 16384;
+        expect(loop._recvQueued(a)).toBeLessThanOrEqual(bound);
+        const deadline = loop.time() + 20;
+        while (received.reduce((n, d) => n + d.length, 0) < total) {
+          if (loop.time() > deadline) throw new Error("not all bytes arrived");
+          if (!t.isReading()) t.resumeReading();
+          await loop.sleep(0.001);
+        }
+        await sending;
+        expect(Buffer.concat(received).equals(pattern(0, total))).toBe(true);
+        t.abort();
+      },
+      30,
+    );
+  });
+
   it(`a Protocol transport whose reading is paused takes in at most ${READER_LIMIT} bytes and one buffer more, and gets every byte in order once resumed`, async () => {
     const loop = proactorOf(mode);
     expect(loop._streamReads).toBe(kernelHasByteLimits());
