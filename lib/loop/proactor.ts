@@ -81,10 +81,11 @@ export class ProactorEventLoop extends EventLoop {
   }
 
   /**
-   * @internal A Protocol transport's read: a single-shot receive operation, so that nothing is
-   * received ahead while its reading is paused (a multishot receive would keep filling the provided
-   * buffers and the queue, and the peer's writes would not back up); the stream's queue first if
-   * sockRecv armed one on this socket before.
+   * @internal A Protocol transport's read where _streamReads is false (no byte limits: before
+   * Linux 6.17, or no provided buffers): a single-shot receive operation, so that nothing is
+   * received ahead while its reading is paused (an unbounded multishot receive would keep filling
+   * the provided buffers and the queue); the stream's queue first if sockRecv armed one on this
+   * socket before.
    */
   _sockRecvOnce(sock: SocketLike, n: number): Promise<Buffer> {
     return this.#calls.recv(sock, n, undefined, true);
