@@ -49,8 +49,10 @@ void UntrackFd(AddonData* data, int fd);
 void TrackFd(Napi::Env env, int fd);
 void UntrackFd(Napi::Env env, int fd);
 
-// Stops every started Watcher of this environment on fd (watcher.cc). close() calls it first:
-// libuv aborts the process if a started uv_poll_t's fd is closed before its loop registers it.
+// Stops every started Watcher of this environment on fd, and marks every Watcher on it as having
+// seen its fd closed, so that start() refuses (watcher.cc). close() calls it first: libuv aborts
+// the process if a started uv_poll_t's fd is closed (or becomes a file it cannot poll) before its
+// loop registers it.
 void StopWatchersOnFd(Napi::Env env, int fd);
 void StopWatchersOnFd(AddonData* data, int fd);
 

@@ -8,6 +8,7 @@
 // environment (a worker thread, or the process) is torn down, so a worker's loop can close.
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <uv.h>
 
 #include <vector>
@@ -135,8 +136,16 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     Napi::Env env = info.Env();
     unsigned bits = static_cast<unsigned>(IntArg(info, 0, "events", 1, 3));
     if (handle_ == nullptr) ThrowCodeError(env, "ERR_WATCHER_CLOSED", "the watcher is closed");
-    // libuv aborts if it cannot register a started handle's fd, so a closed fd is refused here.
-    if (fcntl(fd_, F_GETFD) < 0) ThrowSystemError(env, errno, "uv_poll_start");
+    // libuv aborts if it cannot register a started handle's fd (its next poll's epoll_ctl fails),
+    // so what would fail is refused here: an fd this watcher saw closed (close(fd), or its
+    // Poller's close(): the number may be another file's by now), a closed fd, and on Linux a
+    // regular file or a directory (epoll refuses them), which a closed fd's number can become.
+    if (fdClosed_) ThrowSystemError(env, EBADF, "uv_poll_start");
+    struct stat st;
+    if (fstat(fd_, &st) < 0) ThrowSystemError(env, errno, "uv_poll_start");
+#ifdef __linux__
+    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ThrowSystemError(env, EPERM, "uv_poll_start");
+#endif
     int uvEvents = ((bits & 1) ? UV_READABLE : 0) | ((bits & 2) ? UV_WRITABLE : 0);
     int r = uv_poll_start(&handle_->poll, uvEvents, OnPoll);
     if (r < 0) ThrowSystemError(env, -r, "uv_poll_start");
@@ -196,6 +205,8 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
   static constexpr napi_type_tag kTypeTag = {0x6e732d7761746368ULL, 0x1f9d3b72c40e8a65ULL};
 
   int fd_ = -1;
+  // Its fd was closed through this addon (StopWatchersOnFd): start() refuses from then on.
+  bool fdClosed_ = false;
   unsigned events_ = 0;
   bool referenced_ = false;
   Handle* handle_ = nullptr;
@@ -210,8 +221,11 @@ void StopWatchersOnFd(AddonData* data, int fd) {
   if (data == nullptr || data->watchers->live.empty()) return;
   std::vector<Watcher*> matches;
   for (Watcher* w : data->watchers->live)
-    if (w->fd_ == fd && w->events_ != 0) matches.push_back(w);
-  for (Watcher* w : matches) w->StopPolling();
+    if (w->fd_ == fd) matches.push_back(w);
+  for (Watcher* w : matches) {
+    w->fdClosed_ = true;
+    if (w->events_ != 0) w->StopPolling();
+  }
 }
 
 void InitWatcher(Napi::Env env, Napi::Object exports) {

@@ -238,6 +238,48 @@ describe("Watcher", () => {
     }
   });
 
+  // Fuzz seed 583350149: a watcher stopped by close(fd) was started again once the fd's number
+  // belonged to a regular file, and libuv's next poll aborted the process (epoll_ctl: EPERM).
+  it("start() refuses once the watcher's fd was closed, even when the number is open again (a regular file: EPERM on Linux)", () => {
+    const [a, b] = lowlevel.socketpair();
+    const w: NativeWatcher = new lowlevel.Watcher(a, () => {});
+    const idle: NativeWatcher = new lowlevel.Watcher(b, () => {});
+    const path = join(tmpdir(), `ns-watcher-reuse-${process.pid}`);
+    let file = -1;
+    let other = -1;
+    try {
+      w.start(READ);
+      lowlevel.close(a); // stops w; idle on b was never started
+      file = openSync(path, "w+");
+      expect(file).toBe(a); // the lowest free number
+      expectSystemError(() => w.start(READ), "EBADF", "uv_poll_start");
+      lowlevel.close(b);
+      expectSystemError(() => idle.start(WRITE), "EBADF", "uv_poll_start");
+      // Closed behind the addon's back (fs.closeSync), then a regular file took the number.
+      const [c, d] = lowlevel.socketpair();
+      other = d;
+      const behind: NativeWatcher = new lowlevel.Watcher(c, () => {});
+      try {
+        closeSync(c);
+        const again = openSync(path, "r");
+        try {
+          expect(again).toBe(c);
+          if (process.platform === "linux") expectSystemError(() => behind.start(READ), "EPERM", "uv_poll_start");
+        } finally {
+          closeSync(again);
+        }
+      } finally {
+        behind.close();
+      }
+    } finally {
+      w.close();
+      idle.close();
+      if (file >= 0) closeSync(file);
+      if (other >= 0) lowlevel.close(other);
+      unlinkSync(path);
+    }
+  });
+
   it("setRef(false) lets a child process exit by itself; a referenced watcher keeps it alive", async () => {
     const body = (ref: boolean): string => `
       const n = require(addonPath);
