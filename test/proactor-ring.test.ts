@@ -145,10 +145,11 @@ describe.skipIf(!available)(`the io_uring ring${available ? "" : ` — skipped: 
       expect(ops.cancel(p, 1)).toBe(0);
       expect(ops.cancel(p, 1)).toBe(-2); // ENOENT: over
       expect(wait(1000)).toEqual([[1, ECANCELED, 0]]);
-      // close(fd) ends the fd's watches at once (no wait for the kernel).
+      // close(fd) ends the fd's watches at once: no wait for the kernel, whose bound is 10 s (the
+      // margin is for a loaded machine, an ASan build).
       const started = performance.now();
       lowlevel.close(a);
-      expect(performance.now() - started).toBeLessThan(100);
+      expect(performance.now() - started).toBeLessThan(2000);
       expect(wait(1000)).toEqual([[2, ECANCELED, 0]]);
       expect(ops.inflight(p)).toBe(1);
     } finally {
