@@ -45,6 +45,10 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr)
       ThrowCodeError(env, "ERR_NO_EVENT_LOOP", "this environment has no libuv loop");
+    struct stat st;
+    if (fstat(fd_, &st) < 0) ThrowSystemError(env, errno, "uv_poll_init");
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
     handle_ = new Handle();
     handle_->owner = this;
     handle_->env = env;
@@ -136,16 +140,17 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
     Napi::Env env = info.Env();
     unsigned bits = static_cast<unsigned>(IntArg(info, 0, "events", 1, 3));
     if (handle_ == nullptr) ThrowCodeError(env, "ERR_WATCHER_CLOSED", "the watcher is closed");
-    // libuv aborts if it cannot register a started handle's fd (its next poll's epoll_ctl fails),
-    // so what would fail is refused here: an fd this watcher saw closed (close(fd), or its
-    // Poller's close(): the number may be another file's by now), a closed fd, and on Linux a
-    // regular file or a directory (epoll refuses them), which a closed fd's number can become.
+    // libuv aborts if it cannot register a started handle's fd (its next poll's epoll_ctl fails,
+    // ADD or MOD), so what would fail is refused here: an fd this watcher saw closed (close(fd),
+    // or its Poller's close(): the number may be another file's by now), a closed fd, and a
+    // number that now names another file than the watcher was made for (closed behind the
+    // addon's back and reused, by a socket or by a regular file epoll would refuse; told by
+    // device and inode, so not between two anonymous-inode fds such as two epoll fds, which share
+    // one). uv_poll_init refused a file libuv cannot poll when the watcher was made.
     if (fdClosed_) ThrowSystemError(env, EBADF, "uv_poll_start");
     struct stat st;
     if (fstat(fd_, &st) < 0) ThrowSystemError(env, errno, "uv_poll_start");
-#ifdef __linux__
-    if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) ThrowSystemError(env, EPERM, "uv_poll_start");
-#endif
+    if (st.st_dev != dev_ || st.st_ino != ino_) ThrowSystemError(env, EBADF, "uv_poll_start");
     int uvEvents = ((bits & 1) ? UV_READABLE : 0) | ((bits & 2) ? UV_WRITABLE : 0);
     int r = uv_poll_start(&handle_->poll, uvEvents, OnPoll);
     if (r < 0) ThrowSystemError(env, -r, "uv_poll_start");
@@ -207,6 +212,9 @@ class Watcher final : public Napi::ObjectWrap<Watcher> {
   int fd_ = -1;
   // Its fd was closed through this addon (StopWatchersOnFd): start() refuses from then on.
   bool fdClosed_ = false;
+  // The file fd_ named when the watcher was made (start() refuses another one under that number).
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
   unsigned events_ = 0;
   bool referenced_ = false;
   Handle* handle_ = nullptr;

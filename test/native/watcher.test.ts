@@ -240,7 +240,7 @@ describe("Watcher", () => {
 
   // Fuzz seed 583350149: a watcher stopped by close(fd) was started again once the fd's number
   // belonged to a regular file, and libuv's next poll aborted the process (epoll_ctl: EPERM).
-  it("start() refuses once the watcher's fd was closed, even when the number is open again (a regular file: EPERM on Linux)", () => {
+  it("start() refuses once the watcher's fd was closed, even when the number is open again (EBADF: by another socket or a regular file)", () => {
     const [a, b] = lowlevel.socketpair();
     const w: NativeWatcher = new lowlevel.Watcher(a, () => {});
     const idle: NativeWatcher = new lowlevel.Watcher(b, () => {});
@@ -255,16 +255,28 @@ describe("Watcher", () => {
       expectSystemError(() => w.start(READ), "EBADF", "uv_poll_start");
       lowlevel.close(b);
       expectSystemError(() => idle.start(WRITE), "EBADF", "uv_poll_start");
-      // Closed behind the addon's back (fs.closeSync), then a regular file took the number.
+      // Closed behind the addon's back (fs.closeSync), then another socket took the number: a
+      // different file than the watcher was made for (libuv would abort on EPOLL_CTL_MOD).
       const [c, d] = lowlevel.socketpair();
       other = d;
       const behind: NativeWatcher = new lowlevel.Watcher(c, () => {});
       try {
+        behind.start(READ);
+        behind.stop();
         closeSync(c);
+        const [e, f] = lowlevel.socketpair();
+        try {
+          expect(e).toBe(c);
+          expectSystemError(() => behind.start(WRITE), "EBADF", "uv_poll_start");
+        } finally {
+          lowlevel.close(f);
+          closeSync(e); // behind the addon's back again: its watchers are not told
+        }
+        // ... and a regular file (which epoll would refuse).
         const again = openSync(path, "r");
         try {
           expect(again).toBe(c);
-          if (process.platform === "linux") expectSystemError(() => behind.start(READ), "EPERM", "uv_poll_start");
+          expectSystemError(() => behind.start(READ), "EBADF", "uv_poll_start");
         } finally {
           closeSync(again);
         }
