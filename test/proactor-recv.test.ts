@@ -323,26 +323,69 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on th
     return loop;
   }
 
+  /** A non-blocking TCP pair whose `a` has its multishot receive armed (for calls) by one sockRecv. */
+  async function armedPair(loop: ProactorEventLoop): Promise<[Socket, Socket]> {
+    const [a, b] = tcpSocketPair().map(track) as [Socket, Socket];
+    a.setblocking(false);
+    b.setblocking(false);
+    const first = loop.sockRecv(a, 1);
+    await loop.sockSendall(b, "!");
+    expect((await first).toString()).toBe("!");
+    return [a, b];
+  }
+
+  /**
+   * What sockRecv's queue may hold for nobody: with byte limits the kernel ends a receive at the
+   * completion that reaches the limit, one provided buffer (16 KiB) past it at most; without, a
+   * cancel that lands late lets the whole ring (128 × 16 KiB) in.
+   */
+  function queueBound(): number {
+    return kernelHasByteLimits() ? RECV_QUEUE_LIMIT + 16384 : RECV_QUEUE_LIMIT + 128 * 16384;
+  }
+
+  /** A Protocol that keeps every chunk and pauses reading after the first; `lost` settles with connectionLost's error. */
+  function pausesAtOnce(): { factory: () => Protocol; received: Buffer[]; lost: Promise<Error | null> } {
+    const received: Buffer[] = [];
+    let settle: (error: Error | null) => void = () => {};
+    const lost = new Promise<Error | null>((resolve) => (settle = resolve));
+    class PausesAtOnce extends Protocol {
+      #transport: Transport | null = null;
+      override connectionMade(t: Transport): void {
+        this.#transport = t;
+      }
+      override dataReceived(data: Buffer): void {
+        received.push(Buffer.from(data));
+        if (received.length === 1) this.#transport!.pauseReading();
+      }
+      override connectionLost(error: Error | null): void {
+        settle(error);
+      }
+    }
+    return { factory: () => new PausesAtOnce(), received, lost };
+  }
+
+  /** Resumes `t` whenever it paused (after each chunk) until `total` bytes came; throws after 20 s. */
+  async function readAllResuming(loop: ProactorEventLoop, t: Transport, received: Buffer[], total: number): Promise<void> {
+    const deadline = loop.time() + 20;
+    while (received.reduce((n, d) => n + d.length, 0) < total) {
+      if (loop.time() > deadline) throw new Error("not all bytes arrived");
+      if (!t.isReading()) t.resumeReading();
+      await loop.sleep(0.001);
+    }
+  }
+
   it(`sockRecv's queue holds at most ${RECV_QUEUE_LIMIT} bytes and one buffer for nobody, whatever the peer sends (byte limits; before Linux 6.17, the cancel's overshoot stays within the ring)`, async () => {
     const loop = proactorOf(mode);
     await drive(
       loop,
       mode,
       async () => {
-        const [a, b] = tcpSocketPair().map(track) as [Socket, Socket];
-        a.setblocking(false);
-        b.setblocking(false);
-        const first = loop.sockRecv(a, 1); // arms the multishot receive
-        await loop.sockSendall(b, "!");
-        expect((await first).toString()).toBe("!");
+        const [a, b] = await armedPair(loop);
         const total = 16 * 1024 * 1024;
         const sending = loop.sockSendall(b, pattern(0, total));
         await loop.sleep(0.2);
-        // The kernel ends a limited receive at the completion that reaches the limit: one
-        // provided buffer (16 KiB) past it at most.
-        const bound = kernelHasByteLimits() ? RECV_QUEUE_LIMIT + 16384 : RECV_QUEUE_LIMIT + 128 * 16384;
         expect(loop._recvQueued(a)).toBeGreaterThan(0);
-        expect(loop._recvQueued(a)).toBeLessThanOrEqual(bound);
+        expect(loop._recvQueued(a)).toBeLessThanOrEqual(queueBound());
         const data = await readAll(loop, a, total, 1 << 20);
         await sending;
         expect(data.equals(pattern(0, total))).toBe(true);
@@ -357,38 +400,17 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on th
       loop,
       mode,
       async () => {
-        const [a, b] = tcpSocketPair().map(track) as [Socket, Socket];
-        a.setblocking(false);
-        b.setblocking(false);
-        const first = loop.sockRecv(a, 1); // arms the multishot receive, for calls
-        await loop.sockSendall(b, "!");
-        expect((await first).toString()).toBe("!");
+        const [a, b] = await armedPair(loop);
         const total = 8 * 1024 * 1024;
         const sending = loop.sockSendall(b, pattern(0, total));
         await loop.sleep(0.1);
         expect(loop._recvQueued(a)).toBeGreaterThan(0);
-        const received: Buffer[] = [];
-        let transport: Transport | null = null;
-        class PausesAtOnce extends Protocol {
-          override connectionMade(t: Transport): void {
-            transport = t;
-          }
-          override dataReceived(data: Buffer): void {
-            received.push(Buffer.from(data));
-            if (received.length === 1) transport!.pauseReading();
-          }
-        }
-        const [t] = await loop.createConnection(() => new PausesAtOnce(), null, null, { sock: a });
+        const { factory, received } = pausesAtOnce();
+        const [t] = await loop.createConnection(factory, null, null, { sock: a });
         await loop.sleep(0.1);
         expect(received.length).toBe(1);
-        const bound = kernelHasByteLimits() ? RECV_QUEUE_LIMIT + 16384 : RECV_QUEUE_LIMIT + 128 * 16384;
-        expect(loop._recvQueued(a)).toBeLessThanOrEqual(bound);
-        const deadline = loop.time() + 20;
-        while (received.reduce((n, d) => n + d.length, 0) < total) {
-          if (loop.time() > deadline) throw new Error("not all bytes arrived");
-          if (!t.isReading()) t.resumeReading();
-          await loop.sleep(0.001);
-        }
+        expect(loop._recvQueued(a)).toBeLessThanOrEqual(queueBound());
+        await readAllResuming(loop, t, received, total);
         await sending;
         expect(Buffer.concat(received).equals(pattern(0, total))).toBe(true);
         t.abort();
@@ -405,23 +427,8 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on th
       mode,
       async () => {
         const listener = track(tcpListener());
-        const received: Buffer[] = [];
-        let transport: Transport | null = null;
-        let lost: (error: Error | null) => void = () => {};
-        const gone = new Promise<Error | null>((resolve) => (lost = resolve));
-        class PausesAtOnce extends Protocol {
-          override connectionMade(t: Transport): void {
-            transport = t;
-          }
-          override dataReceived(data: Buffer): void {
-            received.push(Buffer.from(data));
-            if (received.length === 1) transport!.pauseReading();
-          }
-          override connectionLost(error: Error | null): void {
-            lost(error);
-          }
-        }
-        const [t] = await loop.createConnection(() => new PausesAtOnce(), "127.0.0.1", portOf(listener));
+        const { factory, received, lost } = pausesAtOnce();
+        const [t] = await loop.createConnection(factory, "127.0.0.1", portOf(listener));
         const [peer] = listener.accept();
         track(peer).setblocking(false);
         const total = 16 * 1024 * 1024;
@@ -432,18 +439,12 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop receive bounds on th
         // The first chunk went to dataReceived, what came after the pause waits in the queue.
         if (loop._streamReads) expect(loop._recvQueued(sock)).toBeLessThanOrEqual(READER_LIMIT + 16384);
         else expect(loop._recvQueued(sock)).toBe(0); // one single-shot read, held by the transport
-        t.resumeReading();
-        // Each chunk resumes at once: the rest streams in order.
-        const deadline = loop.time() + 20;
-        while (received.reduce((n, d) => n + d.length, 0) < total) {
-          if (loop.time() > deadline) throw new Error("not all bytes arrived");
-          if (!t.isReading()) t.resumeReading();
-          await loop.sleep(0.001);
-        }
+        // Each chunk pauses it again: the rest streams in order as it is resumed.
+        await readAllResuming(loop, t, received, total);
         await sending;
         expect(Buffer.concat(received).equals(pattern(0, total))).toBe(true);
         t.close();
-        expect(await gone).toBeNull();
+        expect(await lost).toBeNull();
       },
       30,
     );
