@@ -81,11 +81,11 @@ export function bufferOf(protocol: BufferedProtocol, sizeHint: number): Uint8Arr
 /**
  * @internal Copies received bytes into a BufferedProtocol, as CPython's proactor transports feed one:
  * getBuffer(bytes left) and bufferUpdated(n) until all is taken (getBuffer may give less each
- * time) or `closed()`. Returns null, or which call failed and its error.
+ * time) or the transport is closing. Returns null, or which call failed and its error.
  */
-export function feedBuffered(protocol: BufferedProtocol, data: Uint8Array, closed: () => boolean): [message: string, error: unknown] | null {
+export function feedBuffered(protocol: BufferedProtocol, data: Uint8Array, transport: BaseTransport): [message: string, error: unknown] | null {
   let offset = 0;
-  while (offset < data.length && !closed()) {
+  while (offset < data.length && !transport.isClosing()) {
     let buffer: Uint8Array;
     try {
       buffer = bufferOf(protocol, data.length - offset);

@@ -161,7 +161,7 @@ export class Transport extends FlowControlTransport<StreamProtocol> {
   #deliver(data: Buffer): void {
     if (data.length === 0) return this.#readEof();
     if (this.#buffered) {
-      const failure = feedBuffered(this._protocol as BufferedProtocol, data, () => this._closing);
+      const failure = feedBuffered(this._protocol as BufferedProtocol, data, this);
       return failure === null ? undefined : this._fatal(failure[1], failure[0]);
     }
     try {
