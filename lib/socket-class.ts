@@ -303,7 +303,7 @@ export class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd !== -1) {
       const bytes = toBytes(data);
-      const n = sendBytes(fd, bytes, 0, bytes.byteLength, flags);
+      const n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
       if (n !== bytes.byteLength) this.#sendRest(fd, bytes, flags, n);
       return;
     }

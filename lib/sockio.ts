@@ -210,7 +210,8 @@ export function recvfromInto(fd: number, buffer: BufferLike, length: number, fla
 
 /** send(2) of `length` bytes of `bytes` from `offset`: the count sent, or -errno. */
 export function sendBytes(fd: number, bytes: BufferLike, offset: number, length: number, flags?: number): number {
-  return native.send(fd, bytes, offset, length, flags ?? 0);
+  // Each argument passed costs the addon a read: the common call (no flags) passes four.
+  return flags === undefined ? native.send(fd, bytes, offset, length) : native.send(fd, bytes, offset, length, flags);
 }
 
 /** sendto(2) of all of `bytes` to `address` (checked by addressArgs): the count sent, or -errno. */

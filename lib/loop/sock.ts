@@ -26,6 +26,7 @@ import {
   recvInto,
   sendBytes,
   sendtoBytes,
+  sendView,
   wouldBlock,
 } from "../sockio.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
@@ -221,7 +222,8 @@ export class SockCalls<L extends LoopObject> {
     let sent = 0;
     const step = (): void | typeof AGAIN => {
       if (sent === length) return undefined;
-      const r = sendBytes(fd, bytes, sent, length - sent);
+      // The first send passes the whole view alone: the addon then reads no offset or length.
+      const r = sent === 0 ? sendView(fd, bytes) : sendBytes(fd, bytes, sent, length - sent);
       if (r < 0) {
         if (wouldBlock(r)) return AGAIN;
         throw systemError(r, "send");
