@@ -96,3 +96,13 @@ export function formatAddress(address: unknown): string {
   if (Array.isArray(address)) return `[${address.map((part) => (typeof part === "string" ? quote(part) : safeString(() => String(part)))).join(", ")}]`;
   return safeString(() => String(address));
 }
+
+/**
+ * A getsockname/getpeername result as the family's shape. null comes back only for a wrapped fd
+ * whose family (given to the constructor or detected) has no address format here:
+ * ERR_UNKNOWN_ADDRESS_FAMILY.
+ */
+export function knownAddress<F extends number>(address: SocketAddress | null, method: string): SocketAddressOf<F> {
+  if (address === null) throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): the fd's address family is not AF_INET, AF_INET6 or AF_UNIX`);
+  return address as SocketAddressOf<F>;
+}

@@ -20,15 +20,16 @@
  */
 import { inspect } from "node:util";
 
-import { addressArgs, type AddressInput, type AddressInputOf, type SocketAddressOf } from "./addresses.js";
+import { addressArgs, knownAddress, type AddressInput, type AddressInputOf, type SocketAddressOf } from "./addresses.js";
 import { argTypeError, checkBufsize, checkInt, intoLength, toBytes } from "./args.js";
 import { closedError, codedError, connectError, systemError, withAddress } from "./errors.js";
-import { native, type BufferLike, type SocketAddress } from "./native.js";
+import { native, type BufferLike } from "./native.js";
 import { finalizer, openSocket, type FdCell } from "./socket-fd.js";
 import { sendfileArgs, sendfileBlocking, type SendfileSource } from "./sendfile.js";
 import { socketRepr } from "./socket-repr.js";
-import { acceptFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendBytes, sendtoBytes } from "./sockio.js";
-import { checkTimeout, connectTimed, getdefaulttimeout, retryTimed, timeoutError } from "./timeouts.js";
+import { acceptFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendtoBytes } from "./sockio.js";
+import * as retry from "./socket-retry.js";
+import { checkTimeout, connectTimed, getdefaulttimeout, timeoutError } from "./timeouts.js";
 
 /** Bytes to send: any ArrayBufferView, or a string (sent as UTF-8). */
 export type SendData = string | BufferLike;
@@ -136,11 +137,6 @@ export class Socket<F extends number = number> implements Disposable {
     return this.#timeout;
   }
 
-  /** retryTimed() with this socket's timeout: waits and retries a call that would block on a timed socket. */
-  #timed<T>(fd: number, write: boolean, syscall: string, call: () => T | number, first: T | number, deadline?: number): T | number {
-    return retryTimed(fd, write, syscall, this.#timeout, call, first, deadline);
-  }
-
   /** Binds to an address (see AddressInput). */
   bind(address: AddressInputOf<F>): void {
     const fd = this.#cell.fd;
@@ -169,7 +165,7 @@ export class Socket<F extends number = number> implements Disposable {
       let result = acceptFd(fd, timeout !== null);
       if (typeof result === "number") {
         if (this.#timeout === 0) throw systemError(result, "accept");
-        result = this.#acceptWaiting(fd, timeout !== null, result);
+        result = retry.accept(fd, this.#timeout, timeout !== null, result);
       }
       // The native [fd, address] pair becomes the [Socket, address] result without a second array.
       const pair = result as unknown as [Socket<F>, SocketAddressOf<F>];
@@ -177,13 +173,6 @@ export class Socket<F extends number = number> implements Disposable {
       return pair;
     }
     throw closedError("accept");
-  }
-
-  /** accept() on a blocking or timed listener after a failed accept: waits and retries a would-block, or throws. */
-  #acceptWaiting(fd: number, nonblocking: boolean, failure: number): [number, SocketAddress] {
-    const result = this.#timed(fd, false, "accept", () => acceptFd(fd, nonblocking), failure);
-    if (typeof result === "number") throw systemError(result, "accept");
-    return result;
   }
 
   /**
@@ -221,31 +210,18 @@ export class Socket<F extends number = number> implements Disposable {
    * piece you keep for long (`Buffer.from(data)`) so it does not keep its slab alive.
    */
   recv(bufsize: number, flags?: number): Buffer {
-    // accept, recv, recvInto, recvfrom, send and sendall are laid out so that a non-blocking
-    // call that fails (EAGAIN) passes no `if` whose body it skips, and a blocking one's retry
-    // closure is made in a method of its own. Node 20's V8 credits a function's tier-up budget
-    // with each forward jump and debits it only at a return, so a call that jumps forward and then
-    // throws leaves the budget higher than it found it: after ~600k EAGAINs, recv ran unoptimized
-    // for the next ~300k reads (a send+recv pair 12% slower). A closure in the method itself
-    // would also allocate a context on every call.
+    // A failing non-blocking call skips no `if` body here: lib/socket-retry.ts says why.
     const fd = this.#cell.fd;
     if (fd !== -1) {
       const size = checkBufsize(bufsize);
       const r = recvBytes(fd, size, flags);
       if (typeof r === "number") {
         if (this.#timeout === 0) throw systemError(r, "recv");
-        return this.#recvWaiting(fd, size, flags, r);
+        return retry.recv(fd, this.#timeout, size, flags, r);
       }
       return r;
     }
     throw closedError("recv");
-  }
-
-  /** recv() on a blocking or timed socket after a failed read: waits and retries a would-block, or throws. */
-  #recvWaiting(fd: number, size: number, flags: number | undefined, failure: number): Buffer {
-    const r = this.#timed(fd, false, "recv", () => recvBytes(fd, size, flags), failure);
-    if (typeof r === "number") throw systemError(r, "recv");
-    return r;
   }
 
   /**
@@ -259,18 +235,11 @@ export class Socket<F extends number = number> implements Disposable {
       const n = recvInto(fd, buffer, length, flags);
       if (n < 0) {
         if (this.#timeout === 0) throw systemError(n, "recv");
-        return this.#recvIntoWaiting(fd, buffer, length, flags, n);
+        return retry.recvInto(fd, this.#timeout, buffer, length, flags, n);
       }
       return n;
     }
     throw closedError("recv");
-  }
-
-  /** recvInto() on a blocking or timed socket after a failed read, as #recvWaiting. */
-  #recvIntoWaiting(fd: number, buffer: BufferLike, length: number, flags: number | undefined, failure: number): number {
-    const n = this.#timed(fd, false, "recv", () => recvInto(fd, buffer, length, flags), failure);
-    if (n < 0) throw systemError(n, "recv");
-    return n;
   }
 
   /** Sends what the kernel takes now and returns the count (strings as UTF-8). */
@@ -281,18 +250,11 @@ export class Socket<F extends number = number> implements Disposable {
       const n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
       if (n < 0) {
         if (this.#timeout === 0) throw systemError(n, "send");
-        return this.#sendWaiting(fd, bytes, flags, n);
+        return retry.send(fd, this.#timeout, bytes, flags, n);
       }
       return n;
     }
     throw closedError("send");
-  }
-
-  /** send() on a blocking or timed socket after a failed write: waits and retries a would-block, or throws. */
-  #sendWaiting(fd: number, bytes: BufferLike, flags: number | undefined, failure: number): number {
-    const n = this.#timed(fd, true, "send", () => sendBytes(fd, bytes, 0, bytes.byteLength, flags), failure);
-    if (n < 0) throw systemError(n, "send");
-    return n;
   }
 
   /**
@@ -304,28 +266,10 @@ export class Socket<F extends number = number> implements Disposable {
     if (fd !== -1) {
       const bytes = toBytes(data);
       const n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
-      if (n !== bytes.byteLength) this.#sendRest(fd, bytes, flags, n);
+      if (n !== bytes.byteLength) retry.sendallRest(fd, this.#timeout, bytes, flags, n);
       return;
     }
     throw closedError("send");
-  }
-
-  /** sendall() after a first send that did not take everything (`first`: its count or -errno): sends the rest or throws. */
-  #sendRest(fd: number, bytes: BufferLike, flags: number | undefined, first: number): void {
-    const total = bytes.byteLength;
-    const timeout = this.#timeout;
-    // A timed sendall has one deadline for all of its data (as Python since 3.5), counted from here.
-    const deadline = timeout !== null && timeout > 0 ? performance.now() + timeout * 1000 : undefined;
-    let offset = 0;
-    const sendRest = (): number => sendBytes(fd, bytes, offset, total - offset, flags);
-    let n = first;
-    for (;;) {
-      if (n < 0 && deadline !== undefined) n = this.#timed(fd, true, "send", sendRest, n, deadline);
-      if (n < 0) throw systemError(n, "send");
-      offset += n;
-      if (offset >= total) return;
-      n = sendRest();
-    }
   }
 
   /**
@@ -340,30 +284,26 @@ export class Socket<F extends number = number> implements Disposable {
       const r = recvfromBytes(fd, size, flags);
       if (typeof r === "number") {
         if (this.#timeout === 0) throw systemError(r, "recvfrom");
-        return this.#recvfromWaiting(fd, size, flags, r);
+        return retry.recvfrom(fd, this.#timeout, size, flags, r) as [Buffer, SocketAddressOf<F> | null];
       }
       return r as [Buffer, SocketAddressOf<F> | null];
     }
     throw closedError("recvfrom");
   }
 
-  /** recvfrom() on a blocking or timed socket after a failed read, as #recvWaiting. */
-  #recvfromWaiting(fd: number, size: number, flags: number | undefined, failure: number): [Buffer, SocketAddressOf<F> | null] {
-    const r = this.#timed(fd, false, "recvfrom", () => recvfromBytes(fd, size, flags), failure);
-    if (typeof r === "number") throw systemError(r, "recvfrom");
-    return r as [Buffer, SocketAddressOf<F> | null];
-  }
-
   /** As recvInto(), with the sender's address: `[count, address]` (Python's recvfrom_into). */
   recvfromInto(buffer: BufferLike, nbytes?: number, flags?: number): [number, SocketAddressOf<F> | null] {
     const fd = this.#cell.fd;
-    if (fd === -1) throw closedError("recvfrom");
-    const length = intoLength(buffer, nbytes);
-    const receive = () => recvfromInto(fd, buffer, length, flags);
-    let result = receive();
-    if (typeof result === "number" && this.#timeout !== 0) result = this.#timed(fd, false, "recvfrom", receive, result);
-    if (typeof result === "number") throw systemError(result, "recvfrom");
-    return result as [number, SocketAddressOf<F> | null];
+    if (fd !== -1) {
+      const length = intoLength(buffer, nbytes);
+      const r = recvfromInto(fd, buffer, length, flags);
+      if (typeof r === "number") {
+        if (this.#timeout === 0) throw systemError(r, "recvfrom");
+        return retry.recvfromInto(fd, this.#timeout, buffer, length, flags, r) as [number, SocketAddressOf<F> | null];
+      }
+      return r as [number, SocketAddressOf<F> | null];
+    }
+    throw closedError("recvfrom");
   }
 
   /**
@@ -374,16 +314,19 @@ export class Socket<F extends number = number> implements Disposable {
   sendto(data: SendData, flags: number, address: AddressInputOf<F>): number;
   sendto(data: SendData, flagsOrAddress: number | AddressInput, maybeAddress?: AddressInput): number {
     const fd = this.#cell.fd;
-    if (fd === -1) throw closedError("sendto");
-    const flags = maybeAddress === undefined ? undefined : (flagsOrAddress as number);
-    const address = maybeAddress === undefined ? flagsOrAddress : maybeAddress;
-    const bytes = toBytes(data);
-    const args = addressArgs(this.family, address, "sendto");
-    const send = () => sendtoBytes(fd, bytes, flags, this.family, args);
-    let n = send();
-    if (n < 0 && this.#timeout !== 0) n = this.#timed(fd, true, "sendto", send, n);
-    if (n < 0) throw systemError(n, "sendto");
-    return n;
+    if (fd !== -1) {
+      const flags = maybeAddress === undefined ? undefined : (flagsOrAddress as number);
+      const address = maybeAddress === undefined ? flagsOrAddress : maybeAddress;
+      const bytes = toBytes(data);
+      const args = addressArgs(this.family, address, "sendto");
+      const n = sendtoBytes(fd, bytes, flags, this.family, args);
+      if (n < 0) {
+        if (this.#timeout === 0) throw systemError(n, "sendto");
+        return retry.sendto(fd, this.#timeout, bytes, flags, this.family, args, n);
+      }
+      return n;
+    }
+    throw closedError("sendto");
   }
 
   /**
@@ -448,20 +391,14 @@ export class Socket<F extends number = number> implements Disposable {
   getsockname(): SocketAddressOf<F> {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getsockname");
-    return this.#address(native.getsockname(fd), "getsockname");
+    return knownAddress<F>(native.getsockname(fd), "getsockname");
   }
 
   /** The peer's address, shaped as getsockname()'s; throws ENOTCONN when not connected. */
   getpeername(): SocketAddressOf<F> {
     const fd = this.#cell.fd;
     if (fd === -1) throw closedError("getpeername");
-    return this.#address(native.getpeername(fd), "getpeername");
-  }
-
-  #address(address: SocketAddress | null, method: string): SocketAddressOf<F> {
-    // Only a wrapped fd whose family is none of these (given to the constructor or detected) gets here.
-    if (address === null) throw codedError("ERR_UNKNOWN_ADDRESS_FAMILY", `${method}(): the fd's address family is not AF_INET, AF_INET6 or AF_UNIX`);
-    return address as SocketAddressOf<F>;
+    return knownAddress<F>(native.getpeername(fd), "getpeername");
   }
 
   /** Closes the fd. Idempotent: later calls do nothing; other methods then throw EBADF. */
