@@ -65,4 +65,9 @@ bool HaveKqueue();
 // drop the knotes on close themselves, and there it does nothing.
 void ForgetFdInKqueues(int fd);
 
+// Tells every epoll Poller of the calling thread that fd is about to be closed; close() calls it.
+// Closing the last reference takes the fd out of every epoll set, so a Poller that had it
+// registered then forgets it on Remove without the EPOLL_CTL_DEL that could only fail.
+void NoteFdClosedInEpolls(int fd);
+
 }  // namespace ns

@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "args.h"
@@ -43,17 +44,42 @@ inline uint32_t BitsToEpoll(unsigned interest) {
   return ev;
 }
 
+class EpollPoller;
+
+// The live epoll Pollers of this thread (each environment has its own thread, and a Poller is used
+// only on its own), for NoteFdClosedInEpolls.
+thread_local std::vector<EpollPoller*> liveEpollPollers;
+
 class EpollPoller final : public Poller {
  public:
-  explicit EpollPoller(int epfd) : epfd_(epfd) {}
-  ~EpollPoller() override { Close(); }
+  explicit EpollPoller(int epfd) : epfd_(epfd) { liveEpollPollers.push_back(this); }
+  ~EpollPoller() override {
+    Close();
+    liveEpollPollers.erase(std::remove(liveEpollPollers.begin(), liveEpollPollers.end(), this), liveEpollPollers.end());
+  }
 
   int Fileno() const override { return epfd_; }
 
-  int Add(int fd, unsigned interest) override { return Ctl(EPOLL_CTL_ADD, fd, interest, +1); }
+  int Add(int fd, unsigned interest) override {
+    // A registration whose fd was closed since is gone from the kernel's set: this is a new file.
+    if (StateOf(fd) == kClosed) Forget(fd);
+    int r = Ctl(EPOLL_CTL_ADD, fd, interest, +1);
+    if (r == 0) SetState(fd, kRegistered);
+    return r;
+  }
   int Modify(int fd, unsigned, unsigned interest) override { return Ctl(EPOLL_CTL_MOD, fd, interest, 0); }
   int Remove(int fd, unsigned) override {
     if (epfd_ < 0) return -EBADF;
+    if (StateOf(fd) == kClosed) {
+      // Closed through this addon while registered: closing the last reference took it out of
+      // the set, and EPOLL_CTL_DEL by number could only fail (EBADF), or reach whatever file has
+      // the number now. (With a dup of the fd still open the kernel keeps the registration, and
+      // no DEL by this number could remove it either.) A loop whose sock* caller closed the
+      // socket saves one failing syscall per connection here.
+      Forget(fd);
+      return -EBADF;
+    }
+    SetState(fd, kNone);
     epoll_event ev{};  // non-null for kernels before 2.6.9
     if (epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, &ev) < 0) {
       int err = errno;
@@ -63,6 +89,11 @@ class EpollPoller final : public Poller {
     }
     if (registered_ > 0) --registered_;
     return 0;
+  }
+
+  // close() of a registered fd through this addon is about to happen (NoteFdClosedInEpolls).
+  void NoteClosed(int fd) {
+    if (StateOf(fd) == kRegistered) SetState(fd, kClosed);
   }
 
   int Wait(int32_t* out, size_t capacity, int timeoutMs) override {
@@ -115,11 +146,35 @@ class EpollPoller final : public Poller {
     int err = CloseFd(epfd_);
     epfd_ = -1;
     wakeFd_ = -1;
+    states_.clear();
+    registered_ = 0;
     return -err;
   }
 
  private:
   static constexpr uint64_t kWakeData = ~static_cast<uint64_t>(0);
+  // What this Poller knows of an fd number: not registered, registered, or registered and then
+  // closed through this addon (NoteClosed).
+  static constexpr uint8_t kNone = 0;
+  static constexpr uint8_t kRegistered = 1;
+  static constexpr uint8_t kClosed = 2;
+
+  uint8_t StateOf(int fd) const {
+    return static_cast<size_t>(fd) < states_.size() ? states_[static_cast<size_t>(fd)] : kNone;
+  }
+  void SetState(int fd, uint8_t state) {
+    size_t at = static_cast<size_t>(fd);
+    if (at >= states_.size()) {
+      if (state == kNone) return;
+      states_.resize(at + 1 > 2 * states_.size() ? at + 1 : 2 * states_.size(), kNone);
+    }
+    states_[at] = state;
+  }
+  // Drops a closed fd's registration from the count, with no syscall.
+  void Forget(int fd) {
+    SetState(fd, kNone);
+    if (registered_ > 0) --registered_;
+  }
 
   int Ctl(int op, int fd, unsigned interest, int delta) {
     if (epfd_ < 0) return -EBADF;
@@ -136,6 +191,8 @@ class EpollPoller final : public Poller {
   int wakeFd_ = -1;
   size_t registered_ = 0;
   std::vector<epoll_event> events_;
+  // Indexed by fd number (fds are small and dense): kNone, kRegistered or kClosed.
+  std::vector<uint8_t> states_;
 };
 
 Napi::Value Create(const Napi::CallbackInfo& info) {
@@ -191,6 +248,10 @@ Napi::Value Wait(const Napi::CallbackInfo& info) {
 
 bool HaveEpoll() { return true; }
 
+void NoteFdClosedInEpolls(int fd) {
+  for (EpollPoller* poller : liveEpollPollers) poller->NoteClosed(fd);
+}
+
 std::unique_ptr<Poller> CreateEpollPoller(int* err) {
   int fd = epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) {
@@ -233,6 +294,7 @@ Napi::Value InitEpollExports(Napi::Env env) {
 
 namespace ns {
 bool HaveEpoll() { return false; }
+void NoteFdClosedInEpolls(int) {}
 std::unique_ptr<Poller> CreateEpollPoller(int* err) {
   *err = ENOSYS;
   return nullptr;

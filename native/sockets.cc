@@ -523,6 +523,7 @@ Napi::Value Close(const CallArgs& info) {
   UntrackFd(data, fd);
   StopWatchersOnFd(data, fd);
   ForgetFdInKqueues(fd);  // libkqueue cannot see the close (backend_kqueue.cc)
+  NoteFdClosedInEpolls(fd);
   CancelRingOpsOnFd(data, fd);
   if (int err = CloseFd(fd)) ThrowSystemError(env, err, "close");
   return env.Undefined();

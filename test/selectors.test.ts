@@ -190,6 +190,53 @@ describe.each(availableSelectors)("$kind selector", ({ kind, cls }) => {
     expectCode(() => s.unregister(rd), "ERR_NOT_REGISTERED");
   });
 
+  /** Whether the kernel object behind `s` has events ready (epoll only: its fd is readable then). */
+  function kernelHasReady(s: BaseSelector): boolean | undefined {
+    return s instanceof EpollSelector ? lowlevel.waitFd(s.fileno(), lowlevel.poll.POLLIN, 0) > 0 : undefined;
+  }
+
+  it("unregister of a detached Socket removes the kernel registration: the still open fd registers again", () => {
+    const s = make();
+    const [rd, wr] = track(socketpair());
+    s.register(rd, R);
+    // detach() leaves the fd open: unlike a close, nothing took it out of the kernel's set.
+    const fd = rd.detach();
+    try {
+      s.unregister(rd);
+      wr.sendall("x");
+      if (kind === "epoll") expect(kernelHasReady(s)).toBe(false);
+      // EEXIST (epoll) here if the registration had been left behind.
+      const key = s.register(fd, R);
+      expect(s.select(1)).toEqual([[key, R]]);
+      s.unregister(fd);
+    } finally {
+      lowlevel.close(fd);
+    }
+  });
+
+  it("a Socket closed while registered, its number reused: the stale key is removed, and the new file's unregister removes it from the kernel", () => {
+    const s = make();
+    const [rd, wr] = socketpair();
+    const r = rd.fileno();
+    const stale = s.register(rd, R);
+    rd.close();
+    wr.close();
+    const [[atR, peer]] = socketpairsAt([r]);
+    track([atR, peer]);
+    // CPython's rule: the number is still taken by the stale key until it is unregistered.
+    expectCode(() => s.register(atR, R), "ERR_ALREADY_REGISTERED");
+    expect(s.unregister(rd)).toBe(stale);
+    const key = s.register(atR, R);
+    peer.sendall("x");
+    expect(s.select(1)).toEqual([[key, R]]);
+    s.unregister(atR);
+    expect(s.select(0)).toEqual([]);
+    if (kind === "epoll") expect(kernelHasReady(s)).toBe(false);
+    // And the same open file registers again.
+    const again = s.register(atR, R);
+    expect(s.select(1)).toEqual([[again, R]]);
+  });
+
   // 10, 11, 12
   it("modify: events, data only, unknown fd", () => {
     const s = make<string | undefined>();
