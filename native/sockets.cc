@@ -76,6 +76,21 @@ int SocketFlags(bool nonblock) {
 #endif
 }
 
+// An IPv4 address as dotted decimal, what inet_ntop writes, without its sprintf (which cost
+// ~1,600 instructions per accepted connection under callgrind). Returns the length (7..15).
+size_t FormatIPv4(const in_addr& addr, char* out) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&addr.s_addr);  // network order
+  size_t n = 0;
+  for (int i = 0; i < 4; ++i) {
+    unsigned v = bytes[i];
+    if (i > 0) out[n++] = '.';
+    if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
+    out[n++] = static_cast<char>('0' + v % 10);
+  }
+  return n;
+}
+
 }  // namespace
 
 // An address tuple for JavaScript: [host, port] (IPv4), [host, port, flowinfo, scopeId] (IPv6),
@@ -85,9 +100,9 @@ Napi::Value AddressToJs(Napi::Env env, const sockaddr_storage& ss, socklen_t len
   switch (ss.ss_family) {
     case AF_INET: {
       const auto* sin = reinterpret_cast<const sockaddr_in*>(&ss);
-      inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+      size_t hostLength = FormatIPv4(sin->sin_addr, host);
       Napi::Array a = Napi::Array::New(env, 2);
-      a.Set(0u, Napi::String::New(env, host));
+      a.Set(0u, Napi::String::New(env, host, hostLength));
       a.Set(1u, Napi::Number::New(env, ntohs(sin->sin_port)));
       return a;
     }

@@ -190,6 +190,20 @@ describe("wrapping an fd: family, type and proto from the fd (CPython's socket(f
 });
 
 // ---------------------------------------------------------------------------------------------
+describe("IPv4 addresses", () => {
+  it("come back in dotted decimal as inet_ntop writes them, for one-, two- and three-digit parts", () => {
+    // All of 127/8 is loopback on Linux; elsewhere only 127.0.0.1 may be bound.
+    const hosts = process.platform === "linux" ? ["127.0.0.1", "127.10.200.3", "127.255.255.254", "127.0.99.100", "127.1.0.9"] : ["127.0.0.1"];
+    for (const host of [...hosts, "0.0.0.0"]) {
+      using udp = new Socket(AF_INET, SOCK_DGRAM);
+      udp.bind([host, 0]);
+      const [got, port] = udp.getsockname();
+      expect(got).toBe(host);
+      expect(port).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe("name-lookup errors shaped like node:dns's", () => {
   it("a name that does not resolve: code ENOTFOUND, errno libuv's EAI_NONAME, message and hostname as Node's", () => {
     // AI_NUMERICHOST: the resolver answers without asking DNS.
