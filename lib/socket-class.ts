@@ -27,7 +27,7 @@ import { native, type BufferLike } from "./native.js";
 import { finalizer, openSocket, type FdCell } from "./socket-fd.js";
 import { sendfileArgs, sendfileBlocking, type SendfileSource } from "./sendfile.js";
 import { socketRepr } from "./socket-repr.js";
-import { acceptFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendtoBytes } from "./sockio.js";
+import { acceptFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendtoBytes, sendView } from "./sockio.js";
 import * as retry from "./socket-retry.js";
 import { checkTimeout, connectTimed, getdefaulttimeout, timeoutError } from "./timeouts.js";
 
@@ -247,7 +247,7 @@ export class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd !== -1) {
       const bytes = toBytes(data);
-      const n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
+      const n = sendView(fd, bytes, flags);
       if (n < 0) {
         if (this.#timeout === 0) throw systemError(n, "send");
         return retry.send(fd, this.#timeout, bytes, flags, n);
@@ -265,7 +265,7 @@ export class Socket<F extends number = number> implements Disposable {
     const fd = this.#cell.fd;
     if (fd !== -1) {
       const bytes = toBytes(data);
-      const n = flags === undefined ? native.send(fd, bytes) : native.send(fd, bytes, 0, bytes.byteLength, flags);
+      const n = sendView(fd, bytes, flags);
       if (n !== bytes.byteLength) retry.sendallRest(fd, this.#timeout, bytes, flags, n);
       return;
     }

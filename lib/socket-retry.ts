@@ -63,7 +63,7 @@ export function recvfromInto(
 
 /** send() after `failure` (-errno): the count sent, or throws. */
 export function send(fd: number, timeout: number | null, bytes: BufferLike, flags: number | undefined, failure: number): number {
-  const n = retryTimed(fd, true, "send", timeout, () => sockio.sendBytes(fd, bytes, 0, bytes.byteLength, flags), failure);
+  const n = retryTimed(fd, true, "send", timeout, () => sockio.sendView(fd, bytes, flags), failure);
   if (n < 0) throw systemError(n, "send");
   return n;
 }

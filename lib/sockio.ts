@@ -266,9 +266,12 @@ export function recvChunk(fd: number): Buffer | number {
   return n < 0 ? n : Buffer.allocUnsafe(0);
 }
 
-/** One send(2) of all of `data`: the count written or -errno (never SIGPIPE). */
-export function sendView(fd: number, data: BufferLike): number {
-  return native.send(fd, data);
+/**
+ * One send(2) of all of `data` (with `flags`, when given): the count written or -errno (never
+ * SIGPIPE). Without flags the addon is passed the view alone, and so reads no offset or length.
+ */
+export function sendView(fd: number, data: BufferLike, flags?: number): number {
+  return flags === undefined ? native.send(fd, data) : native.send(fd, data, 0, data.byteLength, flags);
 }
 
 /** A gathered send (sendmsg) of every buffer in order: the count written or -errno. */

@@ -222,7 +222,6 @@ export class SockCalls<L extends LoopObject> {
     let sent = 0;
     const step = (): void | typeof AGAIN => {
       if (sent === length) return undefined;
-      // The first send passes the whole view alone: the addon then reads no offset or length.
       const r = sent === 0 ? sendView(fd, bytes) : sendBytes(fd, bytes, sent, length - sent);
       if (r < 0) {
         if (wouldBlock(r)) return AGAIN;
