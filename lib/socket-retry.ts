@@ -19,32 +19,34 @@ import * as sockio from "./sockio.js";
 import type { NativeAddress } from "./addresses.js";
 import { retryTimed } from "./timeouts.js";
 
+/**
+ * retryTimed() of `call` after `failure`, then what is still -errno thrown as the system error of
+ * `syscall`. A call's success is a non-negative count or something other than a number.
+ */
+function retried<T>(fd: number, write: boolean, syscall: string, timeout: number | null, call: () => T | number, failure: number): T {
+  const r = retryTimed(fd, write, syscall, timeout, call, failure);
+  if (typeof r === "number" && r < 0) throw systemError(r, syscall);
+  return r as T;
+}
+
 /** accept() after `failure` (-errno): the accepted [fd, address], or throws. */
 export function accept(fd: number, timeout: number | null, nonblocking: boolean, failure: number): [number, SocketAddress] {
-  const result = retryTimed(fd, false, "accept", timeout, () => sockio.acceptFd(fd, nonblocking), failure);
-  if (typeof result === "number") throw systemError(result, "accept");
-  return result;
+  return retried(fd, false, "accept", timeout, () => sockio.acceptFd(fd, nonblocking), failure);
 }
 
 /** recv() after `failure` (-errno): the bytes read, or throws. */
 export function recv(fd: number, timeout: number | null, size: number, flags: number | undefined, failure: number): Buffer {
-  const r = retryTimed(fd, false, "recv", timeout, () => sockio.recvBytes(fd, size, flags), failure);
-  if (typeof r === "number") throw systemError(r, "recv");
-  return r;
+  return retried(fd, false, "recv", timeout, () => sockio.recvBytes(fd, size, flags), failure);
 }
 
 /** recvInto() after `failure` (-errno): the count read, or throws. */
 export function recvInto(fd: number, timeout: number | null, buffer: BufferLike, length: number, flags: number | undefined, failure: number): number {
-  const n = retryTimed(fd, false, "recv", timeout, () => sockio.recvInto(fd, buffer, length, flags), failure);
-  if (n < 0) throw systemError(n, "recv");
-  return n;
+  return retried(fd, false, "recv", timeout, () => sockio.recvInto(fd, buffer, length, flags), failure);
 }
 
 /** recvfrom() after `failure` (-errno): [bytes, address], or throws. */
 export function recvfrom(fd: number, timeout: number | null, size: number, flags: number | undefined, failure: number): [Buffer, SocketAddress | null] {
-  const r = retryTimed(fd, false, "recvfrom", timeout, () => sockio.recvfromBytes(fd, size, flags), failure);
-  if (typeof r === "number") throw systemError(r, "recvfrom");
-  return r;
+  return retried(fd, false, "recvfrom", timeout, () => sockio.recvfromBytes(fd, size, flags), failure);
 }
 
 /** recvfromInto() after `failure` (-errno): [count, address], or throws. */
@@ -56,16 +58,12 @@ export function recvfromInto(
   flags: number | undefined,
   failure: number,
 ): [number, SocketAddress | null] {
-  const r = retryTimed(fd, false, "recvfrom", timeout, () => sockio.recvfromInto(fd, buffer, length, flags), failure);
-  if (typeof r === "number") throw systemError(r, "recvfrom");
-  return r;
+  return retried(fd, false, "recvfrom", timeout, () => sockio.recvfromInto(fd, buffer, length, flags), failure);
 }
 
 /** send() after `failure` (-errno): the count sent, or throws. */
 export function send(fd: number, timeout: number | null, bytes: BufferLike, flags: number | undefined, failure: number): number {
-  const n = retryTimed(fd, true, "send", timeout, () => sockio.sendView(fd, bytes, flags), failure);
-  if (n < 0) throw systemError(n, "send");
-  return n;
+  return retried(fd, true, "send", timeout, () => sockio.sendView(fd, bytes, flags), failure);
 }
 
 /** sendto() after `failure` (-errno): the count sent, or throws. */
@@ -78,9 +76,7 @@ export function sendto(
   address: NativeAddress,
   failure: number,
 ): number {
-  const n = retryTimed(fd, true, "sendto", timeout, () => sockio.sendtoBytes(fd, bytes, flags, family, address), failure);
-  if (n < 0) throw systemError(n, "sendto");
-  return n;
+  return retried(fd, true, "sendto", timeout, () => sockio.sendtoBytes(fd, bytes, flags, family, address), failure);
 }
 
 /**
