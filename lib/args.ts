@@ -111,3 +111,44 @@ export function toBytes(data: string | NodeJS.ArrayBufferView): NodeJS.ArrayBuff
   if (!ArrayBuffer.isView(data)) throw argTypeError("data", "a string, Buffer, TypedArray, or DataView", data);
   return data;
 }
+
+/** The largest fd number. */
+const MAX_FD = 0x7fffffff;
+
+/** Python's `_fileobj_to_fd`: the fd of an int or of an object's `fileno()`. */
+export function fileobjToFd(fileobj: unknown): number {
+  let fd: unknown;
+  if (typeof fileobj === "number") {
+    fd = fileobj;
+  } else if (
+    fileobj !== null &&
+    (typeof fileobj === "object" || typeof fileobj === "function") &&
+    typeof (fileobj as { fileno(): unknown }).fileno === "function"
+  ) {
+    try {
+      fd = (fileobj as { fileno(): unknown }).fileno();
+    } catch (cause) {
+      const error = codedError(
+        "ERR_INVALID_FD",
+        `Invalid file object: fileno() threw (${cause instanceof Error ? cause.message : String(cause)})`,
+        "TypeError",
+      );
+      (error as Error & { cause?: unknown }).cause = cause;
+      throw error;
+    }
+    if (typeof fd !== "number" || !Number.isInteger(fd))
+      throw codedError("ERR_INVALID_FD", `Invalid file object: fileno() returned ${describe(fd)}`, "TypeError");
+  } else {
+    const foreign = foreignSocket(fileobj);
+    if (foreign !== undefined)
+      throw codedError(
+        "ERR_INVALID_FD",
+        `Invalid file object: a ${foreign} Socket has no fileno() (libuv owns its fd); pass a native-selectors Socket or an fd`,
+        "TypeError",
+      );
+    throw codedError("ERR_INVALID_FD", `Invalid file object: ${describe(fileobj)}`, "TypeError");
+  }
+  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD)
+    throw codedError("ERR_INVALID_FD", `Invalid file descriptor: ${describe(fd)}`, "RangeError");
+  return fd;
+}

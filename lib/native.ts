@@ -10,6 +10,10 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+import type { NativeConstants } from "./native-constants.js";
+
+export type { NativeConstants };
+
 /** An IPv4 address `[host, port]`. */
 export type Inet4Address = [host: string, port: number];
 /** An IPv6 address `[host, port, flowinfo, scopeId]`. */
@@ -177,90 +181,6 @@ export interface NativeWatcher {
   setRef(ref: boolean): void;
 }
 
-export interface NativeConstants {
-  readonly AF_UNSPEC: number;
-  readonly AF_INET: number;
-  readonly AF_INET6: number;
-  readonly AF_UNIX: number;
-  readonly SOCK_STREAM: number;
-  readonly SOCK_DGRAM: number;
-  readonly SOCK_SEQPACKET: number;
-  readonly SOCK_RAW: number;
-  readonly SOL_SOCKET: number;
-  readonly SO_REUSEADDR: number;
-  readonly SO_REUSEPORT?: number;
-  readonly SO_ERROR: number;
-  readonly SO_KEEPALIVE: number;
-  readonly SO_SNDBUF: number;
-  readonly SO_RCVBUF: number;
-  readonly SO_TYPE: number;
-  /** Where the kernel has it (Linux, FreeBSD). */
-  readonly SO_DOMAIN?: number;
-  /** Where the kernel has it (Linux, FreeBSD). */
-  readonly SO_PROTOCOL?: number;
-  readonly SO_LINGER: number;
-  readonly SO_BROADCAST: number;
-  readonly IPPROTO_TCP: number;
-  readonly IPPROTO_UDP: number;
-  readonly IPPROTO_IPV6: number;
-  readonly IPV6_V6ONLY: number;
-  readonly TCP_NODELAY: number;
-  readonly SHUT_RD: number;
-  readonly SHUT_WR: number;
-  readonly SHUT_RDWR: number;
-  readonly MSG_OOB: number;
-  readonly MSG_PEEK: number;
-  readonly MSG_DONTROUTE: number;
-  readonly MSG_DONTWAIT: number;
-  readonly MSG_EOR: number;
-  readonly MSG_TRUNC: number;
-  readonly MSG_CTRUNC: number;
-  readonly MSG_WAITALL: number;
-  /** Linux and the BSDs (macOS has SO_NOSIGPIPE instead). */
-  readonly MSG_NOSIGNAL?: number;
-  /** Linux. */
-  readonly MSG_MORE?: number;
-  /** Linux. */
-  readonly MSG_CONFIRM?: number;
-  /** Linux. */
-  readonly MSG_ERRQUEUE?: number;
-  /** Linux and the BSDs. */
-  readonly MSG_CMSG_CLOEXEC?: number;
-  readonly AI_PASSIVE: number;
-  readonly AI_CANONNAME: number;
-  readonly AI_NUMERICHOST: number;
-  readonly AI_NUMERICSERV: number;
-  readonly AI_ADDRCONFIG: number;
-  readonly AI_V4MAPPED: number;
-  readonly AI_ALL: number;
-  readonly SOMAXCONN: number;
-  readonly EAGAIN: number;
-  readonly EWOULDBLOCK: number;
-  readonly EINPROGRESS: number;
-  readonly EINTR: number;
-  readonly EBADF: number;
-  readonly EINVAL: number;
-  readonly EPIPE: number;
-  readonly ECONNRESET: number;
-  readonly ECONNREFUSED: number;
-  readonly ECONNABORTED: number;
-  readonly ENOTCONN: number;
-  readonly EISCONN: number;
-  readonly EALREADY: number;
-  readonly EMFILE: number;
-  readonly ENFILE: number;
-  readonly ENOBUFS: number;
-  readonly ENOMEM: number;
-  readonly EPERM: number;
-  readonly ENOENT: number;
-  readonly EEXIST: number;
-  readonly ETIMEDOUT: number;
-  readonly EADDRINUSE: number;
-  readonly ENOTSOCK: number;
-  readonly ESPIPE: number;
-  readonly EPROTOTYPE: number;
-}
-
 /** One getaddrinfo result, as Python's: `[family, type, proto, canonname, sockaddr]`. */
 export type AddrInfo = [family: number, type: number, proto: number, canonname: string, sockaddr: SocketAddress | null];
 
@@ -270,6 +190,20 @@ export interface NativeBinding {
   readonly kqueue: KqueueBinding | undefined;
   readonly poll: PollFunction;
   readonly Poller: new (kind: BackendKind | "uring", entries?: number) => NativePoller;
+  /**
+   * An open Poller's id, which pollerAdd, pollerModify, pollerRemove and pollerWait take in its
+   * place: a number found in a table, where a method call on the object costs a type check (about
+   * 600 instructions). Not reused: a closed Poller's id stays ERR_SELECTOR_CLOSED.
+   */
+  pollerId(poller: NativePoller): number;
+  /** As `Poller#add` on the Poller with this id. */
+  pollerAdd(id: number, fd: number, interest: number): void;
+  /** As `Poller#modify` on the Poller with this id. */
+  pollerModify(id: number, fd: number, oldInterest: number, interest: number): void;
+  /** As `Poller#remove` on the Poller with this id: 0 or -errno. */
+  pollerRemove(id: number, fd: number, oldInterest: number): number;
+  /** As `Poller#wait` on the Poller with this id; `out` may be the array's ArrayBuffer (one cheap call to read). */
+  pollerWait(id: number, out: Int32Array | Uint32Array | ArrayBuffer, timeoutMs: number): number;
   /** The io_uring ring's operations (see NativeUring). */
   readonly uring: NativeUring;
   readonly Watcher: new (fd: number, callback: (status: number, events: number) => void) => NativeWatcher;
@@ -294,6 +228,17 @@ export interface NativeBinding {
   accept(fd: number, nonblock?: boolean): number;
   /** As accept, with the peer's address: [fd, address] or -errno. */
   acceptAddress(fd: number, nonblock?: boolean): [number, SocketAddress] | number;
+  /**
+   * As accept, with the peer's address written into `out` (at least sockaddrOutWords int32s,
+   * checked before the accept) as [family, length, the sockaddr's bytes]: the new fd or -errno.
+   * decodeAddress(out) reads it back; lib/sockio.ts reads IPv4 itself. `out` may be the array's
+   * ArrayBuffer, which the addon reads with one cheap call where a typed array takes several.
+   */
+  acceptInto(fd: number, out: Int32Array | Uint32Array | ArrayBuffer, nonblock?: boolean): number;
+  /** How many elements acceptInto's `out` must hold: 2 + sizeof(sockaddr_storage) / 4 (34 on Linux, macOS and the BSDs). */
+  readonly sockaddrOutWords: number;
+  /** The address acceptInto wrote into `out`, as getpeername() returns it (null for an unknown family). */
+  decodeAddress(out: Int32Array | Uint32Array | ArrayBuffer): SocketAddress | null;
   /** Accepts until out is full or the backlog is empty: the count, or -errno when none was accepted. */
   acceptBatch(fd: number, out: Int32Array, nonblock?: boolean): number;
   /** Bytes read into buffer[offset, offset+length) (0 at EOF) or -errno. */

@@ -19,13 +19,15 @@
 import { isMainThread } from "node:worker_threads";
 
 import { codedError, systemError } from "./errors.js";
-import { argTypeError, describe, foreignSocket } from "./args.js";
+import { argTypeError, describe, fileobjToFd } from "./args.js";
 import { native, type BackendKind, type NativePoller, type NativeWatcher } from "./native.js";
 
 /** The fd is ready for reading (Python's selectors.EVENT_READ). */
 export const EVENT_READ = 1;
 /** The fd is ready for writing (Python's selectors.EVENT_WRITE). */
 export const EVENT_WRITE = 2;
+
+export { fileobjToFd };
 
 /** Anything with a `fileno()` method returning its fd, such as a `Socket`. */
 export interface FileLike {
@@ -55,44 +57,9 @@ export type DataArgument<D> = undefined extends D ? [data?: D] : [data: D];
 export type SelectorReady<D = unknown, F extends FileObj = FileObj> = [key: SelectorKey<D, F>, events: number];
 
 const VALID_EVENTS = EVENT_READ | EVENT_WRITE;
-const MAX_FD = 0x7fffffff;
 const WAIT_SYSCALL = { epoll: "epoll_wait", kqueue: "kevent", poll: "poll", uring: "io_uring_enter" } as const;
 /** In a worker thread a wait is cut into slices so that Worker#terminate() is not held up by it. */
 const WORKER_WAIT_SLICE_MS = 200;
-
-/** Python's `_fileobj_to_fd`: the fd of an int or of an object's `fileno()`. */
-export function fileobjToFd(fileobj: unknown): number {
-  let fd: unknown;
-  if (typeof fileobj === "number") {
-    fd = fileobj;
-  } else if (fileobj !== null && (typeof fileobj === "object" || typeof fileobj === "function") && typeof (fileobj as FileLike).fileno === "function") {
-    try {
-      fd = (fileobj as FileLike).fileno();
-    } catch (cause) {
-      const error = codedError(
-        "ERR_INVALID_FD",
-        `Invalid file object: fileno() threw (${cause instanceof Error ? cause.message : String(cause)})`,
-        "TypeError",
-      );
-      (error as Error & { cause?: unknown }).cause = cause;
-      throw error;
-    }
-    if (typeof fd !== "number" || !Number.isInteger(fd))
-      throw codedError("ERR_INVALID_FD", `Invalid file object: fileno() returned ${describe(fd)}`, "TypeError");
-  } else {
-    const foreign = foreignSocket(fileobj);
-    if (foreign !== undefined)
-      throw codedError(
-        "ERR_INVALID_FD",
-        `Invalid file object: a ${foreign} Socket has no fileno() (libuv owns its fd); pass a native-selectors Socket or an fd`,
-        "TypeError",
-      );
-    throw codedError("ERR_INVALID_FD", `Invalid file object: ${describe(fileobj)}`, "TypeError");
-  }
-  if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0 || fd > MAX_FD)
-    throw codedError("ERR_INVALID_FD", `Invalid file descriptor: ${describe(fd)}`, "RangeError");
-  return fd;
-}
 
 /** A live, read-only view of a selector's registrations, keyed by fd (Python's get_map()). */
 export class SelectorMapping<D = unknown, F extends FileObj = FileObj> implements Iterable<[number, SelectorKey<D, F>]> {
@@ -136,8 +103,10 @@ export class SelectorMapping<D = unknown, F extends FileObj = FileObj> implement
  */
 export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> implements Disposable {
   #poller: NativePoller | null;
+  /** The poller's id, which the per-call native functions take in place of the object (pollerId). */
+  readonly #id: number;
   #map = new Map<number, SelectorKey<D, F>>();
-  #out: Int32Array = new Int32Array(64);
+  #out: Int32Array<ArrayBuffer> = new Int32Array(64);
   readonly #mapping: SelectorMapping<D, F>;
 
   /** A backend by kind, or (internally: lib/ring.ts) a native poller made already. */
@@ -145,6 +114,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     if (typeof kind === "string" && !native.backends[kind])
       throw codedError("ERR_BACKEND_UNAVAILABLE", `the ${kind} selector is not available on this platform (${process.platform})`);
     this.#poller = typeof kind === "string" ? new native.Poller(kind) : kind;
+    this.#id = native.pollerId(this.#poller);
     this.#mapping = new SelectorMapping(this);
   }
 
@@ -168,6 +138,11 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     return this.#poller;
   }
 
+  #liveId(): number {
+    if (this.#poller === null) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
+    return this.#id;
+  }
+
   /** The backend in use: 'epoll', 'kqueue' or 'poll' ('uring' for a ProactorEventLoop's selector). */
   get backend(): BackendKind | "uring" {
     return this.#live().kind;
@@ -181,12 +156,12 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
    */
   register(fileobj: F, events: number, ...data: DataArgument<D>): SelectorKey<D, F>;
   register(fileobj: F, events: number, data?: D): SelectorKey<D, F> {
-    const poller = this.#live();
+    const id = this.#liveId();
     if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
       throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
     const fd = this._lookup(fileobj);
     if (this.#map.has(fd)) throw codedError("ERR_ALREADY_REGISTERED", `fd ${fd} is already registered`);
-    poller.add(fd, events);
+    native.pollerAdd(id, fd, events);
     const key: SelectorKey<D, F> = { fileobj, fd, events, data: data as D };
     this.#map.set(fd, key);
     return key;
@@ -197,7 +172,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
    * identity; kernel errors for an fd already closed (or closed and reused) are swallowed.
    */
   unregister(fileobj: FileObj): SelectorKey<D, F> {
-    const poller = this.#live();
+    const id = this.#liveId();
     let fd: number;
     try {
       fd = this._lookup(fileobj);
@@ -209,7 +184,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const key = this.#map.get(fd);
     if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
     this.#map.delete(fd);
-    poller.remove(fd, key.events);
+    native.pollerRemove(id, fd, key.events);
     return key;
   }
 
@@ -221,7 +196,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
    */
   modify(fileobj: FileObj, events: number, ...data: DataArgument<D>): SelectorKey<D, F>;
   modify(fileobj: FileObj, events: number, data?: D): SelectorKey<D, F> {
-    const poller = this.#live();
+    const id = this.#liveId();
     const fd = this._lookup(fileobj);
     const key = this.#map.get(fd);
     if (key === undefined) throw codedError("ERR_NOT_REGISTERED", `fd ${fd} is not registered`);
@@ -229,11 +204,11 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
       if (typeof events !== "number" || !Number.isInteger(events) || events <= 0 || (events & ~VALID_EVENTS) !== 0)
         throw codedError("ERR_INVALID_EVENTS", `Invalid events: ${describe(events)}`, "RangeError");
       try {
-        poller.modify(fd, key.events, events);
+        native.pollerModify(id, fd, key.events, events);
       } catch (error) {
         this.#map.delete(fd);
         // Both interests: a kqueue modify may have added a filter before it failed.
-        poller.remove(fd, key.events | events);
+        native.pollerRemove(id, fd, key.events | events);
         throw error;
       }
     } else if (data === key.data) {
@@ -263,9 +238,9 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     const out = this.#out;
     let n: number;
     if (isMainThread || (timeoutMs >= 0 && timeoutMs <= WORKER_WAIT_SLICE_MS)) {
-      n = poller.wait(out, timeoutMs);
+      n = native.pollerWait(this.#id, out.buffer, timeoutMs);
     } else {
-      n = this.#waitInSlices(poller, out, timeoutMs);
+      n = this.#waitInSlices(out, timeoutMs);
     }
     if (n < 0) throw systemError(n, WAIT_SYSCALL[poller.kind]);
     const ready: SelectorReady<D, F>[] = [];
@@ -280,13 +255,13 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
     return ready;
   }
 
-  #waitInSlices(poller: NativePoller, out: Int32Array, timeoutMs: number): number {
+  #waitInSlices(out: Int32Array<ArrayBuffer>, timeoutMs: number): number {
     const deadline = timeoutMs < 0 ? Infinity : performance.now() + timeoutMs;
     for (;;) {
       const start = performance.now();
       const left = deadline - start;
       const slice = Math.max(0, Math.min(WORKER_WAIT_SLICE_MS, Math.ceil(left)));
-      const n = poller.wait(out, slice);
+      const n = native.pollerWait(this.#id, out.buffer, slice);
       // A slice that ended early with nothing ready was cut by the owned run (native/owned.cc):
       // Node's libuv loop has work (a worker message, a timer), which runs only once this wait
       // returns; the next slice would be cut at once too, and the thread would spin.

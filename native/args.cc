@@ -220,6 +220,22 @@ Int32View Int32ArrayArg(const Info& info, size_t index, const char* name) {
 }
 
 template <class Info>
+Int32View WordsArg(const Info& info, size_t index, const char* name) {
+  void* data = nullptr;
+  size_t length = 0;
+  if (index < info.Length() && napi_get_arraybuffer_info(info.Env(), info[index], &data, &length) == napi_ok)
+    return Int32View{static_cast<int32_t*>(data), data == nullptr ? 0 : length / sizeof(int32_t)};
+  if (index < info.Length() && info[index].IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t elements = 0;
+    if (napi_get_typedarray_info(info.Env(), info[index], &type, &elements, &data, nullptr, nullptr) == napi_ok &&
+        (type == napi_int32_array || type == napi_uint32_array))
+      return Int32View{static_cast<int32_t*>(data), data == nullptr ? 0 : elements};
+  }
+  ThrowType(info, index, name, "an instance of Int32Array, Uint32Array or ArrayBuffer");
+}
+
+template <class Info>
 ByteView SliceArgs(const Info& info, size_t index, ByteView whole) {
   size_t offset = static_cast<size_t>(OptionalIntArg(info, index, "offset", 0, static_cast<int64_t>(whole.length), 0));
   size_t room = whole.length - offset;
@@ -242,6 +258,7 @@ ByteView SliceArgs(const Info& info, size_t index, ByteView whole) {
   template ByteView BufferArg(const Info&, size_t, const char*);                                \
   template ByteView ArrayBufferArg(const Info&, size_t, const char*);                           \
   template Int32View Int32ArrayArg(const Info&, size_t, const char*);                           \
+  template Int32View WordsArg(const Info&, size_t, const char*);                                \
   template ByteView SliceArgs(const Info&, size_t, ByteView);
 NS_INSTANTIATE_ARGS(Napi::CallbackInfo)
 NS_INSTANTIATE_ARGS(CallArgs)

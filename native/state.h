@@ -13,6 +13,7 @@ namespace ns {
 
 class Watcher;
 class UringPoller;
+class PollerWrap;
 struct OwnedRun;
 
 // The live Watchers of one environment. Shared with each Watcher, so neither the environment's
@@ -35,6 +36,10 @@ struct AddonData {
   std::unordered_map<int32_t, UringPoller*> rings;
   // The last id given to a ring (ids are never reused, so a closed ring's id stays closed).
   int32_t lastRingId = 0;
+  // The open Pollers (poller.cc) by id, which the per-call functions take (pollerId()).
+  std::unordered_map<int32_t, PollerWrap*> pollers;
+  // The last id given to a Poller (never reused, so a closed Poller's id stays closed).
+  int32_t lastPollerId = 0;
   // The owned run (owned.cc) whose iterate is running right now, if any.
   OwnedRun* currentRun = nullptr;
   bool tearingDown = false;

@@ -202,6 +202,24 @@ describe("IPv4 addresses", () => {
       expect(port).toBeGreaterThan(0);
     }
   });
+
+  it("accept() returns each peer's own address and port, also when peers alternate (lib/sockio.ts reads IPv4 itself)", () => {
+    const hosts = process.platform === "linux" ? ["127.0.0.1", "127.10.200.3", "127.10.200.3", "127.0.0.1", "127.255.255.254"] : ["127.0.0.1", "127.0.0.1"];
+    using server = tcpListener({ blocking: true });
+    const port = portOf(server);
+    for (const host of hosts) {
+      using client = new Socket();
+      client.bind([host, 0]);
+      client.connect(["127.0.0.1", port]);
+      const [conn, address] = server.accept();
+      using accepted = conn;
+      expect(address).toEqual(client.getsockname());
+      expect(address).toEqual(accepted.getpeername());
+      expect(address[0]).toBe(host);
+      // Ports above 255 use both bytes, in network order.
+      expect(address[1]).toBeGreaterThan(255);
+    }
+  });
 });
 
 describe("name-lookup errors shaped like node:dns's", () => {

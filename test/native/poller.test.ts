@@ -1,6 +1,7 @@
 // test/native/poller.test.ts — the raw `poll()` export over (fd, events, revents) triples, and the
 // native `Poller` class for every backend this build has (epoll, kqueue, poll): add, modify,
-// remove, wait, HUP/ERR mapped to READ|WRITE masked by the interest, closed fds, close, fileno.
+// remove, wait (also through the per-call functions that take its id), HUP/ERR mapped to
+// READ|WRITE masked by the interest, closed fds, close, fileno.
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -226,6 +227,64 @@ describe("Poller", () => {
         expectCode(() => p.wait(new Int32Array(2), Number.NaN), "ERR_OUT_OF_RANGE");
       } finally {
         p.close();
+        closeAll(a, b);
+      }
+    });
+
+    it("takes its id in the per-call functions (pollerId, pollerAdd/Modify/Remove/Wait) and checks it", () => {
+      const p = new lowlevel.Poller(kind);
+      const other = new lowlevel.Poller(kind);
+      const [a, b] = lowlevel.socketpair(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+      try {
+        const id = lowlevel.pollerId(p);
+        expect(Number.isInteger(id) && id > 0).toBe(true);
+        expect(lowlevel.pollerId(p)).toBe(id);
+        expect(lowlevel.pollerId(other)).not.toBe(id);
+        const out = new Int32Array(8);
+        lowlevel.pollerAdd(id, a, READ);
+        expect(lowlevel.pollerWait(id, out, 0)).toBe(0);
+        // The other Poller has nothing registered: the id picked this one.
+        expect(other.wait(out, 0)).toBe(0);
+        lowlevel.send(b, Buffer.from("data"));
+        expect(lowlevel.pollerWait(id, out.buffer, 1000)).toBe(1);
+        expect([out[0], out[1]]).toEqual([a, READ]);
+        // The methods see what the functions did, and the other way round.
+        expect(p.wait(out, 0)).toBe(1);
+        lowlevel.pollerModify(id, a, READ, WRITE);
+        expect(p.wait(out, 0)).toBe(1);
+        expect([out[0], out[1]]).toEqual([a, WRITE]);
+        p.modify(a, WRITE, READ | WRITE);
+        expect(lowlevel.pollerWait(id, new Uint32Array(out.buffer), 0)).toBe(1);
+        expect([out[0], out[1]]).toEqual([a, READ | WRITE]);
+        expect(lowlevel.pollerRemove(id, a, READ | WRITE)).toBe(0);
+        expect(lowlevel.pollerWait(id, out, 0)).toBe(0);
+        expect(lowlevel.pollerRemove(id, b, READ)).toBeLessThan(0);
+        // The same checks as the methods, and the kernel's refusals.
+        const syscall = kind === "epoll" ? "epoll_ctl" : kind === "kqueue" ? "kevent" : "poll";
+        expectSystemError(() => lowlevel.pollerModify(id, b, READ, WRITE), "ENOENT", syscall);
+        expectCode(() => lowlevel.pollerAdd(id, -1, READ), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.pollerAdd(id, a, 4), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.pollerRemove(id, a, "1" as unknown as number), "ERR_INVALID_ARG_TYPE");
+        expectCode(() => lowlevel.pollerWait(id, new ArrayBuffer(4), 0), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.pollerWait(id, new Uint8Array(8) as unknown as Int32Array, 0), "ERR_INVALID_ARG_TYPE");
+        expectCode(() => lowlevel.pollerWait(id, out, Number.NaN), "ERR_OUT_OF_RANGE");
+        // Ids that name no Poller, and values that are no ids.
+        expectCode(() => lowlevel.pollerAdd(2 ** 31 - 1, a, READ), "ERR_INVALID_ARG_VALUE");
+        expectCode(() => lowlevel.pollerAdd(0, a, READ), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.pollerAdd(1.5, a, READ), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.pollerAdd(String(id) as unknown as number, a, READ), "ERR_INVALID_ARG_TYPE");
+        expectCode(() => lowlevel.pollerId({} as unknown as InstanceType<typeof lowlevel.Poller>), "ERR_INVALID_ARG_TYPE");
+        // A closed Poller's id stays closed (ids are not reused), and it has no id to give.
+        p.close();
+        expectCode(() => lowlevel.pollerAdd(id, a, READ), "ERR_SELECTOR_CLOSED");
+        expectCode(() => lowlevel.pollerWait(id, out, 0), "ERR_SELECTOR_CLOSED");
+        expectCode(() => lowlevel.pollerId(p), "ERR_SELECTOR_CLOSED");
+        const next = new lowlevel.Poller(kind);
+        expect(lowlevel.pollerId(next)).toBeGreaterThan(id);
+        next.close();
+      } finally {
+        p.close();
+        other.close();
         closeAll(a, b);
       }
     });

@@ -175,6 +175,56 @@ describe("bind, listen, accept, connect", () => {
     }
   });
 
+  it("acceptInto writes the peer's address for decodeAddress (IPv4, IPv6, Unix), and checks out before accepting", () => {
+    const words = lowlevel.sockaddrOutWords;
+    expect(words).toBeGreaterThanOrEqual(2 + 128 / 4);
+    const path = unixPath("accept-into");
+    const listeners = [listenTcp(c.AF_INET), listenTcp(c.AF_INET6)];
+    const unix = lowlevel.socket(c.AF_UNIX, c.SOCK_STREAM, 0, true);
+    lowlevel.bind(unix, c.AF_UNIX, path);
+    lowlevel.listen(unix, 8);
+    const fds = [unix, ...listeners.map((l) => l.fd)];
+    try {
+      const cases = [
+        { listener: listeners[0]!.fd, family: c.AF_INET, host: "127.0.0.1", port: listeners[0]!.port },
+        { listener: listeners[1]!.fd, family: c.AF_INET6, host: "::1", port: listeners[1]!.port },
+        { listener: unix, family: c.AF_UNIX, host: path, port: undefined },
+      ];
+      for (const { listener, family, host, port } of cases) {
+        const client = lowlevel.socket(family, c.SOCK_STREAM, 0, true);
+        fds.push(client);
+        const r = family === c.AF_UNIX ? lowlevel.connect(client, family, host) : lowlevel.connect(client, family, host, port, 0, 0);
+        expect([0, -c.EINPROGRESS]).toContain(r);
+        waitReady(listener);
+        // Too small an array (or a wrong value) is refused before the accept: the connection stays queued.
+        expectCode(() => lowlevel.acceptInto(listener, new Int32Array(words - 1)), "ERR_OUT_OF_RANGE");
+        expectCode(() => lowlevel.acceptInto(listener, new Float64Array(words) as unknown as Int32Array), "ERR_INVALID_ARG_TYPE");
+        const out = family === c.AF_INET6 ? new ArrayBuffer(4 * words) : new Int32Array(words);
+        const fd = lowlevel.acceptInto(listener, out, false);
+        expect(fd).toBeGreaterThan(2);
+        fds.push(fd);
+        expect(lowlevel.getNonBlocking(fd)).toBe(false);
+        const view = new Int32Array(out instanceof ArrayBuffer ? out : out.buffer);
+        expect(view[0]).toBe(family);
+        const peer = lowlevel.getpeername(fd);
+        expect(lowlevel.decodeAddress(out)).toEqual(peer);
+        expect(peer).toEqual(family === c.AF_UNIX ? "" : lowlevel.getsockname(client));
+        expect(lowlevel.acceptInto(listener, out)).toBe(-c.EAGAIN);
+      }
+      // decodeAddress checks what it reads: its size, and a family and length that fit.
+      expectCode(() => lowlevel.decodeAddress(new Int32Array(words - 1)), "ERR_OUT_OF_RANGE");
+      expectCode(() => lowlevel.decodeAddress("x" as unknown as Int32Array), "ERR_INVALID_ARG_TYPE");
+      const forged = new Int32Array(words);
+      forged[0] = c.AF_INET;
+      forged[1] = 100_000;
+      expectCode(() => lowlevel.decodeAddress(forged), "ERR_INVALID_ARG_VALUE");
+      expect(lowlevel.acceptInto(closedFd(), new Int32Array(words))).toBe(-c.EBADF);
+    } finally {
+      closeAll(...fds);
+      if (existsSync(path)) unlinkSync(path);
+    }
+  });
+
   it("works over IPv6 (::1) with 4-tuples, and IPV6_V6ONLY", () => {
     const { fd: listener, port } = listenTcp(c.AF_INET6);
     const client = lowlevel.socket(c.AF_INET6, c.SOCK_STREAM, 0, true);
