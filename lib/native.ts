@@ -237,7 +237,9 @@ export interface NativeBinding {
   acceptInto(fd: number, out: Int32Array | Uint32Array | ArrayBuffer, nonblock?: boolean): number;
   /** How many elements acceptInto's `out` must hold: 2 + sizeof(sockaddr_storage) / 4 (34 on Linux, macOS and the BSDs). */
   readonly sockaddrOutWords: number;
-  /** The address acceptInto wrote into `out`, as getpeername() returns it (null for an unknown family). */
+  /** getpeername(2) into `out` as acceptInto writes it: 0 or -errno (-ENOTCONN without a peer). */
+  getpeernameInto(fd: number, out: Int32Array | Uint32Array | ArrayBuffer): number;
+  /** The address acceptInto or getpeernameInto wrote into `out`, as getpeername() returns it (null for an unknown family). */
   decodeAddress(out: Int32Array | Uint32Array | ArrayBuffer): SocketAddress | null;
   /** Accepts until out is full or the backlog is empty: the count, or -errno when none was accepted. */
   acceptBatch(fd: number, out: Int32Array, nonblock?: boolean): number;

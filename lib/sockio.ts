@@ -219,30 +219,36 @@ export function sendtoBytes(fd: number, bytes: BufferLike, flags: number | undef
   return native.sendto(fd, bytes, undefined, undefined, flags, family, ...address);
 }
 
-/** Where acceptInto writes the peer's address: [family, length, the sockaddr's bytes]. */
-const acceptedAddress = new Int32Array(native.sockaddrOutWords);
-const acceptedBytes = new Uint8Array(acceptedAddress.buffer, 8);
+/** Where acceptInto and getpeernameInto write an address: [family, length, the sockaddr's bytes]. */
+const addressOut = new Int32Array(native.sockaddrOutWords);
+const addressBytes = new Uint8Array(addressOut.buffer, 8);
 /** The array's ArrayBuffer, the cheaper argument (see acceptInto). */
-const acceptedBuffer = acceptedAddress.buffer;
+const addressBuffer = addressOut.buffer;
 const AF_INET = C.AF_INET;
-/** The last IPv4 peer's address (as one int32) and its text: most connections come from a few hosts. */
+/** The last IPv4 address read (as one int32) and its text: most connections come from a few hosts. */
 let lastIPv4 = 0;
 let lastIPv4Host = "0.0.0.0";
 
 /** accept4(2): `[fd, address]` (the new fd non-blocking if asked), or -errno. */
 export function acceptFd(fd: number, nonblocking: boolean): [number, SocketAddress] | number {
-  const c = native.acceptInto(fd, acceptedBuffer, nonblocking);
-  return c < 0 ? c : [c, acceptedPeer()];
+  const c = native.acceptInto(fd, addressBuffer, nonblocking);
+  return c < 0 ? c : [c, addressWritten()];
+}
+
+/** getpeername(2): the peer's address, or -errno (-ENOTCONN: it has none). */
+export function peerAddress(fd: number): SocketAddress | number {
+  const r = native.getpeernameInto(fd, addressBuffer);
+  return r < 0 ? r : addressWritten();
 }
 
 /**
- * The address acceptInto wrote: an IPv4 one read here (a sockaddr_in has its port at bytes 2-3 and
- * its address at 4-7, in network order, on Linux as on the BSDs), any other through the addon.
+ * The address the addon just wrote: an IPv4 one read here (a sockaddr_in has its port at bytes 2-3
+ * and its address at 4-7, in network order, on Linux as on the BSDs), any other through the addon.
  */
-function acceptedPeer(): SocketAddress {
-  if (acceptedAddress[0] === AF_INET) {
-    const b = acceptedBytes;
-    const ip = acceptedAddress[3]!; // sockaddr bytes 4-7
+function addressWritten(): SocketAddress {
+  if (addressOut[0] === AF_INET) {
+    const b = addressBytes;
+    const ip = addressOut[3]!; // sockaddr bytes 4-7
     if (ip !== lastIPv4) {
       lastIPv4Host = `${b[4]!}.${b[5]!}.${b[6]!}.${b[7]!}`;
       lastIPv4 = ip;
@@ -250,7 +256,7 @@ function acceptedPeer(): SocketAddress {
     return [lastIPv4Host, (b[2]! << 8) | b[3]!];
   }
   // Unknown families (null) cannot come from a socket this package made (AF_INET, AF_INET6, AF_UNIX).
-  return native.decodeAddress(acceptedAddress) as SocketAddress;
+  return native.decodeAddress(addressOut) as SocketAddress;
 }
 
 /** connect(2) to `address` (checked by addressArgs): 0, or -errno (-EINPROGRESS: under way). */

@@ -373,6 +373,13 @@ Int32View SockaddrOutArg(const Info& info, size_t index) {
   return out;
 }
 
+// Writes [family, length, the sockaddr's bytes] into out (checked by SockaddrOutArg).
+void WriteSockaddr(Int32View out, const sockaddr_storage& ss, socklen_t len) {
+  out.data[0] = ss.ss_family;
+  out.data[1] = static_cast<int32_t>(len > sizeof ss ? sizeof ss : len);
+  memcpy(out.data + 2, &ss, sizeof ss);
+}
+
 // acceptInto(fd, out, nonblock = true): the new fd or -errno; the peer's address goes into out as
 // [family, length, sockaddr bytes...], which lib/addresses.ts reads (IPv4 in JavaScript, the rest
 // through decodeAddress). Building the [host, port] array here would cost four element stores
@@ -387,15 +394,13 @@ Napi::Value AcceptInto(const CallArgs& info) {
   int c = AcceptOne(fd, nonblock, &ss, &len);
   if (c >= 0) {
     TrackFd(DataOf(info), c);
-    if (len > sizeof ss) len = sizeof ss;
-    out.data[0] = ss.ss_family;
-    out.data[1] = static_cast<int32_t>(len);
-    memcpy(out.data + 2, &ss, sizeof ss);
+    WriteSockaddr(out, ss, len);
   }
   return CountOrErrno(info.Env(), c);
 }
 
-// decodeAddress(out): the address acceptInto wrote into out, as getpeername() would return it.
+// decodeAddress(out): the address acceptInto or getpeernameInto wrote into out, as getpeername()
+// returns it.
 Napi::Value DecodeAddress(const CallArgs& info) {
   Int32View out = SockaddrOutArg(info, 0);
   sockaddr_storage ss;
@@ -639,6 +644,19 @@ Napi::Value GetPeerName(const CallArgs& info) {
   return AddressToJs(env, ss, len);
 }
 
+// getpeernameInto(fd, out): 0 or -errno (-ENOTCONN with no peer); the address goes into out as
+// acceptInto writes it.
+Napi::Value GetPeerNameInto(const CallArgs& info) {
+  int fd = FdArg(info, 0);
+  Int32View out = SockaddrOutArg(info, 1);
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return CountOrErrno(info.Env(), -errno);
+  WriteSockaddr(out, ss, len);
+  return CountOrErrno(info.Env(), 0);
+}
+
 // setNonBlocking(fd, on): one ioctl(FIONBIO), where the fcntl pair F_GETFL + F_SETFL takes two
 // syscalls (CPython's setblocking uses the ioctl too).
 Napi::Value SetNonBlocking(const CallArgs& info) {
@@ -871,6 +889,7 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
       {"getsockopt", PlainCallback<GetSockOpt, 3>},
       {"getsockname", PlainCallback<GetSockName, 1>},
       {"getpeername", PlainCallback<GetPeerName, 1>},
+      {"getpeernameInto", PlainCallback<GetPeerNameInto, 2>},
       {"setNonBlocking", PlainCallback<SetNonBlocking, 2>},
       {"getNonBlocking", PlainCallback<GetNonBlocking, 1>},
       {"isOpen", PlainCallback<IsOpen, 1>},

@@ -14,7 +14,7 @@
 import { closedError, systemError } from "../errors.js";
 import { CQE_F_MORE, RING_ECANCELED, type RingSelector } from "../ring.js";
 import { Socket, wrapNewFd, type SocketAddress } from "../socket.js";
-import { acceptAgain, closeFd } from "../sockio.js";
+import { acceptAgain, closeFd, peerAddress } from "../sockio.js";
 import { abortError, type LoopCore, type LoopObject } from "./base.js";
 import type { IoData } from "./io.js";
 import { ACCEPT_RETRY_MAX, ACCEPT_RETRY_MIN, isExhaustion } from "./io.js";
@@ -250,7 +250,9 @@ export class RingAccepts<L extends LoopObject> {
     try {
       accepted = sock instanceof Socket ? wrapNewFd(sock.family, sock.type, sock.proto, fd, 0) : new Socket(sock.family, sock.type, sock.proto ?? 0, fd);
       if (!(sock instanceof Socket)) accepted.setblocking(false);
-      return [accepted, accepted.getpeername() as SocketAddress];
+      const peer = peerAddress(fd);
+      if (typeof peer !== "number") return [accepted, peer];
+      throw systemError(peer, "getpeername");
     } catch (error) {
       if (accepted !== undefined) accepted.close();
       else closeFd(fd);

@@ -175,7 +175,7 @@ describe("bind, listen, accept, connect", () => {
     }
   });
 
-  it("acceptInto writes the peer's address for decodeAddress (IPv4, IPv6, Unix), and checks out before accepting", () => {
+  it("acceptInto and getpeernameInto write the peer's address for decodeAddress (IPv4, IPv6, Unix); out is checked before accepting", () => {
     const words = lowlevel.sockaddrOutWords;
     expect(words).toBeGreaterThanOrEqual(2 + 128 / 4);
     const path = unixPath("accept-into");
@@ -209,6 +209,12 @@ describe("bind, listen, accept, connect", () => {
         const peer = lowlevel.getpeername(fd);
         expect(lowlevel.decodeAddress(out)).toEqual(peer);
         expect(peer).toEqual(family === c.AF_UNIX ? "" : lowlevel.getsockname(client));
+        // getpeernameInto writes the same layout, from either end.
+        const again = new Int32Array(words);
+        expect(lowlevel.getpeernameInto(fd, again)).toBe(0);
+        expect(Array.from(again)).toEqual(Array.from(view.subarray(0, words)));
+        expect(lowlevel.getpeernameInto(client, again.buffer)).toBe(0);
+        expect(lowlevel.decodeAddress(again)).toEqual(lowlevel.getpeername(client));
         expect(lowlevel.acceptInto(listener, out)).toBe(-c.EAGAIN);
       }
       // decodeAddress checks what it reads: its size, and a family and length that fit.
@@ -219,6 +225,9 @@ describe("bind, listen, accept, connect", () => {
       forged[1] = 100_000;
       expectCode(() => lowlevel.decodeAddress(forged), "ERR_INVALID_ARG_VALUE");
       expect(lowlevel.acceptInto(closedFd(), new Int32Array(words))).toBe(-c.EBADF);
+      expect(lowlevel.getpeernameInto(closedFd(), new Int32Array(words))).toBe(-c.EBADF);
+      expect(lowlevel.getpeernameInto(listeners[0]!.fd, new Int32Array(words))).toBe(-c.ENOTCONN);
+      expectCode(() => lowlevel.getpeernameInto(listeners[0]!.fd, new Int32Array(2)), "ERR_OUT_OF_RANGE");
     } finally {
       closeAll(...fds);
       if (existsSync(path)) unlinkSync(path);
