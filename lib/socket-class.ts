@@ -24,7 +24,7 @@ import { addressArgs, knownAddress, type AddressInput, type AddressInputOf, type
 import { argTypeError, checkBufsize, checkInt, intoLength, toBytes } from "./args.js";
 import { closedError, codedError, connectError, systemError, withAddress } from "./errors.js";
 import { native, type BufferLike } from "./native.js";
-import { finalizer, openSocket, type FdCell } from "./socket-fd.js";
+import { openSocket, watchForDrop, type FdCell } from "./socket-fd.js";
 import { sendfileArgs, sendfileBlocking, type SendfileSource } from "./sendfile.js";
 import { socketRepr } from "./socket-repr.js";
 import { acceptFd, recvBytes, recvfromBytes, recvfromInto, recvInto, sendtoBytes, sendView } from "./sockio.js";
@@ -96,7 +96,7 @@ export class Socket<F extends number = number> implements Disposable {
       this.#cell = { fd };
       this.#timeout = timeout;
     }
-    finalizer.register(this, this.#cell);
+    watchForDrop(this, this.#cell);
   }
 
   /** The fd, or -1 once closed (or detached). */

@@ -555,6 +555,28 @@ describe("garbage collection", () => {
     expect(open).toBe(0);
   });
 
+  it("a Socket dropped among many closed at once is closed by the finalizer too (its turn comes by count)", async () => {
+    const gc = getGc();
+    const dropped: Array<[number, string]> = [];
+    // A busy server's pattern: most Sockets are closed soon after they are made, and never enter
+    // the finalizer; the few dropped open enter it 256-512 Sockets later, or by the timer.
+    for (let i = 0; i < 700; i++) {
+      const s = new Socket();
+      if (i % 100 === 50) dropped.push([s.fileno(), fdTarget(s.fileno())!]);
+      else s.close();
+    }
+    const deadline = Date.now() + 10_000;
+    let open = dropped.length;
+    while (Date.now() < deadline) {
+      gc();
+      await sleep(20);
+      open = dropped.filter(([fd, target]) => fdTarget(fd) === target).length;
+      if (open === 0) break;
+    }
+    expect(dropped.length).toBe(7);
+    expect(open).toBe(0);
+  });
+
   it("a closed or detached Socket is not closed again by the finalizer", async () => {
     const gc = getGc();
     const fds: number[] = [];
@@ -564,7 +586,8 @@ describe("garbage collection", () => {
       const t = new Socket();
       t.close();
     })();
-    for (let i = 0; i < 5; i++) {
+    // Past two turns of the finalizer's watch (250 ms each), with collections in between.
+    for (let i = 0; i < 40; i++) {
       gc();
       await sleep(20);
     }
