@@ -287,6 +287,35 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop multishot stream rec
     });
   });
 
+  it("bytes queued for a socket closed unread never reach the fd's next user, whose stream starts empty", async () => {
+    const loop = loopOf(mode);
+    await drive(loop, mode, async () => {
+      const [a, b] = pair();
+      track(b);
+      const first = loop.sockRecv(a, 3);
+      await loop.sleep(0.01);
+      await loop.sockSendall(b, "0123456789");
+      expect((await first).toString()).toBe("012");
+      await loop.sleep(0.01); // the rest, "3456789", stays queued for nobody
+      const fd = a.fileno();
+      a.close();
+      const [[c, d]] = socketpairsAt([fd], false) as [[Socket, Socket]];
+      track(c);
+      track(d);
+      expect(c.fileno()).toBe(fd);
+      await loop.sleep(0.01);
+      expect(ringOf(loop).inflight).toBe(0);
+      const got = loop.sockRecv(c, 100);
+      await loop.sleep(0.01);
+      await loop.sockSendall(d, "new");
+      expect((await got).toString()).toBe("new");
+      // And again on the same socket, past the first call's stream.
+      const again = loop.sockRecv(c, 100);
+      await loop.sockSendall(d, "more");
+      expect((await again).toString()).toBe("more");
+    });
+  });
+
   it("datagram sockets keep single-shot receives", async () => {
     const loop = loopOf(mode);
     await drive(loop, mode, async () => {
