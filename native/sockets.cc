@@ -358,10 +358,12 @@ Napi::Value AcceptAddress(const CallArgs& info) {
   return pair;
 }
 
-// The words acceptInto writes: [family, length, the sockaddr's bytes] (lib/addresses.ts decodes it).
+// The words acceptInto and getpeernameInto write: [family, length, the sockaddr's bytes] (lib/sockio.ts
+// reads them).
 constexpr size_t kSockaddrOutWords = 2 + (sizeof(sockaddr_storage) + 3) / 4;
 
-// The Int32Array at info[index] that acceptInto and decodeAddress take, checked to hold a sockaddr.
+// The Int32Array (or its ArrayBuffer) at info[index] that acceptInto, getpeernameInto and
+// decodeAddress take, checked to hold a sockaddr.
 template <class Info>
 Int32View SockaddrOutArg(const Info& info, size_t index) {
   Int32View out = WordsArg(info, index, "out");
@@ -381,7 +383,7 @@ void WriteSockaddr(Int32View out, const sockaddr_storage& ss, socklen_t len) {
 }
 
 // acceptInto(fd, out, nonblock = true): the new fd or -errno; the peer's address goes into out as
-// [family, length, sockaddr bytes...], which lib/addresses.ts reads (IPv4 in JavaScript, the rest
+// [family, length, sockaddr bytes...], which lib/sockio.ts reads (IPv4 in JavaScript, the rest
 // through decodeAddress). Building the [host, port] array here would cost four element stores
 // through Node-API, about 2,000 instructions per connection.
 Napi::Value AcceptInto(const CallArgs& info) {
@@ -408,7 +410,8 @@ Napi::Value DecodeAddress(const CallArgs& info) {
   int32_t len = out.data[1];
   if (len < 0 || static_cast<size_t>(len) > sizeof ss || out.data[0] != ss.ss_family)
     ThrowCodeError(info.Env(), "ERR_INVALID_ARG_VALUE",
-                   "The \"out\" array does not hold an address written by acceptInto()", ErrorKind::TypeError);
+                   "The \"out\" array does not hold an address written by acceptInto() or getpeernameInto()",
+                   ErrorKind::TypeError);
   return AddressToJs(info.Env(), ss, static_cast<socklen_t>(len));
 }
 
