@@ -251,6 +251,19 @@ export interface NativeBinding {
   send(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): number;
   /** As recv, with the sender's address: [bytes, address] (null when the kernel gives none) or -errno. */
   recvfrom(fd: number, buffer: BufferLike, offset?: number, length?: number, flags?: number): [number, SocketAddress | null] | number;
+  /**
+   * As recvfrom, the count (or -errno) returned and the sender's address written into `out` as
+   * acceptInto writes it (length 0 when the kernel gives none; read it with decodeAddress).
+   * `buffer` may also be an ArrayBuffer; `out` is checked before the syscall.
+   */
+  recvfromAddressInto(
+    fd: number,
+    buffer: BufferLike | ArrayBuffer,
+    offset: number | undefined,
+    length: number | undefined,
+    flags: number | undefined,
+    out: Int32Array | Uint32Array | ArrayBuffer,
+  ): number;
   /** Sends buffer[offset, offset+length) to an address (a datagram): bytes written or -errno. Host names resolve (blocking). */
   sendto(
     fd: number,

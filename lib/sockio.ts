@@ -174,28 +174,22 @@ function recvTruncating(fd: number, size: number, flags: number): Buffer | numbe
   return n < 0 ? n : into.subarray(0, n < size ? n : size);
 }
 
-/** recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or -errno. */
+/**
+ * recvfrom(2) as recvBytes: `[bytes, address]` (address null when the kernel gives none), or
+ * -errno. The address comes back through the shared array (see addressWritten).
+ */
 export function recvfromBytes(fd: number, bufsize: number, flags?: number): [Buffer, SocketAddress | null] | number {
   const size = bufsize < MAX_RECV_CHUNK ? bufsize : MAX_RECV_CHUNK;
-  const into = readBuffer(size);
-  const offset = into === slab ? slabOffset : 0;
-  let r: [number, SocketAddress | null] | number;
-  if (flags === undefined) {
-    r = native.recvfrom(fd, into, offset, size);
-  } else {
-    if (truncating(flags)) {
-      const own = Buffer.alloc(size);
-      const t = native.recvfrom(fd, own, 0, size, flags);
-      if (typeof t === "number") return t;
-      return [own.subarray(0, t[0] < size ? t[0] : size), t[1]];
-    }
-    r = native.recvfrom(fd, into, offset, size, flags);
+  if (flags !== undefined && truncating(flags)) {
+    const own = Buffer.alloc(size);
+    const t = native.recvfromAddressInto(fd, own, 0, size, flags, addressBuffer);
+    return t < 0 ? t : [own.subarray(0, t < size ? t : size), senderWritten()];
   }
-  if (typeof r === "number") return r;
-  // The native [count, address] pair becomes the [bytes, address] result without a second array.
-  const pair = r as unknown as [Buffer, SocketAddress | null];
-  pair[0] = takeBytes(into, offset, r[0]);
-  return pair;
+  const into = readBuffer(size);
+  const inSlab = into === slab;
+  const offset = inSlab ? slabOffset : 0;
+  const n = native.recvfromAddressInto(fd, inSlab ? slabMemory : into, offset, size, flags, addressBuffer);
+  return n < 0 ? n : [takeBytes(into, offset, n), senderWritten()];
 }
 
 /** recv(2) into the first `length` bytes of `buffer`: the count (0 at the end of the stream), or -errno. */
@@ -205,7 +199,8 @@ export function recvInto(fd: number, buffer: BufferLike, length: number, flags?:
 
 /** recvfrom(2) into the first `length` bytes of `buffer`: `[count, address]`, or -errno. */
 export function recvfromInto(fd: number, buffer: BufferLike, length: number, flags?: number): [number, SocketAddress | null] | number {
-  return native.recvfrom(fd, buffer, 0, length, flags);
+  const n = native.recvfromAddressInto(fd, buffer, 0, length, flags, addressBuffer);
+  return n < 0 ? n : [n, senderWritten()];
 }
 
 /** send(2) of `length` bytes of `bytes` from `offset`: the count sent, or -errno. */
@@ -219,7 +214,7 @@ export function sendtoBytes(fd: number, bytes: BufferLike, flags: number | undef
   return native.sendto(fd, bytes, undefined, undefined, flags, family, ...address);
 }
 
-/** Where acceptInto and getpeernameInto write an address: [family, length, the sockaddr's bytes]. */
+/** Where acceptInto, getpeernameInto and recvfromAddressInto write an address: [family, length, the sockaddr's bytes]. */
 const addressOut = new Int32Array(native.sockaddrOutWords);
 const addressBytes = new Uint8Array(addressOut.buffer, 8);
 /** The array's ArrayBuffer, the cheaper argument (see acceptInto). */
@@ -239,6 +234,11 @@ export function acceptFd(fd: number, nonblocking: boolean): [number, SocketAddre
 export function peerAddress(fd: number): SocketAddress | number {
   const r = native.getpeernameInto(fd, addressBuffer);
   return r < 0 ? r : addressWritten();
+}
+
+/** The sender recvfromAddressInto just wrote: null when the kernel gave none (a connected stream). */
+function senderWritten(): SocketAddress | null {
+  return addressOut[1] === 0 ? null : addressWritten();
 }
 
 /**

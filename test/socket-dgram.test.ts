@@ -34,6 +34,26 @@ describe("UDP over IPv4", () => {
     expect(from).toEqual(rx.getsockname());
   });
 
+  it("recvfrom and recvfromInto report each sender's own address, also when senders alternate", () => {
+    using rx = udp();
+    const hosts = process.platform === "linux" ? ["127.0.0.1", "127.20.30.40", "127.20.30.40", "127.0.0.1"] : ["127.0.0.1", "127.0.0.1"];
+    for (const [i, host] of hosts.entries()) {
+      using tx = new Socket(AF_INET, SOCK_DGRAM);
+      tx.bind([host, 0]);
+      tx.sendto(Buffer.from(`from ${host}`), ["127.0.0.1", portOf(rx)]);
+      if (i % 2 === 0) {
+        const [data, address] = rx.recvfrom(100);
+        expect(data.toString()).toBe(`from ${host}`);
+        expect(address).toEqual(tx.getsockname());
+      } else {
+        const into = Buffer.alloc(100);
+        const [n, address] = rx.recvfromInto(into);
+        expect(into.subarray(0, n).toString()).toBe(`from ${host}`);
+        expect(address).toEqual(tx.getsockname());
+      }
+    }
+  });
+
   it("strings are sent as UTF-8 and the count is in bytes", () => {
     using rx = udp();
     using tx = new Socket(AF_INET, SOCK_DGRAM);

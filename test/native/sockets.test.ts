@@ -417,6 +417,59 @@ describe("bind, listen, accept, connect", () => {
   });
 });
 
+describe("recvfromAddressInto", () => {
+  it("returns the count and writes the sender for decodeAddress (UDP over IPv4 and IPv6, Unix datagrams, a stream)", () => {
+    const words = lowlevel.sockaddrOutWords;
+    const fds: number[] = [];
+    const path = unixPath("recvfrom-into");
+    try {
+      for (const family of [c.AF_INET, c.AF_INET6, c.AF_UNIX]) {
+        const rx = lowlevel.socket(family, c.SOCK_DGRAM, 0, true);
+        const tx = lowlevel.socket(family, c.SOCK_DGRAM, 0, true);
+        fds.push(rx, tx);
+        if (family === c.AF_UNIX) lowlevel.bind(rx, family, path);
+        else {
+          lowlevel.bind(rx, family, family === c.AF_INET ? "127.0.0.1" : "::1", 0);
+          lowlevel.bind(tx, family, family === c.AF_INET ? "127.0.0.1" : "::1", 0);
+        }
+        const to = lowlevel.getsockname(rx);
+        const target = typeof to === "string" ? [to] : to!;
+        expect(lowlevel.sendto(tx, Buffer.from("ping"), undefined, undefined, undefined, family, ...(target as [string, number?, number?, number?]))).toBe(4);
+        waitReady(rx);
+        // A bad out array is refused before the syscall: the datagram stays queued.
+        expectCode(() => lowlevel.recvfromAddressInto(rx, Buffer.alloc(16), 0, 16, 0, new Int32Array(words - 1)), "ERR_OUT_OF_RANGE");
+        const out = new Int32Array(words);
+        const memory = new ArrayBuffer(16);
+        // Into an ArrayBuffer (the slab's path) at an offset.
+        expect(lowlevel.recvfromAddressInto(rx, memory, 2, 8, undefined, out.buffer)).toBe(4);
+        expect(Buffer.from(memory, 2, 4).toString()).toBe("ping");
+        if (family === c.AF_UNIX) {
+          // An unbound Unix sender has no name: length 0 (recvfrom's null).
+          expect(out[1]).toBe(0);
+        } else {
+          expect(out[0]).toBe(family);
+          expect(lowlevel.decodeAddress(out)).toEqual(lowlevel.getsockname(tx));
+        }
+        expect(lowlevel.recvfromAddressInto(rx, Buffer.alloc(4), undefined, undefined, undefined, out)).toBe(-c.EAGAIN);
+      }
+      // A connected stream gives no address: length 0.
+      const [a, b] = tcpPair();
+      fds.push(a, b);
+      lowlevel.send(a, Buffer.from("s"));
+      waitReady(b);
+      const out = new Int32Array(words).fill(7);
+      expect(lowlevel.recvfromAddressInto(b, Buffer.alloc(4), 0, 4, 0, out)).toBe(1);
+      expect(out[1]).toBe(0);
+      expectCode(() => lowlevel.recvfromAddressInto(b, "x" as unknown as Buffer, 0, 4, 0, out), "ERR_INVALID_ARG_TYPE");
+      expectCode(() => lowlevel.recvfromAddressInto(b, Buffer.alloc(4), 0, 5, 0, out), "ERR_OUT_OF_RANGE");
+      expect(lowlevel.recvfromAddressInto(closedFd(), Buffer.alloc(4), 0, 4, 0, out)).toBe(-c.EBADF);
+    } finally {
+      closeAll(...fds);
+      if (existsSync(path)) unlinkSync(path);
+    }
+  });
+});
+
 describe("recv, send, writev", () => {
   it("moves bytes through (buffer, offset, length) windows", () => {
     const [a, b] = tcpPair();
