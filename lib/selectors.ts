@@ -139,7 +139,7 @@ export abstract class BaseSelector<D = unknown, F extends FileObj = FileObj> imp
   }
 
   #liveId(): number {
-    if (this.#poller === null) throw codedError("ERR_SELECTOR_CLOSED", "the selector is closed");
+    this.#live();
     return this.#id;
   }
 

@@ -129,6 +129,24 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop multishot stream rec
     return loop;
   }
 
+  /**
+   * A new socketpair whose first socket takes `fd`, the number of a socket just closed with its
+   * receive armed: once that receive has ended, the new socket's sockRecv gets only its own bytes.
+   */
+  async function expectOwnBytesOnReusedFd(loop: EventLoop, fd: number): Promise<[Socket, Socket]> {
+    const [[c, d]] = socketpairsAt([fd], false) as [[Socket, Socket]];
+    track(c);
+    track(d);
+    expect(c.fileno()).toBe(fd);
+    await loop.sleep(0.01);
+    expect(ringOf(loop).inflight).toBe(0);
+    const got = loop.sockRecv(c, 100);
+    await loop.sleep(0.01);
+    await loop.sockSendall(d, "new");
+    expect((await got).toString()).toBe("new");
+    return [c, d];
+  }
+
   it("more bytes at once than the provided buffers hold, on many sockets: every byte arrives, in order", async () => {
     const loop = loopOf(mode);
     await drive(
@@ -274,16 +292,7 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop multishot stream rec
         (error: unknown) => (error as NodeJS.ErrnoException).code,
       );
       expect(["stale", "EBADF"]).toContain(outcome);
-      const [[c, d]] = socketpairsAt([fd], false) as [[Socket, Socket]];
-      track(c);
-      track(d);
-      expect(c.fileno()).toBe(fd);
-      await loop.sleep(0.01);
-      expect(ringOf(loop).inflight).toBe(0);
-      const got = loop.sockRecv(c, 100);
-      await loop.sleep(0.01);
-      await loop.sockSendall(d, "new");
-      expect((await got).toString()).toBe("new");
+      await expectOwnBytesOnReusedFd(loop, fd);
     });
   });
 
@@ -299,16 +308,7 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop multishot stream rec
       await loop.sleep(0.01); // the rest, "3456789", stays queued for nobody
       const fd = a.fileno();
       a.close();
-      const [[c, d]] = socketpairsAt([fd], false) as [[Socket, Socket]];
-      track(c);
-      track(d);
-      expect(c.fileno()).toBe(fd);
-      await loop.sleep(0.01);
-      expect(ringOf(loop).inflight).toBe(0);
-      const got = loop.sockRecv(c, 100);
-      await loop.sleep(0.01);
-      await loop.sockSendall(d, "new");
-      expect((await got).toString()).toBe("new");
+      const [c, d] = await expectOwnBytesOnReusedFd(loop, fd);
       // And again on the same socket, past the first call's stream.
       const again = loop.sockRecv(c, 100);
       await loop.sockSendall(d, "more");
