@@ -157,8 +157,11 @@ export interface NativeUring {
   /** Submits what is queued without waiting, with the re-arms of the fds the last wait reported: the count or -errno. */
   submit?(ring: RingRef): number;
   setCompletions?(ring: RingRef, out: Int32Array): void;
-  /** The sender of a recvmsg completion (once), or null. */
-  takeAddress?(ring: RingRef, id: number): SocketAddress | null;
+  /**
+   * Writes the sender of a recvmsg completion (once) into out as acceptInto writes an address,
+   * with length 0 when there is none.
+   */
+  takeAddressInto?(ring: RingRef, id: number, out: Int32Array | ArrayBuffer): void;
   /** Operations whose last completion is still to come. */
   inflight?(ring: RingRef): number;
   /**

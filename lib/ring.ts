@@ -16,6 +16,7 @@
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
+import { senderWritten, sockaddrOut } from "./sockio.js";
 
 /**
  * A completion: the operation's id, its result (a count or -errno), the CQE flags, and for a
@@ -226,8 +227,9 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   cancel(id: number): number {
     return this.closed ? 0 : this.#ops.cancel(this.#ring, id);
   }
-  /** The sender of a recvmsg completion, taken once. */
+  /** The sender of a recvmsg completion, taken once (null when the kernel gave none). */
   takeAddress(id: number): SocketAddress | null {
-    return this.#ops.takeAddress(this.#ring, id);
+    this.#ops.takeAddressInto(this.#ring, id, sockaddrOut);
+    return senderWritten();
   }
 }

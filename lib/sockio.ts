@@ -219,6 +219,8 @@ const addressOut = new Int32Array(native.sockaddrOutWords);
 const addressBytes = new Uint8Array(addressOut.buffer, 8);
 /** The array's ArrayBuffer, the cheaper argument (see acceptInto). */
 const addressBuffer = addressOut.buffer;
+/** @internal Where the ring's takeAddressInto writes a sender, for senderWritten (lib/ring.ts). */
+export const sockaddrOut: ArrayBuffer = addressBuffer;
 const AF_INET = C.AF_INET;
 /** The last IPv4 address read (as one int32) and its text: most connections come from a few hosts. */
 let lastIPv4 = 0;
@@ -236,8 +238,11 @@ export function peerAddress(fd: number): SocketAddress | number {
   return r < 0 ? r : addressWritten();
 }
 
-/** The sender recvfromAddressInto just wrote: null when the kernel gave none (a connected stream). */
-function senderWritten(): SocketAddress | null {
+/**
+ * @internal The sender recvfromAddressInto (or the ring's takeAddressInto, into sockaddrOut) just
+ * wrote: null when the kernel gave none (a connected stream).
+ */
+export function senderWritten(): SocketAddress | null {
   return addressOut[1] === 0 ? null : addressWritten();
 }
 

@@ -198,11 +198,32 @@ int FamilyArg(const Info& info, size_t index) {
   return static_cast<int>(IntArg(info, index, "family", 0, 255));
 }
 
+// The Int32Array (or its ArrayBuffer) at info[index] that an address is written into, checked to
+// hold one.
+template <class Info>
+Int32View SockaddrOutArg(const Info& info, size_t index) {
+  Int32View out = WordsArg(info, index, "out");
+  if (out.length < kSockaddrOutWords)
+    ThrowCodeError(info.Env(), "ERR_OUT_OF_RANGE",
+                   "The \"out\" array must hold at least " + std::to_string(kSockaddrOutWords) +
+                       " elements (a family, a length and a sockaddr_storage). Received " + std::to_string(out.length),
+                   ErrorKind::RangeError);
+  return out;
+}
+
+void WriteSockaddr(Int32View out, const sockaddr_storage& ss, socklen_t len) {
+  out.data[0] = ss.ss_family;
+  out.data[1] = static_cast<int32_t>(len > sizeof ss ? sizeof ss : len);
+  memcpy(out.data + 2, &ss, sizeof ss);
+}
+
 // sockets.cc's functions read these through CallArgs; uring.cc's through CallbackInfo.
 template socklen_t AddressFromArgs(const CallArgs&, size_t, int, sockaddr_storage*);
 template socklen_t AddressFromArgs(const Napi::CallbackInfo&, size_t, int, sockaddr_storage*);
 template int FamilyArg(const CallArgs&, size_t);
 template int FamilyArg(const Napi::CallbackInfo&, size_t);
+template Int32View SockaddrOutArg(const CallArgs&, size_t);
+template Int32View SockaddrOutArg(const Napi::CallbackInfo&, size_t);
 
 namespace {
 
@@ -356,30 +377,6 @@ Napi::Value AcceptAddress(const CallArgs& info) {
   pair.Set(0u, CountOrErrno(env, c));
   pair.Set(1u, AddressToJs(env, ss, len));
   return pair;
-}
-
-// The words acceptInto and getpeernameInto write: [family, length, the sockaddr's bytes] (lib/sockio.ts
-// reads them).
-constexpr size_t kSockaddrOutWords = 2 + (sizeof(sockaddr_storage) + 3) / 4;
-
-// The Int32Array (or its ArrayBuffer) at info[index] that acceptInto, getpeernameInto and
-// decodeAddress take, checked to hold a sockaddr.
-template <class Info>
-Int32View SockaddrOutArg(const Info& info, size_t index) {
-  Int32View out = WordsArg(info, index, "out");
-  if (out.length < kSockaddrOutWords)
-    ThrowCodeError(info.Env(), "ERR_OUT_OF_RANGE",
-                   "The \"out\" array must hold at least " + std::to_string(kSockaddrOutWords) +
-                       " elements (a family, a length and a sockaddr_storage). Received " + std::to_string(out.length),
-                   ErrorKind::RangeError);
-  return out;
-}
-
-// Writes [family, length, the sockaddr's bytes] into out (checked by SockaddrOutArg).
-void WriteSockaddr(Int32View out, const sockaddr_storage& ss, socklen_t len) {
-  out.data[0] = ss.ss_family;
-  out.data[1] = static_cast<int32_t>(len > sizeof ss ? sizeof ss : len);
-  memcpy(out.data + 2, &ss, sizeof ss);
 }
 
 // acceptInto(fd, out, nonblock = true): the new fd or -errno; the peer's address goes into out as

@@ -29,7 +29,7 @@ void CancelRingOpsOnFd(AddonData* data, int fd);
 void CloseAllRings(AddonData* data);
 
 // The `uring` export: { compiled, probe(), accept, recv, send, connect, recvmsg, sendmsg, setupBuffers,
-// recvMultishot, watchClose, cancel, submit, setCompletions, takeAddress, inflight }.
+// recvMultishot, watchClose, cancel, submit, setCompletions, takeAddressInto, inflight }.
 void InitUring(Napi::Env env, Napi::Object exports);
 
 // poller.cc: whether `value` is a JavaScript Poller object; *out is its Poller (nullptr once closed).

@@ -1,7 +1,7 @@
 // test/proactor-ring.test.ts — the io_uring ring under ProactorEventLoop at the lowlevel layer
 // (lowlevel.Poller("uring") and lowlevel.uring): the close watch (an operation with nothing in the
-// kernel, ended by cancel, close(fd) or the ring's close), and a signal during a wait that also
-// submitted requests. Skipped only where io_uring cannot be used here, with the reason in the
+// kernel, ended by cancel, close(fd) or the ring's close), a recvmsg's sender written into an
+// address array (takeAddressInto), and a signal during a wait that also submitted requests. Skipped only where io_uring cannot be used here, with the reason in the
 // suite's name.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
@@ -45,6 +45,40 @@ describe.skipIf(!available)(`the io_uring ring${available ? "" : ` — skipped: 
     } finally {
       p.close();
       closeAll(a, b);
+    }
+  });
+
+  it("takeAddressInto writes a recvmsg's sender once, as acceptInto writes an address, and checks its arguments first", () => {
+    const { p, ops, wait } = ring();
+    const rx = lowlevel.socket(lowlevel.constants.AF_INET, lowlevel.constants.SOCK_DGRAM);
+    const tx = lowlevel.socket(lowlevel.constants.AF_INET, lowlevel.constants.SOCK_DGRAM);
+    try {
+      lowlevel.bind(rx, lowlevel.constants.AF_INET, "127.0.0.1", 0);
+      lowlevel.bind(tx, lowlevel.constants.AF_INET, "127.0.0.1", 0);
+      const into = Buffer.alloc(16);
+      expect(ops.recvmsg(p, 3, rx, into, 0, into.length)).toBe(0);
+      const [, port] = lowlevel.getsockname(rx) as [string, number];
+      expect(lowlevel.sendto(tx, Buffer.from("hi"), 0, 2, 0, lowlevel.constants.AF_INET, "127.0.0.1", port)).toBe(2);
+      expect(wait(1000)).toEqual([[3, 2, 0]]);
+      const out = new Int32Array(lowlevel.sockaddrOutWords);
+      // A bad ring, id or array throws before anything is taken.
+      expect(() => ops.takeAddressInto({} as NativePoller, 3, out)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(() => ops.takeAddressInto(p, 0, out)).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.takeAddressInto(p, 3, new Int32Array(4))).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
+      expect(() => ops.takeAddressInto(p, 3, new Float64Array(40) as unknown as Int32Array)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      expect(() => ops.takeAddressInto(p, 3, undefined as unknown as Int32Array)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+      ops.takeAddressInto(p, 3, out.buffer);
+      expect(out[0]).toBe(lowlevel.constants.AF_INET);
+      expect(lowlevel.decodeAddress(out)).toEqual(lowlevel.getsockname(tx));
+      // Taken once: the next take (or one for an id that never had a sender) writes length 0.
+      ops.takeAddressInto(p, 3, out);
+      expect(out[1]).toBe(0);
+      out[1] = 99;
+      ops.takeAddressInto(p, 12345, out);
+      expect(out[1]).toBe(0);
+    } finally {
+      p.close();
+      closeAll(rx, tx);
     }
   });
 
