@@ -12,7 +12,15 @@
  * Multishot receives take their buffers from a provided-buffer ring that the native ring owns;
  * each wait copies their bytes into this selector's slab (one after the other), and the sink gets
  * each completion's bytes as a Buffer of its own, copied out of the slab before the next wait.
+ *
+ * A caller's buffer given to an operation is read or written by the kernel until the operation's
+ * last completion; the addon holds the ArrayBuffer object, but a transfer (structuredClone or
+ * postMessage with a transfer list) would hand its memory to a new owner, which may be collected
+ * and free it meanwhile. So each such ArrayBuffer is marked untransferable (node:worker_threads
+ * markAsUntransferable, as Node marks its Buffer pool): a transfer list then copies it instead.
  */
+import { markAsUntransferable } from "node:worker_threads";
+
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
@@ -76,6 +84,8 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   /** Of #inflight, those no call waits on (see idleChanged). */
   #idle = 0;
   #slab: Uint8Array | null = null;
+  /** The ArrayBuffer #startedWith marked last (dropped at close). */
+  #lastMarked: ArrayBufferLike | null = null;
   /** Why receives are single-shot operations here ("" when they are multishot). */
   readonly recvFallbackReason: string;
   /** Whether a multishot receive can be given a byte limit (recvMultishot's `limit`: Linux 6.17). */
@@ -176,6 +186,7 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   override close(): void {
     if (this.closed) return;
     super.close();
+    this.#lastMarked = null;
     this.#inflight = 0;
     this.#idle = 0;
   }
@@ -194,20 +205,35 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
     return r;
   }
 
+  /** #started for an operation on a caller's buffer, which is marked untransferable (see the file header). */
+  #startedWith(buffer: BufferLike, r: number): number {
+    if (r === 0) {
+      const memory = buffer.buffer;
+      // The mark is a property store that costs ~100 instructions even when the mark is there:
+      // a request/response loop sends from the same ArrayBuffer again and again.
+      if (memory !== this.#lastMarked) {
+        markAsUntransferable(memory);
+        this.#lastMarked = memory;
+      }
+      this.#inflight++;
+    }
+    return r;
+  }
+
   accept(id: number, fd: number, multishot: boolean): number {
     return this.#started(this.#ops.accept(this.#ring, id, fd, multishot));
   }
   recv(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
-    return this.#started(this.#ops.recv(this.#ring, id, fd, buffer, offset, length, 0));
+    return this.#startedWith(buffer, this.#ops.recv(this.#ring, id, fd, buffer, offset, length, 0));
   }
   send(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
-    return this.#started(this.#ops.send(this.#ring, id, fd, buffer, offset, length, 0));
+    return this.#startedWith(buffer, this.#ops.send(this.#ring, id, fd, buffer, offset, length, 0));
   }
   recvmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number): number {
-    return this.#started(this.#ops.recvmsg(this.#ring, id, fd, buffer, offset, length, 0));
+    return this.#startedWith(buffer, this.#ops.recvmsg(this.#ring, id, fd, buffer, offset, length, 0));
   }
   sendmsg(id: number, fd: number, buffer: BufferLike, offset: number, length: number, family: number, address: readonly unknown[]): number {
-    return this.#started(this.#ops.sendmsg(this.#ring, id, fd, buffer, offset, length, 0, family, ...address));
+    return this.#startedWith(buffer, this.#ops.sendmsg(this.#ring, id, fd, buffer, offset, length, 0, family, ...address));
   }
   /**
    * A multishot receive into the provided buffers (only where multishotRecv is true) that ends

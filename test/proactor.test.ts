@@ -1,15 +1,16 @@
 // test/proactor.test.ts — what is ProactorEventLoop's own (the loop suites run against it too, as
 // modes of test/support/loop.ts): availability, several operations on one fd, cancellation races,
 // close() of a socket with operations in flight, more operations than ring entries, more
-// receives than pooled buffers, and many connections at once. Skipped only where io_uring cannot
+// receives than pooled buffers, a caller's buffer in flight kept from transfers, and many
+// connections at once. Skipped only where io_uring cannot
 // be used here, with the reason in the suite's name.
 import { describe, expect, it } from "vitest";
 
-import { EventLoop, ProactorEventLoop, Socket, run, type Socket as SocketType } from "../lib/index.js";
+import { AF_INET, EventLoop, ProactorEventLoop, Socket, run, type Socket as SocketType } from "../lib/index.js";
 import { ACCEPT_QUEUE_LIMIT } from "../lib/loop/ringaccept.js";
 import { fdCount, softFdLimit } from "./support/fds.js";
 import { drive, loopFixtures, ringOf, type Mode } from "./support/loop.js";
-import { pair, portOf, tcpListener, tcpSocket } from "./support/net.js";
+import { pair, portOf, tcpListener, tcpSocket, udp } from "./support/net.js";
 
 const available = ProactorEventLoop.available;
 const reason = ProactorEventLoop.unavailableReason;
@@ -311,6 +312,45 @@ describe.skipIf(!available).each(PMODES)(`ProactorEventLoop's own behaviour (%s)
       for (const [i, [, b]] of pairs.entries()) b.send(Buffer.alloc(100 + i, i));
       const got = await Promise.all(receives);
       for (const [i, data] of got.entries()) expect(data.equals(Buffer.alloc(100 + i, i))).toBe(true);
+    });
+  });
+
+  // The kernel writes into (or reads from) a caller's buffer until the operation completes; a
+  // transfer of its ArrayBuffer would hand that memory to an owner that may free it meanwhile.
+  it("a caller's buffer in flight cannot be transferred away: structuredClone copies it, and the bytes land in it", async () => {
+    const loop = make(mode);
+    await drive(loop, mode, async () => {
+      const rx = track(udp(AF_INET, false));
+      const tx = track(udp(AF_INET, false));
+      const into = new Uint8Array(64);
+      const receiving = loop.sockRecvfromInto(rx, into);
+      await loop.sleep(0.01);
+      const copy = structuredClone(into.buffer, { transfer: [into.buffer] });
+      expect(into.byteLength).toBe(64); // not detached
+      expect(copy.byteLength).toBe(64);
+      tx.sendto(Buffer.from("landed"), rx.getsockname());
+      const [count, from] = await receiving;
+      expect(count).toBe(6);
+      expect(from).toEqual(tx.getsockname());
+      expect(Buffer.from(into.buffer, 0, 6).toString()).toBe("landed");
+
+      // A send still in flight (its peer reads nothing yet): transferring its bytes leaves them in place.
+      const [a, b] = pair().map(track) as [SocketType, SocketType];
+      const payload = new Uint8Array(8 * 1024 * 1024).map((_, i) => i % 251);
+      const sending = loop.sockSendall(a, payload);
+      await loop.sleep(0.01);
+      expect(ringOf(loop).inflight).toBeGreaterThan(0);
+      structuredClone(payload.buffer, { transfer: [payload.buffer] });
+      expect(payload.byteLength).toBe(8 * 1024 * 1024);
+      const received: Buffer[] = [];
+      let total = 0;
+      while (total < payload.byteLength) {
+        const data = await loop.sockRecv(b, 1 << 20);
+        received.push(data);
+        total += data.length;
+      }
+      await sending;
+      expect(Buffer.concat(received).equals(Buffer.from(payload.buffer))).toBe(true);
     });
   });
 
