@@ -52,6 +52,8 @@ export class RingCalls<L extends LoopObject> {
   readonly #settleHandle: Handle;
   readonly #finishRecv: Finish = (op, res) => this.#slabs.take(op.buffer as Buffer, res, op.syscall);
   readonly #keepRecv = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, this.#slabs.take(op.buffer as Buffer, res, op.syscall), null);
+  /** An aborted receive into the caller's buffer that completed anyway: a copy of its bytes, kept. */
+  readonly #keepRecvInto = (op: RingOp, res: number): void => this.#kept.keep(op.sock!, copyOut(op.buffer!, res), null);
   #flushQueued = false;
 
   constructor(core: LoopCore<L>, ring: RingSelector<IoData>) {
@@ -328,7 +330,7 @@ export class RingCalls<L extends LoopObject> {
     if (this.#streams !== null && length > 0 && sock.type === SOCK_STREAM) return this.#streams.recvInto(sock, fd, buffer, length, options?.signal);
     const kept = this.#kept.take(sock, length);
     if (kept !== undefined) return Promise.resolve(fill(buffer, length, kept[0]));
-    return this.#op(new RingOp("recv", options?.signal, startRecv, finishCount, null, fd, buffer, 0, length));
+    return this.#op(new RingOp("recv", options?.signal, startRecv, finishCount, this.#keepRecvInto, fd, buffer, 0, length, sock));
   }
 
   recvfrom(sock: SocketLike, n: number, options: SockOptions | undefined): Promise<[Buffer, SocketAddress | null]> {
