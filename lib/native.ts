@@ -113,7 +113,10 @@ export interface NativePoller {
  * operation is named by a positive int32 id not in flight; each returns 0 or -errno (EBUSY: no
  * submission slot). Its completions come out of the Poller's wait() as (id, res, flags) triples in
  * the array given to setCompletions (slot 0: their count); `res` is the syscall's result or -errno.
- * A buffer is held until the operation's last completion.
+ * A buffer is held until the operation's last completion. Held is the ArrayBuffer object: a
+ * transfer of it (structuredClone, postMessage) would move the memory the kernel uses to a new
+ * owner, so mark it untransferable first (node:worker_threads markAsUntransferable), as
+ * ProactorEventLoop does.
  */
 export interface NativeUring {
   /** Whether this build has the ring (liburing was found when it was built). */
