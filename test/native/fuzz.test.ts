@@ -1,10 +1,9 @@
 // test/native/fuzz.test.ts — the random-argument test: runs test/native/fixtures/fuzz-child.mjs in a
 // child process (so a crash or abort fails this test instead of killing the runner) against the
 // addon this process loaded. Tens of thousands of calls to every native function and method (the
-// io_uring ring's operations too, where a ring can be made here) with
-// wrong types, NaN, ±Infinity, negative and huge numbers, short and detached buffers, closed and
-// never-opened fds; each must return or throw an Error with a string code, and the child must exit
-// 0 with no fd left open. The seed is printed; FUZZ_SEED=<n> reruns one, FUZZ_CALLS=<n> sets the size.
+// io_uring ring's operations too, where a ring can be made here) with wrong types, NaN, ±Infinity,
+// negative and huge numbers, short and detached buffers, closed and never-opened fds; each must
+// return or throw an Error with a string code, and the child must exit 0 with no fd left open. The seed is printed; FUZZ_SEED=<n> reruns one, FUZZ_CALLS=<n> sets the size.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
