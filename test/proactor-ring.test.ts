@@ -1,8 +1,8 @@
 // test/proactor-ring.test.ts — the io_uring ring under ProactorEventLoop at the lowlevel layer
 // (lowlevel.Poller("uring") and lowlevel.uring): the close watch (an operation with nothing in the
 // kernel, ended by cancel, close(fd) or the ring's close), a recvmsg's sender written into an
-// address array (takeAddressInto), and a signal during a wait that also submitted requests. Skipped only where io_uring cannot be used here, with the reason in the
-// suite's name.
+// address array (takeAddressInto), and a signal during a wait that also submitted requests.
+// Skipped only where io_uring cannot be used here, with the reason in the suite's name.
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 

@@ -2,8 +2,8 @@
 // modes of test/support/loop.ts): availability, several operations on one fd, cancellation races,
 // close() of a socket with operations in flight, more operations than ring entries, more
 // receives than pooled buffers, a caller's buffer in flight kept from transfers, and many
-// connections at once. Skipped only where io_uring cannot
-// be used here, with the reason in the suite's name.
+// connections at once. Skipped only where io_uring cannot be used here, with the reason in the
+// suite's name.
 import { describe, expect, it } from "vitest";
 
 import { AF_INET, EventLoop, ProactorEventLoop, Socket, run, type Socket as SocketType } from "../lib/index.js";
