@@ -24,7 +24,7 @@ import { markAsUntransferable } from "node:worker_threads";
 import { codedError } from "./errors.js";
 import { native, type BufferLike, type NativePoller, type NativeUring, type SocketAddress } from "./native.js";
 import { BaseSelector, type FileObj, type SelectorReady } from "./selectors.js";
-import { senderWritten, sockaddrOut } from "./sockio.js";
+import { addressBuffer, senderWritten } from "./sockio.js";
 
 /**
  * A completion: the operation's id, its result (a count or -errno), the CQE flags, and for a
@@ -255,7 +255,7 @@ export class RingSelector<D = unknown, F extends FileObj = FileObj> extends Base
   }
   /** The sender of a recvmsg completion, taken once (null when the kernel gave none). */
   takeAddress(id: number): SocketAddress | null {
-    this.#ops.takeAddressInto(this.#ring, id, sockaddrOut);
+    this.#ops.takeAddressInto(this.#ring, id, addressBuffer);
     return senderWritten();
   }
 }

@@ -217,10 +217,11 @@ export function sendtoBytes(fd: number, bytes: BufferLike, flags: number | undef
 /** Where acceptInto, getpeernameInto and recvfromAddressInto write an address: [family, length, the sockaddr's bytes]. */
 const addressOut = new Int32Array(native.sockaddrOutWords);
 const addressBytes = new Uint8Array(addressOut.buffer, 8);
-/** The array's ArrayBuffer, the cheaper argument (see acceptInto). */
-const addressBuffer = addressOut.buffer;
-/** @internal Where the ring's takeAddressInto writes a sender, for senderWritten (lib/ring.ts). */
-export const sockaddrOut: ArrayBuffer = addressBuffer;
+/**
+ * @internal The array's ArrayBuffer, the cheaper argument (see acceptInto); lib/ring.ts has the
+ * ring's takeAddressInto write a sender here too, for senderWritten.
+ */
+export const addressBuffer: ArrayBuffer = addressOut.buffer;
 const AF_INET = C.AF_INET;
 /** The last IPv4 address read (as one int32) and its text: most connections come from a few hosts. */
 let lastIPv4 = 0;
@@ -239,8 +240,8 @@ export function peerAddress(fd: number): SocketAddress | number {
 }
 
 /**
- * @internal The sender recvfromAddressInto (or the ring's takeAddressInto, into sockaddrOut) just
- * wrote: null when the kernel gave none (a connected stream).
+ * @internal The sender recvfromAddressInto (or the ring's takeAddressInto) just wrote into
+ * addressBuffer: null when the kernel gave none (a connected stream).
  */
 export function senderWritten(): SocketAddress | null {
   return addressOut[1] === 0 ? null : addressWritten();
